@@ -1,0 +1,189 @@
+//! Settings: an optional TOML file (`--config FILE`, else `morningpost.toml` when present),
+//! overlaid key by key by `MORNINGPOST_<KEY>` environment variables. Every key has the same
+//! name in both places (`base_url` ↔ `MORNINGPOST_BASE_URL`). Bad values fail at start with the
+//! key, where it came from, what is wrong and how to fix it; secrets are never printed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+
+mod keys;
+mod values;
+
+pub use keys::KEYS;
+use values::Raw;
+
+/// The newsletter's public face: masthead and footer.
+#[derive(Debug, Clone)]
+pub struct Newsletter {
+    pub name: String,
+    pub tagline: String,
+    pub postal_address: String,
+    /// RFC 2919 List-Id, e.g. `<morning.example.com>`.
+    pub list_id: String,
+    /// The address in the `mailto:` of List-Unsubscribe.
+    pub unsubscribe_address: String,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// Public base of every link, without a trailing slash.
+    pub base_url: String,
+    pub from: Mailbox,
+    pub database_url: Secret,
+    pub smtp_url: Option<Secret>,
+    pub outbox_dir: PathBuf,
+    pub dkim: Option<DkimSettings>,
+    pub bind: SocketAddr,
+    pub newsletter: Newsletter,
+    pub delivery: DeliverySettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct DkimSettings {
+    pub key_file: PathBuf,
+    pub selector: String,
+}
+
+/// How the worker paces and retries (DESIGN.md decision 4).
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub concurrency: usize,
+    pub rate_per_second: Option<u32>,
+    pub batch_size: usize,
+    pub lease: Duration,
+    pub retry_first: Duration,
+    pub retry_cap: Duration,
+    pub give_up_after: Duration,
+    pub smtp_timeout: Duration,
+}
+
+/// A value that may hold a password: `Display` and `Debug` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// The value with any `user:password@` part masked, for logs.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            Ok(u) => u.to_string(),
+            Err(_) => "<redacted>".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("base_url", &self.base_url)
+            .field("from", &self.from.to_string())
+            .field("database_url", &self.database_url)
+            .field("smtp_url", &self.smtp_url)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("dkim", &self.dkim)
+            .field("bind", &self.bind)
+            .field("newsletter", &self.newsletter)
+            .field("delivery", &self.delivery)
+            .finish()
+    }
+}
+
+/// Where a value came from, so an error can send the operator to the right place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    Env(String),
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(p) => write!(f, "in {}", p.display()),
+            Origin::Env(v) => write!(f, "from the environment variable {v}"),
+            Origin::Default => f.write_str("(the default)"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the configuration file {} is not valid TOML: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    #[error("unknown key `{key}` in {}: the known keys are {}", path.display(), keys::known_list())]
+    UnknownKey { path: PathBuf, key: String },
+    #[error("configuration key `{key}` {origin}{shown}: {problem}; {fix}")]
+    Invalid {
+        key: &'static str,
+        origin: Origin,
+        /// ` = "value"`, or empty for secrets.
+        shown: String,
+        problem: String,
+        fix: String,
+    },
+}
+
+impl Settings {
+    /// Loads the file (explicit, or `morningpost.toml` when present) and the environment.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("MORNINGPOST_"))
+            .collect();
+        let default_file = Path::new("morningpost.toml");
+        let file = match explicit_file {
+            Some(p) => Some(p),
+            None if default_file.exists() => Some(default_file),
+            None => None,
+        };
+        let file_text = match file {
+            Some(path) => Some((
+                path.to_owned(),
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?,
+            )),
+            None => None,
+        };
+        Self::from_sources(
+            file_text.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+            &env,
+        )
+    }
+
+    /// Builds settings from a file's text and an environment, without touching the process:
+    /// what `load` does, testable.
+    pub fn from_sources(
+        file: Option<(&Path, &str)>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let raw = Raw::collect(file, env)?;
+        raw.into_settings()
+    }
+}

@@ -1,0 +1,124 @@
+//! Every configuration key, its environment variable and its default. `morningpost config`
+//! and the README's table come from here.
+
+pub struct Key {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> Key {
+    Key {
+        name,
+        default,
+        secret: false,
+        help,
+    }
+}
+
+pub const KEYS: &[Key] = &[
+    key(
+        "base_url",
+        Some("http://127.0.0.1:8080"),
+        "public base of every link (https; http only on localhost)",
+    ),
+    key(
+        "from",
+        Some("The AI Morning Post <morning@example.com>"),
+        "the From of every mail",
+    ),
+    Key {
+        name: "database_url",
+        default: Some("sqlite://morningpost.db"),
+        secret: true,
+        help: "sqlite://FILE or postgres://…",
+    },
+    Key {
+        name: "smtp_url",
+        default: None,
+        secret: true,
+        help: "smtp://[user:pass@]host[:port][?tls=starttls|none] or smtps://…; unset = outbox folder",
+    },
+    key(
+        "outbox_dir",
+        Some("outbox"),
+        "where mail goes as .eml files when smtp_url is unset",
+    ),
+    key(
+        "dkim_key_file",
+        None,
+        "PEM private key (RSA-2048 or Ed25519, PKCS#8 or PKCS#1) to sign with",
+    ),
+    key(
+        "dkim_selector",
+        None,
+        "DKIM selector; the public key is at SELECTOR._domainkey.DOMAIN",
+    ),
+    key("bind", Some("127.0.0.1:8080"), "address of the HTTP server"),
+    key(
+        "name",
+        Some("The AI Morning Post"),
+        "the newsletter's name (masthead, From name)",
+    ),
+    key(
+        "tagline",
+        Some("Artificial Intelligence • Machine Learning • Future Tech"),
+        "the line under the masthead",
+    ),
+    key(
+        "postal_address",
+        Some("The AI Morning Post · 1 Example Street · Springfield"),
+        "the postal address in every footer (CAN-SPAM)",
+    ),
+    key(
+        "list_id",
+        None,
+        "RFC 2919 List-Id; default: morning.<domain of from>",
+    ),
+    key(
+        "unsubscribe_address",
+        None,
+        "the mailto: of List-Unsubscribe; default: unsubscribe@<domain of from>",
+    ),
+    key("concurrency", Some("8"), "messages in flight per worker"),
+    key(
+        "rate_per_second",
+        Some("0"),
+        "messages per second per worker; 0 = unlimited",
+    ),
+    key("batch_size", Some("200"), "rows a worker claims at a time"),
+    key(
+        "lease_seconds",
+        Some("300"),
+        "how long a claimed row stays with a worker before others may take it",
+    ),
+    key(
+        "retry_first_seconds",
+        Some("60"),
+        "first retry delay after a temporary failure",
+    ),
+    key("retry_cap_seconds", Some("3600"), "longest retry delay"),
+    key(
+        "give_up_after_seconds",
+        Some("259200"),
+        "stop retrying a message this long after it was queued",
+    ),
+    key(
+        "smtp_timeout_seconds",
+        Some("60"),
+        "timeout of one SMTP command",
+    ),
+];
+
+pub fn find(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+pub fn known_list() -> String {
+    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+}
+
+pub fn env_name(key: &str) -> String {
+    format!("MORNINGPOST_{}", key.to_ascii_uppercase())
+}

@@ -1,0 +1,386 @@
+//! Collecting raw values (file, then environment, then defaults) and checking each one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+
+use super::keys::{self, KEYS};
+use super::{ConfigError, DeliverySettings, DkimSettings, Newsletter, Origin, Secret, Settings};
+
+pub(super) struct Raw {
+    values: BTreeMap<&'static str, (String, Origin)>,
+}
+
+impl Raw {
+    pub fn collect(
+        file: Option<(&Path, &str)>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let mut values = BTreeMap::new();
+        for key in KEYS {
+            if let Some(default) = key.default {
+                values.insert(key.name, (default.to_owned(), Origin::Default));
+            }
+        }
+        if let Some((path, text)) = file {
+            let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+            for (name, value) in table {
+                let key = keys::find(&name).ok_or_else(|| ConfigError::UnknownKey {
+                    path: path.to_owned(),
+                    key: name.clone(),
+                })?;
+                let text = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(i) => i.to_string(),
+                    other => other.to_string(),
+                };
+                values.insert(key.name, (text, Origin::File(path.to_owned())));
+            }
+        }
+        for key in KEYS {
+            let var = keys::env_name(key.name);
+            if let Some(v) = env.get(&var) {
+                values.insert(key.name, (v.clone(), Origin::Env(var)));
+            }
+        }
+        Ok(Self { values })
+    }
+
+    fn get(&self, key: &'static str) -> Option<&str> {
+        self.values
+            .get(key)
+            .map(|(v, _)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn invalid(
+        &self,
+        key: &'static str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ConfigError {
+        let (value, origin) = self
+            .values
+            .get(key)
+            .cloned()
+            .unwrap_or((String::new(), Origin::Default));
+        let secret = keys::find(key).is_some_and(|k| k.secret);
+        let shown = if secret {
+            String::new()
+        } else {
+            format!(" = {value:?}")
+        };
+        ConfigError::Invalid {
+            key,
+            origin,
+            shown,
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    fn required(&self, key: &'static str, fix: &str) -> Result<&str, ConfigError> {
+        self.get(key)
+            .ok_or_else(|| self.invalid(key, "is empty", fix.to_owned()))
+    }
+
+    fn number<T>(&self, key: &'static str, min: T, max: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let text = self.required(key, "set a whole number")?;
+        let n: T = text.trim().parse().map_err(|_| {
+            self.invalid(
+                key,
+                "is not a whole number",
+                format!("use a number from {min} to {max}"),
+            )
+        })?;
+        if n < min || n > max {
+            return Err(self.invalid(
+                key,
+                "is out of range",
+                format!("use a number from {min} to {max}"),
+            ));
+        }
+        Ok(n)
+    }
+
+    fn seconds(&self, key: &'static str, min: u64, max: u64) -> Result<Duration, ConfigError> {
+        self.number(key, min, max).map(Duration::from_secs)
+    }
+
+    pub fn into_settings(self) -> Result<Settings, ConfigError> {
+        let base_url = self.base_url()?;
+        let from: Mailbox = self
+            .required(
+                "from",
+                "set it to e.g. \"The AI Morning Post <morning@example.com>\"",
+            )?
+            .parse()
+            .map_err(|e| {
+                self.invalid(
+                    "from",
+                    format!("is not a mailbox ({e})"),
+                    "write it as \"Name <address@example.com>\"",
+                )
+            })?;
+        if from
+            .name
+            .as_deref()
+            .is_some_and(|n| n.chars().any(char::is_control))
+        {
+            return Err(self.invalid(
+                "from",
+                "contains a control character",
+                "remove line breaks from the name",
+            ));
+        }
+        let database_url = Secret::new(self.required(
+            "database_url",
+            "use sqlite://morningpost.db or postgres://user@host/db",
+        )?);
+        if !(database_url.expose().starts_with("sqlite:")
+            || database_url.expose().starts_with("postgres://")
+            || database_url.expose().starts_with("postgresql://"))
+        {
+            return Err(self.invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+                "use sqlite://morningpost.db or postgres://user@host/db",
+            ));
+        }
+        let smtp_url = self.get("smtp_url").map(Secret::new);
+        let dkim = match (self.get("dkim_key_file"), self.get("dkim_selector")) {
+            (None, None) => None,
+            (Some(file), Some(selector)) => {
+                if selector.is_empty()
+                    || !selector
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+                {
+                    return Err(self.invalid(
+                        "dkim_selector",
+                        "is not a DNS label",
+                        "use letters, digits and '-', e.g. \"mp2026\"",
+                    ));
+                }
+                Some(DkimSettings {
+                    key_file: file.into(),
+                    selector: selector.to_owned(),
+                })
+            }
+            (Some(_), None) => {
+                return Err(self.invalid(
+                    "dkim_selector",
+                    "is missing while dkim_key_file is set",
+                    "set MORNINGPOST_DKIM_SELECTOR too, or unset the key file",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(self.invalid(
+                    "dkim_key_file",
+                    "is missing while dkim_selector is set",
+                    "set MORNINGPOST_DKIM_KEY_FILE to your PEM key, or unset the selector",
+                ));
+            }
+        };
+        let bind = self
+            .required("bind", "use host:port, e.g. 127.0.0.1:8080")?
+            .parse()
+            .map_err(|_| {
+                self.invalid(
+                    "bind",
+                    "is not an address:port",
+                    "use host:port, e.g. 127.0.0.1:8080",
+                )
+            })?;
+        let newsletter = self.newsletter(&from)?;
+        let rate: u32 = self.number("rate_per_second", 0, 1_000_000)?;
+        let delivery = DeliverySettings {
+            concurrency: self.number("concurrency", 1, 256)?,
+            rate_per_second: (rate > 0).then_some(rate),
+            batch_size: self.number("batch_size", 1, 10_000)?,
+            lease: self.seconds("lease_seconds", 10, 86_400)?,
+            retry_first: self.seconds("retry_first_seconds", 1, 86_400)?,
+            retry_cap: self.seconds("retry_cap_seconds", 1, 7 * 86_400)?,
+            give_up_after: self.seconds("give_up_after_seconds", 60, 30 * 86_400)?,
+            smtp_timeout: self.seconds("smtp_timeout_seconds", 1, 3_600)?,
+        };
+        Ok(Settings {
+            base_url,
+            from,
+            database_url,
+            smtp_url,
+            outbox_dir: self.required("outbox_dir", "set a folder path")?.into(),
+            dkim,
+            bind,
+            newsletter,
+            delivery,
+        })
+    }
+
+    fn base_url(&self) -> Result<String, ConfigError> {
+        let fix = "set it to the public address readers open, e.g. https://news.example.com";
+        let text = self.required("base_url", fix)?;
+        let url = url::Url::parse(text)
+            .map_err(|e| self.invalid("base_url", format!("is not a URL ({e})"), fix))?;
+        let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        match url.scheme() {
+            "https" => {}
+            "http" if local => {}
+            "http" => {
+                return Err(self.invalid(
+                    "base_url",
+                    "uses http:// for a public host",
+                    "use https:// (http is only for localhost)",
+                ));
+            }
+            _ => return Err(self.invalid("base_url", "must start with https://", fix)),
+        }
+        if url.query().is_some() || url.fragment().is_some() || url.username() != "" {
+            return Err(self.invalid("base_url", "must not carry a query, fragment or user", fix));
+        }
+        Ok(url.as_str().trim_end_matches('/').to_owned())
+    }
+
+    fn newsletter(&self, from: &Mailbox) -> Result<Newsletter, ConfigError> {
+        let line = |key: &'static str| -> Result<String, ConfigError> {
+            let v = self.required(key, "set one line of text")?;
+            if v.chars().any(char::is_control) {
+                return Err(self.invalid(
+                    key,
+                    "contains a control character",
+                    "keep it on one line",
+                ));
+            }
+            Ok(v.trim().to_owned())
+        };
+        let list_id = match self.get("list_id") {
+            Some(id) => {
+                let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+                if id.is_empty()
+                    || !id.contains('.')
+                    || !id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                {
+                    return Err(self.invalid(
+                        "list_id",
+                        "is not a dotted identifier",
+                        "use e.g. morning.example.com",
+                    ));
+                }
+                format!("<{id}>")
+            }
+            None => format!("<morning.{}>", from.email.domain()),
+        };
+        let unsubscribe_address = match self.get("unsubscribe_address") {
+            Some(a) => crate::domain::SubscriberEmail::parse(a)
+                .map_err(|e| {
+                    self.invalid(
+                        "unsubscribe_address",
+                        e.to_string(),
+                        "use an address you receive mail at",
+                    )
+                })?
+                .to_string(),
+            None => format!("unsubscribe@{}", from.email.domain()),
+        };
+        Ok(Newsletter {
+            name: line("name")?,
+            tagline: line("tagline")?,
+            postal_address: line("postal_address")?,
+            list_id,
+            unsubscribe_address,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_alone_are_valid() {
+        let s = Settings::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(s.base_url, "http://127.0.0.1:8080");
+        assert_eq!(s.newsletter.list_id, "<morning.example.com>");
+        assert_eq!(s.delivery.concurrency, 8);
+        assert!(s.smtp_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = "base_url = \"https://file.example.com/\"\nconcurrency = 3\n";
+        let s = Settings::from_sources(
+            Some((Path::new("m.toml"), file)),
+            &env(&[("MORNINGPOST_BASE_URL", "https://env.example.com")]),
+        )
+        .unwrap();
+        assert_eq!(s.base_url, "https://env.example.com");
+        assert_eq!(s.delivery.concurrency, 3);
+    }
+
+    #[test]
+    fn errors_name_the_key_the_origin_and_the_fix() {
+        let e = Settings::from_sources(
+            None,
+            &env(&[("MORNINGPOST_BASE_URL", "http://news.example.com")]),
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("`base_url`")
+                && msg.contains("MORNINGPOST_BASE_URL")
+                && msg.contains("use https://"),
+            "{msg}"
+        );
+
+        let e = Settings::from_sources(Some((Path::new("m.toml"), "colour = 1")), &env(&[]))
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("unknown key `colour` in m.toml"),
+            "{e}"
+        );
+
+        let e =
+            Settings::from_sources(None, &env(&[("MORNINGPOST_CONCURRENCY", "lots")])).unwrap_err();
+        assert!(e.to_string().contains("is not a whole number"), "{e}");
+
+        let e = Settings::from_sources(None, &env(&[("MORNINGPOST_DKIM_KEY_FILE", "k.pem")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("dkim_selector"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let e = Settings::from_sources(
+            None,
+            &env(&[("MORNINGPOST_DATABASE_URL", "mysql://root:hunter2@db/x")]),
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let s = Settings::from_sources(
+            None,
+            &env(&[(
+                "MORNINGPOST_SMTP_URL",
+                "smtp://me:hunter2@relay.example.com",
+            )]),
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Domain types, each parsed once at the edge and trusted afterwards.
+
+mod issue_slug;
+mod subscriber_email;
+mod subscriber_name;
+
+pub use issue_slug::{IssueSlug, IssueSlugError};
+pub use subscriber_email::{SubscriberEmail, SubscriberEmailError};
+pub use subscriber_name::{SubscriberName, SubscriberNameError};

@@ -1,0 +1,12 @@
+//! morningpost: an email newsletter delivery pipeline.
+//!
+//! issue file → [`issue`] (parse) → [`render`] (HTML + text, once per issue) →
+//! [`mail`] (per-recipient message) → transport. See `DESIGN.md` for the whole picture.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod issue;
+pub mod mail;
+pub mod render;

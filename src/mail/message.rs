@@ -1,0 +1,163 @@
+//! Building one message as bytes: headers of a bulk mail (DESIGN.md decision 6) and a
+//! multipart/alternative body, text/plain first and text/html last.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc2822;
+use uuid::Uuid;
+
+use super::encode::{header, mailbox, quoted_printable};
+use crate::config::Newsletter;
+use crate::render::{RenderedIssue, SlotValues};
+
+/// QP output never contains `=_`, so a boundary holding it can never occur in a body.
+const BOUNDARY: &str = "=_morningpost_alternative";
+
+/// RFC 2369 / RFC 8058 list headers.
+#[derive(Debug, Clone, Copy)]
+pub struct ListHeaders<'a> {
+    /// `<morning.example.com>`, with an optional phrase before it.
+    pub list_id: &'a str,
+    pub unsubscribe_url: &'a str,
+    pub unsubscribe_mailto: &'a str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MessageHeaders<'a> {
+    /// Formatted mailbox, e.g. `"The AI Morning Post" <morning@example.com>`.
+    pub from: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub date: OffsetDateTime,
+    /// With its angle brackets.
+    pub message_id: &'a str,
+    pub list: Option<ListHeaders<'a>>,
+}
+
+/// The whole message, CRLF line ends, ready for DATA (the SMTP client dot-stuffs).
+pub fn assemble(h: &MessageHeaders<'_>, text: &str, html: &str) -> Vec<u8> {
+    let mut head = String::with_capacity(1024);
+    header("From", h.from, &mut head);
+    header("To", h.to, &mut head);
+    header("Subject", h.subject, &mut head);
+    let date = h.date.format(&Rfc2822).unwrap_or_default();
+    header("Date", &date, &mut head);
+    header("Message-ID", h.message_id, &mut head);
+    header("MIME-Version", "1.0", &mut head);
+    if let Some(list) = h.list {
+        header("List-Id", list.list_id, &mut head);
+        head.push_str("List-Unsubscribe: <");
+        head.push_str(list.unsubscribe_url);
+        head.push_str(">,\r\n <");
+        head.push_str(list.unsubscribe_mailto);
+        head.push_str(">\r\n");
+        header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click",
+            &mut head,
+        );
+    }
+    head.push_str("Content-Type: multipart/alternative;\r\n boundary=\"");
+    head.push_str(BOUNDARY);
+    head.push_str("\"\r\n\r\n");
+
+    let mut out = Vec::with_capacity(head.len() + (text.len() + html.len()) * 11 / 10 + 512);
+    out.extend_from_slice(head.as_bytes());
+    for (mime, body) in [("text/plain", text), ("text/html", html)] {
+        out.extend_from_slice(b"--");
+        out.extend_from_slice(BOUNDARY.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Type: ");
+        out.extend_from_slice(mime.as_bytes());
+        out.extend_from_slice(
+            b"; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+        );
+        quoted_printable(body, &mut out);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"--");
+    out.extend_from_slice(BOUNDARY.as_bytes());
+    out.extend_from_slice(b"--\r\n");
+    out
+}
+
+/// The stable Message-ID of one issue to one subscriber (DESIGN.md decision 5): a copy
+/// re-sent after a crash carries the same ID, so it is recognisably the same message.
+pub fn message_id(issue_slug: &str, subscriber_id: Uuid, domain: &str) -> String {
+    format!("<{issue_slug}.{}@{domain}>", subscriber_id.simple())
+}
+
+/// One recipient of an issue.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    /// The raw unsubscribe token (only its hash is stored).
+    pub unsubscribe_token: &'a str,
+    pub message_id: &'a str,
+}
+
+/// What every copy of an issue shares, computed once per issue.
+#[derive(Debug, Clone)]
+pub struct IssueMessage<'a> {
+    issue: &'a RenderedIssue,
+    from: String,
+    list_id: String,
+    base_url: &'a str,
+    view_url: String,
+    unsubscribe_address: &'a str,
+}
+
+impl<'a> IssueMessage<'a> {
+    pub fn new(
+        issue: &'a RenderedIssue,
+        from: &lettre::message::Mailbox,
+        newsletter: &'a Newsletter,
+        base_url: &'a str,
+    ) -> Self {
+        Self {
+            issue,
+            from: mailbox(from.name.as_deref(), from.email.as_ref()),
+            list_id: format!(
+                "{} {}",
+                super::encode::display_name(&newsletter.name),
+                newsletter.list_id
+            ),
+            base_url,
+            view_url: format!("{base_url}/issues/{}", issue.slug),
+            unsubscribe_address: &newsletter.unsubscribe_address,
+        }
+    }
+
+    pub fn unsubscribe_url(&self, token: &str) -> String {
+        format!("{}/unsubscribe/{token}", self.base_url)
+    }
+
+    /// The message for one recipient, slots filled (HTML-escaped in the HTML part).
+    pub fn build(&self, r: &Recipient<'_>, date: OffsetDateTime) -> Vec<u8> {
+        let unsubscribe_url = self.unsubscribe_url(r.unsubscribe_token);
+        let mailto = format!(
+            "mailto:{}?subject=unsubscribe%20{}",
+            self.unsubscribe_address, r.unsubscribe_token
+        );
+        let values = SlotValues {
+            unsubscribe_url: &unsubscribe_url,
+            view_url: &self.view_url,
+            recipient: r.email,
+        };
+        let text = self.issue.text.fill_text(&values);
+        let html = self.issue.html.fill_html(&values);
+        let to = mailbox(r.name, r.email);
+        let headers = MessageHeaders {
+            from: &self.from,
+            to: &to,
+            subject: &self.issue.subject,
+            date,
+            message_id: r.message_id,
+            list: Some(ListHeaders {
+                list_id: &self.list_id,
+                unsubscribe_url: &unsubscribe_url,
+                unsubscribe_mailto: &mailto,
+            }),
+        };
+        assemble(&headers, &text, &html)
+    }
+}

@@ -1,0 +1,326 @@
+//! The renderer end to end on the sample issue: golden files, the .eml read back by a real
+//! MIME parser, and the rules an HTML email must keep.
+
+mod support;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use morningpost::issue::parse_issue;
+use morningpost::mail::{IssueMessage, Recipient, message_id};
+use morningpost::render::{RenderContext, RenderedIssue, SlotValues, render_issue};
+use support::{assert_golden, sample_issue_bytes, settings};
+
+const BASE: &str = "https://news.example.com";
+
+fn rendered() -> (morningpost::config::Settings, RenderedIssue) {
+    let settings = settings(&[
+        ("MORNINGPOST_BASE_URL", BASE),
+        (
+            "MORNINGPOST_FROM",
+            "The AI Morning Post <morning@example.com>",
+        ),
+    ]);
+    let issue =
+        parse_issue("2026-11-27.md", &sample_issue_bytes()).expect("the sample issue parses");
+    let r =
+        render_issue(&issue, &RenderContext::from_settings(&settings)).expect("the sample renders");
+    (settings, r)
+}
+
+const VALUES: SlotValues<'static> = SlotValues {
+    unsubscribe_url: "https://news.example.com/unsubscribe/TOKEN123",
+    view_url: "https://news.example.com/issues/2026-11-27",
+    recipient: "ada@example.com",
+};
+
+#[test]
+fn sample_html_and_text_match_their_golden_files() {
+    let (_, r) = rendered();
+    assert_golden("2026-11-27.html", &r.html.fill_html(&VALUES));
+    assert_golden("2026-11-27.txt", &r.text.fill_text(&VALUES));
+    assert_golden("2026-11-27.web.html", &r.web_html);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// Visible text of an HTML document: tags dropped, the few entities maud writes decoded.
+fn visible_text(html: &str) -> String {
+    let body = &html[html.find("<body").expect("has a body")..];
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"");
+    normalize(&out)
+}
+
+fn normalize(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn every_part_of_the_seed_is_in_the_email() {
+    let (_, r) = rendered();
+    let html = visible_text(&r.html.fill_html(&VALUES));
+    let seed = std::fs::read_to_string(support::repo_path("../shared/seed/ai-morning-post.txt"))
+        .or_else(|_| std::fs::read_to_string(support::repo_path("tests/golden/seed.txt")))
+        .expect("the seed text");
+    // The seed glues some lines together (a label and the first entry); split them back.
+    let glued = [
+        (
+            "Models & Datasets of the WeekGodwinlyamba",
+            "Models & Datasets of the Week\nGodwinlyamba",
+        ),
+        (
+            "AI/ML Repositories of the Week🤗",
+            "AI/ML Repositories of the Week\n🤗",
+        ),
+        (
+            "Join Telegram ChannelScan to join on mobile",
+            "Join Telegram Channel",
+        ),
+    ];
+    let mut seed = seed;
+    for (from, to) in glued {
+        seed = seed.replace(from, to);
+    }
+    for line in seed.lines().map(normalize).filter(|l| !l.is_empty()) {
+        assert!(html.contains(&line), "missing from the email: {line:?}");
+    }
+}
+
+#[test]
+fn the_eml_parses_back_with_every_header_and_both_parts() {
+    let (settings, r) = rendered();
+    let message = IssueMessage::new(&r, &settings.from, &settings.newsletter, &settings.base_url);
+    let id = message_id("2026-11-27", uuid::Uuid::nil(), "example.com");
+    let recipient = Recipient {
+        email: "ada@example.com",
+        name: Some("Ada Lovelace"),
+        unsubscribe_token: "TOKEN123",
+        message_id: &id,
+    };
+    let bytes = message.build(&recipient, time::OffsetDateTime::now_utc());
+    assert!(
+        bytes
+            .split(|b| *b == b'\n')
+            .all(|l| l.len() <= 998 && l.ends_with(b"\r") || l.is_empty()),
+        "CRLF lines ≤ 998"
+    );
+
+    let parsed = MessageParser::default()
+        .parse(&bytes)
+        .expect("mail-parser reads it");
+    assert_eq!(
+        parsed.subject(),
+        Some("The Zero-Download Mystery: HuggingFace's New Experimental Underground")
+    );
+    let from = parsed.from().and_then(|a| a.first()).expect("From");
+    assert_eq!(from.address(), Some("morning@example.com"));
+    assert_eq!(from.name(), Some("The AI Morning Post"));
+    let to = parsed.to().and_then(|a| a.first()).expect("To");
+    assert_eq!(
+        (to.name(), to.address()),
+        (Some("Ada Lovelace"), Some("ada@example.com"))
+    );
+    assert_eq!(
+        parsed.message_id(),
+        Some("2026-11-27.00000000000000000000000000000000@example.com")
+    );
+    assert!(parsed.date().is_some());
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(
+        raw.contains("List-Id: \"The AI Morning Post\" <morning.example.com>\r\n"),
+        "{raw:.800}"
+    );
+    assert!(raw.contains(
+        "List-Unsubscribe: <https://news.example.com/unsubscribe/TOKEN123>,\r\n <mailto:unsubscribe@example.com?subject=unsubscribe%20TOKEN123>\r\n"
+    ));
+    assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+
+    let ct = parsed.content_type().expect("Content-Type");
+    assert_eq!(
+        (ct.ctype(), ct.subtype()),
+        ("multipart", Some("alternative"))
+    );
+    assert_eq!(parsed.text_body.len(), 1);
+    assert_eq!(parsed.html_body.len(), 1);
+    let parts: Vec<_> = parsed.parts.iter().skip(1).collect();
+    assert_eq!(parts.len(), 2, "exactly two alternatives");
+    for (part, subtype) in parts.iter().zip(["plain", "html"]) {
+        let ct = part.content_type().expect("part Content-Type");
+        assert_eq!(
+            (ct.ctype(), ct.subtype()),
+            ("text", Some(subtype)),
+            "text/plain first, text/html last"
+        );
+        assert_eq!(ct.attribute("charset"), Some("utf-8"));
+    }
+    let text = parsed.body_text(0).expect("text body");
+    let html = parsed.body_html(0).expect("html body");
+    assert!(text.contains("Tools of the Week".to_uppercase().as_str()));
+    assert!(
+        html.contains("🤗 Transformers"),
+        "UTF-8 survives the round trip"
+    );
+
+    let text_links = links_in_text(&text);
+    let html_links = links_in_html(&html);
+    assert_eq!(text_links, html_links, "both parts carry the same links");
+    assert!(html_links.contains("https://news.example.com/unsubscribe/TOKEN123"));
+    assert!(html_links.contains("https://news.example.com/issues/2026-11-27"));
+    assert!(html_links.contains("https://news.example.com/"));
+}
+
+fn links_in_html(html: &str) -> std::collections::BTreeSet<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(|s| s.replace("&amp;", "&"))
+        .collect()
+}
+
+fn links_in_text(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| c.is_whitespace() || c == '<' || c == '>')
+        .filter(|w| w.starts_with("https://") || w.starts_with("mailto:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_html_is_safe_self_contained_and_inlined() {
+    let (_, r) = rendered();
+    let html = r.html.fill_html(&VALUES);
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("<script"), "no script");
+    assert!(!lower.contains("<link"), "no link tags");
+    assert!(!lower.contains("url("), "no CSS that fetches");
+    assert!(
+        !lower.contains("src=\"http") && !lower.contains("<iframe") && !lower.contains("@import")
+    );
+    for img in lower.split("<img").skip(1) {
+        let tag = img.split('>').next().unwrap_or_default();
+        assert!(tag.contains("alt="), "every img has alt: <img{tag}>");
+    }
+    for href in links_in_html(&html) {
+        assert!(
+            href.starts_with("https://") || href.starts_with("mailto:"),
+            "link {href:?} is not absolute https or mailto"
+        );
+    }
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("role=\"presentation\""));
+    assert!(
+        html.contains("class=\"preheader\" style=\"display: none"),
+        "preheader hidden inline"
+    );
+    assert!(
+        html.contains("class=\"masthead\" style=\""),
+        "rules inlined into style attributes"
+    );
+    assert!(html.contains("width=\"600\""), "600px container");
+    // Only at-rules stay in <style> (for clients that honour @media); plain rules were inlined.
+    let style = html
+        .split("<style>")
+        .nth(1)
+        .and_then(|s| s.split("</style>").next())
+        .unwrap_or_default();
+    assert!(
+        style.trim_start().starts_with("@media"),
+        "left in <style>: {style:.200}"
+    );
+}
+
+#[test]
+fn the_text_twin_keeps_lines_within_78_columns() {
+    let (_, r) = rendered();
+    let text = r.text.fill_text(&VALUES);
+    for line in text.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= 78,
+            "line over 78 columns: {line:?}"
+        );
+    }
+    assert!(text.contains("Qwen3.6-27B-MLX\n  Apple Silicon-optimized"));
+    assert!(text.contains("Unsubscribe:\nhttps://news.example.com/unsubscribe/TOKEN123\n"));
+}
+
+#[test]
+fn slot_values_are_escaped_in_html_but_not_in_text() {
+    let (_, r) = rendered();
+    let hostile = SlotValues {
+        recipient: "<script>alert(1)</script>@example.com",
+        ..VALUES
+    };
+    let html = r.html.fill_html(&hostile);
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"));
+    assert!(
+        r.text
+            .fill_text(&hostile)
+            .contains("<script>alert(1)</script>@example.com")
+    );
+}
+
+#[test]
+fn the_web_version_has_no_recipient_data_or_slots() {
+    let (_, r) = rendered();
+    assert!(!r.web_html.contains('\u{FDD0}'));
+    assert!(
+        !r.web_html.contains("nsubscribe"),
+        "no unsubscribe link on the public page"
+    );
+    assert!(
+        r.web_html.contains("href=\"https://news.example.com/\""),
+        "offers to subscribe"
+    );
+}
+
+#[test]
+fn raw_html_in_the_markdown_is_shown_as_text() {
+    let src = "+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n\nHello <script>alert('x')</script> <img src=x onerror=alert(1)>\n\n<div onclick=\"evil()\">block</div>\n";
+    let issue = parse_issue("x.md", src.as_bytes()).unwrap();
+    let r = render_issue(
+        &issue,
+        &RenderContext::from_settings(&settings(&[("MORNINGPOST_BASE_URL", BASE)])),
+    )
+    .unwrap();
+    for html in [r.html.fill_html(&VALUES), r.web_html.clone()] {
+        assert!(
+            !html.contains("<script>") && !html.contains("<img") && !html.contains("<div onclick"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt;"));
+        assert!(
+            html.contains("&lt;div onclick=&quot;evil()&quot;&gt;block&lt;/div&gt;")
+                || html.contains("&lt;div onclick=\"evil()\"&gt;block&lt;/div&gt;")
+        );
+    }
+}
+
+#[test]
+fn a_huge_issue_renders_with_a_gmail_clipping_warning() {
+    let para = "A long paragraph of words that keeps going. ".repeat(40);
+    let body: String = (0..80)
+        .map(|i| format!("## Section {i}\n\n{para}\n\n"))
+        .collect();
+    let src = format!("+++\ntitle = \"Big\"\ndate = 2026-11-27\n+++\n\nLead.\n\n{body}");
+    let issue = parse_issue("big.md", src.as_bytes()).unwrap();
+    let r = render_issue(&issue, &RenderContext::from_settings(&settings(&[]))).unwrap();
+    assert!(
+        r.warnings.iter().any(|w| w.contains("Gmail clips")),
+        "{:?}",
+        r.warnings
+    );
+}

@@ -1,0 +1,48 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use morningpost::config::Settings;
+
+/// Settings from the defaults alone, plus the given `MORNINGPOST_*` variables.
+pub fn settings(env: &[(&str, &str)]) -> Settings {
+    let env: BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_sources(None, &env).expect("test settings are valid")
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn sample_issue_bytes() -> Vec<u8> {
+    std::fs::read(repo_path("examples/issues/2026-11-27.md"))
+        .expect("the sample issue ships with the repo")
+}
+
+/// Compares `actual` with a golden file; `MORNINGPOST_UPDATE_GOLDEN=1` rewrites it instead.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = repo_path("tests/golden").join(name);
+    if std::env::var_os("MORNINGPOST_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with MORNINGPOST_UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual);
+        panic!(
+            "{name} differs from its golden file (- golden, + now); if the change is intended, \
+             rerun with MORNINGPOST_UPDATE_GOLDEN=1\n{}",
+            diff.unified_diff().context_radius(2)
+        );
+    }
+}
