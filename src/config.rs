@@ -12,9 +12,11 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 
 mod keys;
+mod secret_key;
 mod values;
 
 pub use keys::KEYS;
+pub use secret_key::SecretKeyError;
 use values::Raw;
 
 /// The newsletter's public face: masthead and footer.
@@ -37,6 +39,8 @@ pub struct Settings {
     pub database_url: Secret,
     pub smtp_url: Option<Secret>,
     pub outbox_dir: PathBuf,
+    pub secret_key: Option<Secret>,
+    pub secret_key_file: PathBuf,
     pub dkim: Option<DkimSettings>,
     pub bind: SocketAddr,
     pub newsletter: Newsletter,
@@ -105,6 +109,16 @@ impl fmt::Debug for Settings {
             .field("newsletter", &self.newsletter)
             .field("delivery", &self.delivery)
             .finish()
+    }
+}
+
+impl Settings {
+    /// The key unsubscribe tokens are derived from (the file is created on first use).
+    pub fn token_key(&self) -> Result<crate::domain::TokenKey, SecretKeyError> {
+        secret_key::load_or_create(
+            self.secret_key.as_ref().map(Secret::expose),
+            &self.secret_key_file,
+        )
     }
 }
 

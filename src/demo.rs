@@ -1,34 +1,98 @@
-//! `morningpost demo`: the main job on the embedded defaults, no server to install.
+//! `morningpost demo`: the main job on the embedded defaults, no server to install. Renders
+//! the sample issue, loads sample subscribers into a fresh SQLite database and sends the
+//! issue to them through the outbox folder, all inside one folder.
 
 use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use crate::config::Settings;
+use crate::domain::{SubscriberEmail, SubscriberName};
+use crate::queue::StopWhen;
+use crate::store::{AddOutcome, Store};
 
 /// The sample issue ships inside the binary, so the demo works from any folder.
 pub const SAMPLE_ISSUE: &str = include_str!("../examples/issues/2026-11-27.md");
 
-pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<ExitCode> {
+const SAMPLE_SUBSCRIBERS: &[(&str, &str)] = &[
+    ("ada@example.com", "Ada Lovelace"),
+    ("grace@example.org", "Grace Hopper"),
+    ("alan@example.net", "Alan Turing"),
+    ("katherine@example.com", "Katherine Johnson"),
+    ("edsger@example.org", ""),
+];
+
+pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // A fresh run each time: the demo's own database, key and outbox, nothing else.
+    for name in ["demo.db", "demo.db-wal", "demo.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    let _ = std::fs::remove_dir_all(dir.join("outbox"));
+    settings.database_url =
+        crate::config::Secret::new(format!("sqlite://{}", dir.join("demo.db").display()));
+    settings.outbox_dir = dir.join("outbox");
+    settings.secret_key_file = dir.join("demo.key");
+    settings.smtp_url = None;
+    settings.dkim = None;
+
     let issue =
         crate::issue::parse_issue("examples/issues/2026-11-27.md", SAMPLE_ISSUE.as_bytes())?;
     println!(
-        "Rendering the sample issue \"{}\" ({})",
+        "1. Rendered the sample issue \"{}\" ({}):",
         issue.title, issue.slug
     );
-    let files = crate::cli::write_preview(settings, &issue, dir)?;
+    let files = crate::cli::write_preview(&settings, &issue, dir)?;
     crate::cli::print_files(&files);
-    if let Some(html) = files.first() {
-        let abs = std::fs::canonicalize(&html.path).unwrap_or_else(|_| html.path.clone());
-        println!();
-        println!("Open the email in a browser:  file://{}", abs.display());
-        println!(
-            "Read the plain-text twin:     less {}",
-            dir.join("issue.txt").display()
-        );
-        println!(
-            "Open the message in a mail client (Thunderbird, Apple Mail): {}",
-            dir.join("issue.eml").display()
-        );
+
+    let store = Store::connect(settings.database_url.expose()).await?;
+    let key = settings.token_key()?;
+    let mut added = 0;
+    for (email, name) in SAMPLE_SUBSCRIBERS {
+        let email = SubscriberEmail::parse(email)?;
+        let name = SubscriberName::parse_optional(name)?;
+        let new = crate::cli::new_subscriber(&key, &email, name.as_ref());
+        if store.add_subscriber(&new).await? == AddOutcome::Added {
+            added += 1;
+        }
     }
+    println!(
+        "\n2. Loaded {added} sample subscribers into {}",
+        dir.join("demo.db").display()
+    );
+
+    let issue_path = dir.join("issue.md");
+    std::fs::write(&issue_path, SAMPLE_ISSUE)?;
+    println!("\n3. Sending the issue to every active subscriber through the outbox folder:");
+    crate::cli::send_issue(&settings, &store, &issue_path, StopWhen::QueueEmpty).await?;
+
+    let outbox = settings
+        .outbox_dir
+        .canonicalize()
+        .unwrap_or_else(|_| settings.outbox_dir.clone());
+    let count = std::fs::read_dir(&outbox)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0);
+    let html =
+        std::fs::canonicalize(dir.join("issue.html")).unwrap_or_else(|_| dir.join("issue.html"));
+    println!("\nDone. {count} messages are in {}", outbox.display());
+    println!("  open the email in a browser:   file://{}", html.display());
+    println!(
+        "  read the plain-text twin:      less {}",
+        dir.join("issue.txt").display()
+    );
+    println!(
+        "  open a message in a mail app:  {}/<message-id>.eml",
+        outbox.display()
+    );
+    println!(
+        "  queue status:                  MORNINGPOST_DATABASE_URL=sqlite://{} morningpost status",
+        dir.join("demo.db").display()
+    );
     Ok(ExitCode::SUCCESS)
 }

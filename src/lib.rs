@@ -9,4 +9,6 @@ pub mod demo;
 pub mod domain;
 pub mod issue;
 pub mod mail;
+pub mod queue;
 pub mod render;
+pub mod store;

@@ -103,7 +103,12 @@ fn every_part_of_the_seed_is_in_the_email() {
 #[test]
 fn the_eml_parses_back_with_every_header_and_both_parts() {
     let (settings, r) = rendered();
-    let message = IssueMessage::new(&r, &settings.from, &settings.newsletter, &settings.base_url);
+    let message = IssueMessage::new(
+        std::sync::Arc::new(r),
+        &settings.from,
+        &settings.newsletter,
+        &settings.base_url,
+    );
     let id = message_id("2026-11-27", uuid::Uuid::nil(), "example.com");
     let recipient = Recipient {
         email: "ada@example.com",

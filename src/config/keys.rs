@@ -40,6 +40,17 @@ pub const KEYS: &[Key] = &[
         secret: true,
         help: "smtp://[user:pass@]host[:port][?tls=starttls|none] or smtps://…; unset = outbox folder",
     },
+    Key {
+        name: "secret_key",
+        default: None,
+        secret: true,
+        help: "64 hex digits that unsubscribe tokens are derived from; same on every host, never changed",
+    },
+    key(
+        "secret_key_file",
+        Some("morningpost.key"),
+        "where the secret key is kept when secret_key is unset (created on first use)",
+    ),
     key(
         "outbox_dir",
         Some("outbox"),

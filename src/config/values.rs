@@ -218,6 +218,8 @@ impl Raw {
             database_url,
             smtp_url,
             outbox_dir: self.required("outbox_dir", "set a folder path")?.into(),
+            secret_key: self.get("secret_key").map(Secret::new),
+            secret_key_file: self.required("secret_key_file", "set a file path")?.into(),
             dkim,
             bind,
             newsletter,

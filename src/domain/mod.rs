@@ -3,7 +3,9 @@
 mod issue_slug;
 mod subscriber_email;
 mod subscriber_name;
+mod token;
 
 pub use issue_slug::{IssueSlug, IssueSlugError};
 pub use subscriber_email::{SubscriberEmail, SubscriberEmailError};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
+pub use token::{Token, TokenError, TokenHash, TokenKey};

@@ -1,6 +1,8 @@
 //! Building one message as bytes: headers of a bulk mail (DESIGN.md decision 6) and a
 //! multipart/alternative body, text/plain first and text/html last.
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 use uuid::Uuid;
@@ -97,34 +99,38 @@ pub struct Recipient<'a> {
 
 /// What every copy of an issue shares, computed once per issue.
 #[derive(Debug, Clone)]
-pub struct IssueMessage<'a> {
-    issue: &'a RenderedIssue,
+pub struct IssueMessage {
+    issue: Arc<RenderedIssue>,
     from: String,
     list_id: String,
-    base_url: &'a str,
+    base_url: String,
     view_url: String,
-    unsubscribe_address: &'a str,
+    unsubscribe_address: String,
 }
 
-impl<'a> IssueMessage<'a> {
+impl IssueMessage {
     pub fn new(
-        issue: &'a RenderedIssue,
+        issue: Arc<RenderedIssue>,
         from: &lettre::message::Mailbox,
-        newsletter: &'a Newsletter,
-        base_url: &'a str,
+        newsletter: &Newsletter,
+        base_url: &str,
     ) -> Self {
         Self {
-            issue,
             from: mailbox(from.name.as_deref(), from.email.as_ref()),
             list_id: format!(
                 "{} {}",
                 super::encode::display_name(&newsletter.name),
                 newsletter.list_id
             ),
-            base_url,
+            base_url: base_url.to_owned(),
             view_url: format!("{base_url}/issues/{}", issue.slug),
-            unsubscribe_address: &newsletter.unsubscribe_address,
+            unsubscribe_address: newsletter.unsubscribe_address.clone(),
+            issue,
         }
+    }
+
+    pub fn issue(&self) -> &RenderedIssue {
+        &self.issue
     }
 
     pub fn unsubscribe_url(&self, token: &str) -> String {

@@ -80,6 +80,13 @@ pub fn render_issue(issue: &Issue, ctx: &RenderContext) -> Result<RenderedIssue,
     })
 }
 
+impl RenderedIssue {
+    /// The issue's date as `YYYY-MM-DD`, as stored.
+    pub fn slug_date(&self) -> String {
+        crate::domain::IssueSlug::from_date(self.date).to_string()
+    }
+}
+
 /// "Friday, 27 November 2026".
 pub fn long_date(date: time::Date) -> String {
     let format =

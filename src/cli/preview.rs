@@ -1,58 +1,11 @@
-//! The command line: one subcommand per job an operator does.
+//! `morningpost render`: the three preview files of an issue.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::render::{RenderContext, render_issue};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "morningpost",
-    version,
-    about = "Render, queue and send an email newsletter"
-)]
-pub struct Cli {
-    /// Configuration file (TOML). Default: morningpost.toml when present.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the whole job on the embedded defaults: render the sample issue into ./demo-output.
-    Demo {
-        /// Where to write the demo's files.
-        #[arg(long, default_value = "demo-output")]
-        dir: PathBuf,
-    },
-    /// Render an issue file to issue.html, issue.txt and issue.eml for a preview.
-    Render {
-        /// The issue file (TOML front matter + Markdown).
-        issue: PathBuf,
-        /// Output folder.
-        #[arg(long, default_value = "preview")]
-        out: PathBuf,
-    },
-}
-
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(cli.config.as_deref()).context("invalid configuration")?;
-    match cli.command {
-        Command::Demo { dir } => crate::demo::run(&settings, &dir),
-        Command::Render { issue, out } => {
-            let parsed = crate::issue::read_issue_file(&issue)?;
-            let files = write_preview(&settings, &parsed, &out)?;
-            print_files(&files);
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
 
 /// A written file and its size, for the operator.
 pub struct WrittenFile {
@@ -75,8 +28,9 @@ pub fn write_preview(
         tracing::warn!("{warning}");
         eprintln!("warning: {warning}");
     }
+    let rendered = std::sync::Arc::new(rendered);
     let message = crate::mail::IssueMessage::new(
-        &rendered,
+        rendered.clone(),
         &settings.from,
         &settings.newsletter,
         &settings.base_url,

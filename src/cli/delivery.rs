@@ -1,0 +1,337 @@
+//! `morningpost send`, `worker` and `status`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::mail::dkim::Dkim;
+use crate::mail::transport::Transport;
+use crate::queue::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions, WorkerReport, now_ms};
+use crate::render::{RenderContext, RenderedIssue, render_issue};
+use crate::store::{MessageKind, NewMessage, QueueCounts, Store, StoreIssueOutcome};
+
+pub async fn send(
+    settings: &Settings,
+    issue_file: &Path,
+    dry_run: bool,
+    wait: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(settings).await?;
+    if dry_run {
+        return dry_run_send(settings, &store, issue_file).await;
+    }
+    let stop = if wait {
+        StopWhen::MessageDone(Uuid::nil())
+    } else {
+        StopWhen::Never
+    };
+    send_issue(settings, &store, issue_file, stop).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn dry_run_send(
+    settings: &Settings,
+    store: &Store,
+    issue_file: &Path,
+) -> anyhow::Result<ExitCode> {
+    let issue = crate::issue::read_issue_file(issue_file)?;
+    let rendered = render_issue(&issue, &RenderContext::from_settings(settings))?;
+    for w in &rendered.warnings {
+        eprintln!("warning: {w}");
+    }
+    let active = store.count_active().await?;
+    let slug = rendered.slug.as_str();
+    let existing = store.message_by_slug(slug).await?;
+    let queued = match &existing {
+        Some(m) => store.queue_counts(Some(m.id)).await?.total(),
+        None => 0,
+    };
+    println!("dry run: nothing changed");
+    println!("  issue    {slug}: {:?}", rendered.subject);
+    println!(
+        "  stored   {}",
+        if existing.is_some() {
+            "yes (sending again adds only new subscribers)"
+        } else {
+            "no"
+        }
+    );
+    println!(
+        "  would queue up to {} deliveries ({active} active subscribers, {queued} already queued or done)",
+        (active - queued).max(0)
+    );
+    println!(
+        "  through  {}",
+        Transport::from_settings(settings)
+            .map(|t| t.describe())
+            .unwrap_or_else(|e| e.to_string())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stores and enqueues an issue file; with a stop condition other than `Never`, also works
+/// the queue until that issue (`MessageDone`) or the whole queue (`QueueEmpty`) is done.
+pub async fn send_issue(
+    settings: &Settings,
+    store: &Store,
+    issue_file: &Path,
+    wait: StopWhen,
+) -> anyhow::Result<()> {
+    let issue = crate::issue::read_issue_file(issue_file)?;
+    let rendered = render_issue(&issue, &RenderContext::from_settings(settings))?;
+    for w in &rendered.warnings {
+        eprintln!("warning: {w}");
+    }
+    let slug = rendered.slug.as_str();
+    let active = store.count_active().await?;
+    let id = store_issue(store, &rendered).await?;
+    let enqueued = store.enqueue_issue(id, now_ms()).await?;
+    if enqueued == 0 {
+        println!(
+            "issue {slug} is already queued for every active subscriber ({active}): nothing new to send"
+        );
+    } else {
+        println!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)");
+    }
+    let stop = match wait {
+        StopWhen::Never => {
+            println!(
+                "run `morningpost worker` to send them; `morningpost status {slug}` shows progress"
+            );
+            return Ok(());
+        }
+        StopWhen::MessageDone(_) => StopWhen::MessageDone(id),
+        StopWhen::QueueEmpty => StopWhen::QueueEmpty,
+    };
+    let report = run_worker(settings, store.clone(), stop, Some(id)).await?;
+    let counts = store.queue_counts(Some(id)).await?;
+    println!(
+        "issue {slug}: {} sent, {} failed, {} cancelled, {} still queued ({} sent by this run)",
+        counts.sent,
+        counts.failed,
+        counts.cancelled,
+        counts.queued + counts.sending,
+        report.sent
+    );
+    Ok(())
+}
+
+async fn store_issue(store: &Store, r: &RenderedIssue) -> anyhow::Result<Uuid> {
+    let mut hash = Sha256::new();
+    hash.update(r.subject.as_bytes());
+    hash.update(r.html.source().as_bytes());
+    hash.update(r.text.source().as_bytes());
+    let new = NewMessage {
+        id: Uuid::now_v7(),
+        kind: MessageKind::Issue,
+        slug: Some(r.slug.as_str()),
+        subject: &r.subject,
+        title: &r.title,
+        issue_date: Some(r.slug_date()),
+        html: r.html.source(),
+        text: r.text.source(),
+        web_html: Some(&r.web_html),
+        source_hash: hash.finalize().into(),
+        now: now_ms(),
+    };
+    Ok(match store.store_issue(&new).await? {
+        StoreIssueOutcome::Created(id) => id,
+        StoreIssueOutcome::Existing {
+            id,
+            same_content: true,
+        } => id,
+        StoreIssueOutcome::Existing {
+            id,
+            same_content: false,
+        } => {
+            eprintln!(
+                "warning: issue {} was stored earlier with different content; the stored version is what goes out \
+                 (give the new content its own `slug` to send it as a new issue)",
+                r.slug
+            );
+            id
+        }
+    })
+}
+
+pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(settings).await?;
+    let stop = if until_done {
+        StopWhen::QueueEmpty
+    } else {
+        StopWhen::Never
+    };
+    let report = run_worker(settings, store, stop, None).await?;
+    println!(
+        "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back",
+        report.sent, report.retried, report.failed, report.cancelled, report.released
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds a worker from the settings and runs it with signal handling and progress.
+pub(crate) async fn run_worker(
+    settings: &Settings,
+    store: Store,
+    stop: StopWhen,
+    progress_for: Option<Uuid>,
+) -> anyhow::Result<WorkerReport> {
+    let transport = Transport::from_settings(settings)?;
+    let dkim = match &settings.dkim {
+        Some(d) => Some(Dkim::load(
+            &d.key_file,
+            settings.from.email.domain(),
+            &d.selector,
+        )?),
+        None => None,
+    };
+    let composer = Composer::new(store.clone(), settings, settings.token_key()?, dkim);
+    let d = &settings.delivery;
+    let options = WorkerOptions {
+        concurrency: d.concurrency,
+        batch_size: d.batch_size,
+        lease: d.lease,
+        rate_per_second: d.rate_per_second,
+        retry: RetryPolicy::from_settings(d),
+        stop,
+        idle_poll: Duration::from_millis(250),
+    };
+    let shutdown = shutdown_on_signal();
+    let progress =
+        progress_for.map(|id| tokio::spawn(show_progress(store.clone(), id, shutdown.clone())));
+    let report = Worker::new(store, transport, composer, options)
+        .run(shutdown)
+        .await
+        .context("the worker stopped on a database error")?;
+    if let Some(p) = progress {
+        p.abort();
+    }
+    Ok(report)
+}
+
+/// Turns true on the first SIGINT or SIGTERM.
+fn shutdown_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot listen for SIGTERM");
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("stopping: finishing what is in flight, handing back the rest");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn show_progress(store: Store, id: Uuid, shutdown: watch::Receiver<bool>) {
+    let tty = std::io::stderr().is_terminal();
+    let start = Instant::now();
+    let bar = tty.then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:40}] {pos}/{len} sent  {per_sec}  eta {eta}  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut last_log = Instant::now();
+    loop {
+        if let Ok(c) = store.queue_counts(Some(id)).await {
+            let line = progress_line(&c, start.elapsed());
+            match &bar {
+                Some(bar) => {
+                    bar.set_length(c.total().max(0) as u64);
+                    bar.set_position((c.sent + c.failed + c.cancelled).max(0) as u64);
+                    bar.set_message(format!("retrying {} failed {}", c.retrying, c.failed));
+                }
+                None if last_log.elapsed() >= Duration::from_secs(5) => {
+                    tracing::info!("{line}");
+                    last_log = Instant::now();
+                }
+                None => {}
+            }
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}
+
+fn progress_line(c: &QueueCounts, elapsed: Duration) -> String {
+    let done = c.sent + c.failed + c.cancelled;
+    let rate = c.sent as f64 / elapsed.as_secs_f64().max(0.001);
+    format!(
+        "{done}/{} done: {} sent ({rate:.0}/s), {} retrying, {} failed, {} in flight",
+        c.total(),
+        c.sent,
+        c.retrying,
+        c.failed,
+        c.sending
+    )
+}
+
+pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(settings).await?;
+    let id = match slug {
+        Some(s) => Some(
+            store
+                .message_by_slug(s)
+                .await?
+                .with_context(|| format!("no stored issue has the slug {s:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let r = store.status_report(id, now_ms()).await?;
+    let c = r.counts;
+    println!(
+        "{}",
+        slug.map_or("all mail".to_owned(), |s| format!("issue {s}"))
+    );
+    println!(
+        "  queued     {:>9}  (of which retrying: {})",
+        c.queued, c.retrying
+    );
+    println!("  in flight  {:>9}", c.sending);
+    println!("  sent       {:>9}", c.sent);
+    println!("  failed     {:>9}", c.failed);
+    println!("  cancelled  {:>9}", c.cancelled);
+    println!(
+        "  send rate  {:>9.1} messages/s over the last minute",
+        r.sent_last_minute as f64 / 60.0
+    );
+    if !r.top_failures.is_empty() {
+        println!("  most frequent failure replies:");
+        for (reply, n) in &r.top_failures {
+            println!("  {n:>9}  {reply}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

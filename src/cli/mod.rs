@@ -1,0 +1,109 @@
+//! The command line: one subcommand per job an operator does.
+
+mod delivery;
+mod preview;
+mod subscribers;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+pub use delivery::send_issue;
+pub use preview::{PREVIEW_RECIPIENT, WrittenFile, print_files, write_preview};
+pub use subscribers::new_subscriber;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "morningpost",
+    version,
+    about = "Render, queue and send an email newsletter"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: morningpost.toml when present.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole job on the embedded defaults: render the sample issue, load sample
+    /// subscribers and send it to them through the outbox folder, all inside ./demo-output.
+    Demo {
+        /// Where to write the demo's files.
+        #[arg(long, default_value = "demo-output")]
+        dir: PathBuf,
+    },
+    /// Render an issue file to issue.html, issue.txt and issue.eml for a preview.
+    Render {
+        /// The issue file (TOML front matter + Markdown).
+        issue: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "preview")]
+        out: PathBuf,
+    },
+    /// Manage subscribers.
+    #[command(subcommand)]
+    Subscribers(subscribers::SubscribersCommand),
+    /// Render an issue, store it, and queue one delivery per active subscriber.
+    Send {
+        issue: PathBuf,
+        /// Show what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Then send it: work the queue until every delivery of this issue is done.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Send queued mail until stopped (SIGINT/SIGTERM finish what is in flight).
+    Worker {
+        /// Stop when nothing is queued or in flight any more.
+        #[arg(long)]
+        until_done: bool,
+    },
+    /// Queue counts, send rate and the most frequent failures, for all mail or one issue.
+    Status {
+        /// An issue's slug, e.g. 2026-11-27.
+        issue: Option<String>,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(cli.config.as_deref()).context("invalid configuration")?;
+    match cli.command {
+        Command::Render { issue, out } => {
+            let parsed = crate::issue::read_issue_file(&issue)?;
+            let files = write_preview(&settings, &parsed, &out)?;
+            print_files(&files);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { dir } => runtime()?.block_on(crate::demo::run(settings, &dir)),
+        Command::Subscribers(cmd) => runtime()?.block_on(subscribers::run(&settings, cmd)),
+        Command::Send {
+            issue,
+            dry_run,
+            wait,
+        } => runtime()?.block_on(delivery::send(&settings, &issue, dry_run, wait)),
+        Command::Worker { until_done } => {
+            runtime()?.block_on(delivery::worker(&settings, until_done))
+        }
+        Command::Status { issue } => {
+            runtime()?.block_on(delivery::status(&settings, issue.as_deref()))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<crate::store::Store> {
+    Ok(crate::store::Store::connect(settings.database_url.expose()).await?)
+}

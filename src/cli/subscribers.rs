@@ -1,0 +1,208 @@
+//! `morningpost subscribers …`: add, import, list, export.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use crate::config::Settings;
+use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
+use crate::queue::now_ms;
+use crate::store::{AddOutcome, NewSubscriber, Store, SubscriberStatus};
+
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Add one active subscriber (you vouch for their consent).
+    Add {
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Import active subscribers from a CSV file with a header row: `email` and optional `name`.
+    Import { file: PathBuf },
+    /// List subscribers: address, name, status.
+    List {
+        /// pending, active, unsubscribed or bounced.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Write every subscriber as CSV to standard output.
+    Export,
+}
+
+pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(settings).await?;
+    match cmd {
+        SubscribersCommand::Add { email, name } => {
+            let email =
+                SubscriberEmail::parse(&email).with_context(|| format!("cannot add {email:?}"))?;
+            let name = SubscriberName::parse_optional(name.as_deref().unwrap_or_default())
+                .context("cannot use that name")?;
+            let key = settings.token_key()?;
+            let new = new_subscriber(&key, &email, name.as_ref());
+            match store.add_subscriber(&new).await? {
+                AddOutcome::Added => println!("added {email} (active)"),
+                AddOutcome::Exists(status) => {
+                    println!("{email} is already a subscriber ({status}); nothing changed")
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SubscribersCommand::Import { file } => import(settings, &store, &file).await,
+        SubscribersCommand::List { status } => {
+            let status = status
+                .map(|s| {
+                    SubscriberStatus::parse(&s).with_context(|| {
+                        format!(
+                            "unknown status {s:?}: use pending, active, unsubscribed or bounced"
+                        )
+                    })
+                })
+                .transpose()?;
+            for s in store.subscribers(status).await? {
+                println!(
+                    "{}\t{}\t{}",
+                    s.email,
+                    s.name.as_deref().unwrap_or("-"),
+                    s.status
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SubscribersCommand::Export => {
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(["email", "name", "status", "created_at"])?;
+            for s in store.subscribers(None).await? {
+                let created = time::OffsetDateTime::from_unix_timestamp(s.created_at / 1000)
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default();
+                out.write_record([
+                    s.email.as_str(),
+                    s.name.as_deref().unwrap_or(""),
+                    s.status.as_str(),
+                    created.as_str(),
+                ])?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn new_subscriber<'a>(
+    key: &TokenKey,
+    email: &'a SubscriberEmail,
+    name: Option<&'a SubscriberName>,
+) -> NewSubscriber<'a> {
+    let id = uuid::Uuid::now_v7();
+    NewSubscriber {
+        id,
+        email,
+        name,
+        status: SubscriberStatus::Active,
+        unsubscribe_hash: key.unsubscribe_token(id).hash(),
+        now: now_ms(),
+    }
+}
+
+/// One parsed row of an import file.
+pub(crate) struct ImportRow {
+    pub email: SubscriberEmail,
+    pub name: Option<SubscriberName>,
+}
+
+/// Reads a CSV file: good rows, and `(line, reason)` for each bad one.
+/// A rejected row: its line number and why.
+pub(crate) type BadRow = (u64, String);
+
+pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRow>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .context("cannot read the header row")?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let email_col = headers.iter().position(|h| h == "email").with_context(|| {
+        format!(
+            "{}: the header row has no `email` column (found: {})",
+            file.display(),
+            headers.join(", ")
+        )
+    })?;
+    let name_col = headers.iter().position(|h| h == "name");
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                bad.push((line, format!("unreadable row: {e}")));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let Some(raw_email) = record.get(email_col) else {
+            bad.push((line, "the row has no email field".to_owned()));
+            continue;
+        };
+        let email = match SubscriberEmail::parse(raw_email) {
+            Ok(e) => e,
+            Err(e) => {
+                bad.push((line, format!("{raw_email:?}: {e}")));
+                continue;
+            }
+        };
+        let name = match SubscriberName::parse_optional(
+            name_col.and_then(|c| record.get(c)).unwrap_or_default(),
+        ) {
+            Ok(n) => n,
+            Err(e) => {
+                bad.push((line, format!("name of {email}: {e}")));
+                continue;
+            }
+        };
+        good.push(ImportRow { email, name });
+    }
+    Ok((good, bad))
+}
+
+async fn import(settings: &Settings, store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
+    let (rows, bad) = read_csv(file)?;
+    for (line, why) in &bad {
+        eprintln!("{}:{line}: skipped: {why}", file.display());
+    }
+    let key = settings.token_key()?;
+    let (mut added, mut existing) = (0u64, 0u64);
+    for chunk in rows.chunks(1000) {
+        let batch: Vec<NewSubscriber<'_>> = chunk
+            .iter()
+            .map(|r| new_subscriber(&key, &r.email, r.name.as_ref()))
+            .collect();
+        for outcome in store.import_subscribers(&batch).await? {
+            match outcome {
+                AddOutcome::Added => added += 1,
+                AddOutcome::Exists(_) => existing += 1,
+            }
+        }
+    }
+    println!(
+        "imported {added} new subscribers; {existing} were already present (left unchanged); {} rows skipped",
+        bad.len()
+    );
+    Ok(if bad.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,152 @@
+//! One claimed delivery → envelope + signed message bytes. Render once, personalise per
+//! recipient: only slot filling, header formatting, QP encoding and DKIM run here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+
+use crate::config::{Newsletter, Settings};
+use crate::domain::{IssueSlug, SubscriberEmail, TokenKey};
+use crate::mail::dkim::Dkim;
+use crate::mail::{IssueMessage, Recipient, message_id};
+use crate::render::{RenderedIssue, Template};
+use crate::store::{Claimed, MessageKind, Store, StoredMessage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// The message can never be built: failed, not retried.
+    #[error("cannot build the message: {0}")]
+    Bad(String),
+    /// The message row could not be read now: the delivery is retried.
+    #[error("cannot load the message: {0}")]
+    Load(String),
+}
+
+pub struct Composer {
+    store: Store,
+    from: Mailbox,
+    newsletter: Newsletter,
+    base_url: String,
+    key: TokenKey,
+    dkim: Option<Dkim>,
+    cache: Mutex<HashMap<uuid::Uuid, Arc<IssueMessage>>>,
+}
+
+/// A message ready for the transport.
+pub struct Composed {
+    pub envelope: Envelope,
+    pub message_id: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Composer {
+    pub fn new(store: Store, settings: &Settings, key: TokenKey, dkim: Option<Dkim>) -> Self {
+        Self {
+            store,
+            from: settings.from.clone(),
+            newsletter: settings.newsletter.clone(),
+            base_url: settings.base_url.clone(),
+            key,
+            dkim,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn domain(&self) -> &str {
+        self.from.email.domain()
+    }
+
+    pub async fn compose(
+        &self,
+        c: &Claimed,
+        now: time::OffsetDateTime,
+    ) -> Result<Composed, ComposeError> {
+        let message = self.issue_message(c.message_id).await?;
+        let to = SubscriberEmail::parse(&c.email)
+            .map_err(|e| ComposeError::Bad(format!("stored address {:?}: {e}", c.email)))?;
+        let id = message_id(
+            message.issue().slug.as_str(),
+            c.subscriber_id,
+            self.domain(),
+        );
+        let token = self.key.unsubscribe_token(c.subscriber_id);
+        let name = c
+            .name
+            .as_deref()
+            .filter(|n| !n.chars().any(char::is_control));
+        let recipient = Recipient {
+            email: to.as_str(),
+            name,
+            unsubscribe_token: token.expose(),
+            message_id: &id,
+        };
+        let mut bytes = message.build(&recipient, now);
+        if let Some(dkim) = &self.dkim {
+            bytes = dkim
+                .signed(bytes)
+                .map_err(|e| ComposeError::Bad(e.to_string()))?;
+        }
+        let envelope = Envelope::new(Some(self.from.email.clone()), vec![to.to_lettre()])
+            .map_err(|e| ComposeError::Bad(e.to_string()))?;
+        Ok(Composed {
+            envelope,
+            message_id: id,
+            bytes,
+        })
+    }
+
+    async fn issue_message(&self, id: uuid::Uuid) -> Result<Arc<IssueMessage>, ComposeError> {
+        if let Some(m) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return Ok(m.clone());
+        }
+        let stored = self
+            .store
+            .message(id)
+            .await
+            .map_err(|e| ComposeError::Load(e.to_string()))?
+            .ok_or_else(|| ComposeError::Bad(format!("message {id} does not exist")))?;
+        let rendered = rendered_from_stored(stored)?;
+        let message = Arc::new(IssueMessage::new(
+            Arc::new(rendered),
+            &self.from,
+            &self.newsletter,
+            &self.base_url,
+        ));
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, message.clone());
+        Ok(message)
+    }
+}
+
+fn rendered_from_stored(m: StoredMessage) -> Result<RenderedIssue, ComposeError> {
+    if m.kind != MessageKind::Issue {
+        return Err(ComposeError::Bad(format!(
+            "message kind {} is not an issue",
+            m.kind.as_str()
+        )));
+    }
+    let slug = IssueSlug::parse(m.slug.as_deref().unwrap_or_default())
+        .map_err(|e| ComposeError::Bad(e.to_string()))?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(m.issue_date.as_deref().unwrap_or_default(), format)
+        .map_err(|e| ComposeError::Bad(e.to_string()))?;
+    Ok(RenderedIssue {
+        slug,
+        subject: m.subject,
+        title: m.title,
+        date,
+        html: Template::parse(m.html),
+        text: Template::parse(m.text),
+        web_html: m.web_html.unwrap_or_default(),
+        warnings: Vec::new(),
+    })
+}

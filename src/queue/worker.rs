@@ -1,0 +1,315 @@
+//! The worker: a claimer feeds claimed rows to `concurrency` slots; each slot owns one
+//! transport connection, sends, and waits for its outcome to be recorded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::compose::{ComposeError, Composer};
+use super::now_ms;
+use super::recorder::Recorder;
+use super::retry::RetryPolicy;
+use crate::mail::transport::{SendFailure, Transport};
+use crate::store::{Claimed, Outcome, OutcomeRecord, Store, StoreError, SubscriberStatus};
+
+/// When a worker stops by itself (besides SIGINT/SIGTERM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopWhen {
+    Never,
+    /// No delivery at all is queued or in flight.
+    QueueEmpty,
+    /// No delivery of this message is queued or in flight.
+    MessageDone(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub concurrency: usize,
+    pub batch_size: usize,
+    pub lease: Duration,
+    pub rate_per_second: Option<u32>,
+    pub retry: RetryPolicy,
+    pub stop: StopWhen,
+    /// How long to wait before looking again when nothing is due.
+    pub idle_poll: Duration,
+}
+
+#[derive(Debug, Default)]
+pub struct WorkerReport {
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub released: u64,
+    pub unrecorded: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    retried: AtomicU64,
+    failed: AtomicU64,
+    cancelled: AtomicU64,
+    released: AtomicU64,
+    unrecorded: AtomicU64,
+}
+
+pub struct Worker {
+    store: Store,
+    transport: Transport,
+    composer: Arc<Composer>,
+    options: WorkerOptions,
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        transport: Transport,
+        composer: Composer,
+        options: WorkerOptions,
+    ) -> Self {
+        Self {
+            store,
+            transport,
+            composer: Arc::new(composer),
+            options,
+        }
+    }
+
+    /// Runs until the stop condition holds or `shutdown` turns true; then finishes what is
+    /// in flight, gives back what was claimed but not started, and returns.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<WorkerReport, StoreError> {
+        let o = &self.options;
+        let capacity = o.batch_size.max(o.concurrency);
+        let (jobs_tx, jobs_rx) = async_channel::bounded::<Claimed>(capacity);
+        let (recorder, recorder_task) = Recorder::spawn(self.store.clone());
+        let counters = Arc::new(Counters::default());
+        let limiter = o
+            .rate_per_second
+            .and_then(std::num::NonZeroU32::new)
+            .map(|r| Arc::new(RateLimiter::direct(Quota::per_second(r))));
+        tracing::info!(transport = %self.transport.describe(), concurrency = o.concurrency, "worker started");
+
+        let mut slots = Vec::with_capacity(o.concurrency);
+        for _ in 0..o.concurrency {
+            let slot = Slot {
+                jobs: jobs_rx.clone(),
+                recorder: recorder.clone(),
+                composer: self.composer.clone(),
+                sender: self.transport.sender(),
+                retry: o.retry,
+                limiter: limiter.clone(),
+                shutdown: shutdown.clone(),
+                counters: counters.clone(),
+            };
+            slots.push(tokio::spawn(slot.run()));
+        }
+        drop(jobs_rx);
+
+        let claim_result = self.claim_loop(&jobs_tx, capacity, shutdown).await;
+        jobs_tx.close();
+        for slot in slots {
+            let _ = slot.await;
+        }
+        drop(recorder);
+        let _ = recorder_task.await;
+        claim_result?;
+        let report = WorkerReport {
+            sent: counters.sent.load(Ordering::Relaxed),
+            retried: counters.retried.load(Ordering::Relaxed),
+            failed: counters.failed.load(Ordering::Relaxed),
+            cancelled: counters.cancelled.load(Ordering::Relaxed),
+            released: counters.released.load(Ordering::Relaxed),
+            unrecorded: counters.unrecorded.load(Ordering::Relaxed),
+        };
+        tracing::info!(?report, "worker stopped");
+        Ok(report)
+    }
+
+    async fn claim_loop(
+        &self,
+        jobs: &async_channel::Sender<Claimed>,
+        capacity: usize,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), StoreError> {
+        let o = &self.options;
+        let lease_ms = i64::try_from(o.lease.as_millis()).unwrap_or(i64::MAX);
+        // Rows wait in the channel under their lease: never claim more than a quarter of a
+        // lease's worth at the configured rate.
+        let rate_cap = o
+            .rate_per_second
+            .map_or(usize::MAX, |r| {
+                (r as usize).saturating_mul(o.lease.as_secs() as usize) / 4
+            })
+            .max(1);
+        let mut db_failures = 0u32;
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let room = capacity.saturating_sub(jobs.len());
+            let want = room.min(o.batch_size).min(rate_cap);
+            let claimed = if want >= (o.batch_size / 2).max(1) || jobs.is_empty() {
+                let now = now_ms();
+                match self.store.claim(want.max(1), now + lease_ms, now).await {
+                    Ok(c) => {
+                        db_failures = 0;
+                        c
+                    }
+                    Err(e) => {
+                        db_failures += 1;
+                        if db_failures > 20 {
+                            return Err(e);
+                        }
+                        tracing::warn!(error = %e, "claiming failed; retrying");
+                        sleep_or_shutdown(
+                            Duration::from_millis(200 * u64::from(db_failures.min(10))),
+                            &mut shutdown,
+                        )
+                        .await;
+                        continue;
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            if claimed.is_empty() {
+                if jobs.is_empty() && self.stop_condition_met().await? {
+                    return Ok(());
+                }
+                let pause = if jobs.is_empty() {
+                    o.idle_poll
+                } else {
+                    Duration::from_millis(5)
+                };
+                sleep_or_shutdown(pause, &mut shutdown).await;
+                continue;
+            }
+            for c in claimed {
+                if jobs.send(c).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn stop_condition_met(&self) -> Result<bool, StoreError> {
+        match self.options.stop {
+            StopWhen::Never => Ok(false),
+            StopWhen::QueueEmpty => self.store.is_done(None).await,
+            StopWhen::MessageDone(id) => self.store.is_done(Some(id)).await,
+        }
+    }
+}
+
+async fn sleep_or_shutdown(pause: Duration, shutdown: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+struct Slot {
+    jobs: async_channel::Receiver<Claimed>,
+    recorder: Recorder,
+    composer: Arc<Composer>,
+    sender: crate::mail::transport::Sender,
+    retry: RetryPolicy,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    shutdown: watch::Receiver<bool>,
+    counters: Arc<Counters>,
+}
+
+impl Slot {
+    async fn run(mut self) {
+        while let Ok(job) = self.jobs.recv().await {
+            let outcome = if *self.shutdown.borrow() {
+                Outcome::Released
+            } else {
+                self.attempt(&job).await
+            };
+            let counter = match &outcome {
+                Outcome::Sent { .. } => &self.counters.sent,
+                Outcome::Retry { .. } => &self.counters.retried,
+                Outcome::Failed { .. } => &self.counters.failed,
+                Outcome::Cancelled { .. } => &self.counters.cancelled,
+                Outcome::Released => &self.counters.released,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let record = OutcomeRecord {
+                delivery_id: job.delivery_id,
+                attempt: job.attempt,
+                subscriber_id: job.subscriber_id,
+                outcome,
+            };
+            if !self.recorder.record(record).await {
+                self.counters.unrecorded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.sender.close().await;
+    }
+
+    async fn attempt(&mut self, job: &Claimed) -> Outcome {
+        if job.subscriber_status != SubscriberStatus::Active {
+            return Outcome::Cancelled {
+                reason: format!("subscriber is {}", job.subscriber_status),
+            };
+        }
+        let composed = match self
+            .composer
+            .compose(job, time::OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(c) => c,
+            Err(ComposeError::Bad(why)) => {
+                tracing::error!(delivery = job.delivery_id, %why, "message cannot be built");
+                return Outcome::Failed {
+                    reply: format!("not sent: {why}"),
+                    bounce: false,
+                };
+            }
+            Err(e @ ComposeError::Load(_)) => return self.retry_or_give_up(job, e.to_string()),
+        };
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        match self
+            .sender
+            .send(&composed.envelope, &composed.message_id, &composed.bytes)
+            .await
+        {
+            Ok(reply) => Outcome::Sent { reply },
+            Err(SendFailure::Permanent {
+                reply,
+                no_such_user,
+            }) => {
+                tracing::info!(delivery = job.delivery_id, %reply, "permanent failure");
+                Outcome::Failed {
+                    reply,
+                    bounce: no_such_user,
+                }
+            }
+            Err(SendFailure::Temporary(reply)) => {
+                tracing::debug!(delivery = job.delivery_id, %reply, "temporary failure");
+                self.retry_or_give_up(job, reply)
+            }
+        }
+    }
+
+    fn retry_or_give_up(&self, job: &Claimed, reply: String) -> Outcome {
+        match self
+            .retry
+            .next_attempt(job.failures, job.queued_at, now_ms(), rand::random::<f64>())
+        {
+            Some(due_at) => Outcome::Retry { reply, due_at },
+            None => Outcome::Failed {
+                reply: format!("gave up after {} tries: {reply}", job.failures + 1),
+                bounce: false,
+            },
+        }
+    }
+}

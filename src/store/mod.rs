@@ -1,0 +1,136 @@
+//! All SQL lives here, behind one backend-neutral API (DESIGN.md decision 10). Callers hold a
+//! [`Store`] and never see which database is underneath.
+
+mod sqlite;
+mod types;
+
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use uuid::Uuid;
+
+use crate::domain::TokenHash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "cannot open the database {url}: {source}; check MORNINGPOST_DATABASE_URL and that the folder exists and is writable"
+    )]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database URL {0:?} is not supported: use sqlite://FILE or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("applying the database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database, whichever it is.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqliteStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($store) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database named by the URL and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl(
+                crate::config::Secret::new(url).redacted(),
+            ))
+        }
+    }
+
+    pub async fn add_subscriber(&self, new: &NewSubscriber<'_>) -> Result<AddOutcome> {
+        dispatch!(self, s => s.add_subscriber(new).await)
+    }
+
+    /// Adds many subscribers in one transaction; existing addresses are left as they are.
+    pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
+        dispatch!(self, s => s.import_subscribers(batch).await)
+    }
+
+    pub async fn subscribers(&self, status: Option<SubscriberStatus>) -> Result<Vec<Subscriber>> {
+        dispatch!(self, s => s.subscribers(status).await)
+    }
+
+    pub async fn subscriber_by_email(&self, email_key: &str) -> Result<Option<Subscriber>> {
+        dispatch!(self, s => s.subscriber_by_email(email_key).await)
+    }
+
+    pub async fn subscriber_by_unsubscribe_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Subscriber>> {
+        dispatch!(self, s => s.subscriber_by_unsubscribe_hash(hash).await)
+    }
+
+    /// Marks a subscriber unsubscribed and cancels what was not yet sent to them.
+    pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
+        dispatch!(self, s => s.unsubscribe(id, now).await)
+    }
+
+    pub async fn store_issue(&self, issue: &NewMessage<'_>) -> Result<StoreIssueOutcome> {
+        dispatch!(self, s => s.store_issue(issue).await)
+    }
+
+    pub async fn message_by_slug(&self, slug: &str) -> Result<Option<StoredMessage>> {
+        dispatch!(self, s => s.message_by_slug(slug).await)
+    }
+
+    pub async fn message(&self, id: Uuid) -> Result<Option<StoredMessage>> {
+        dispatch!(self, s => s.message(id).await)
+    }
+
+    /// One delivery per active subscriber, in one statement; returns how many are new.
+    pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
+        dispatch!(self, s => s.enqueue_issue(message_id, now).await)
+    }
+
+    pub async fn count_active(&self) -> Result<i64> {
+        dispatch!(self, s => s.count_active().await)
+    }
+
+    /// Claims up to `limit` due deliveries under a lease (DESIGN.md decision 3).
+    pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
+        dispatch!(self, s => s.claim(limit, lease_until, now).await)
+    }
+
+    /// Records outcomes in one transaction; each update is fenced by its attempt number.
+    /// Returns how many were refused by the fence (a newer attempt owns the row).
+    pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
+        dispatch!(self, s => s.record(outcomes, now).await)
+    }
+
+    pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
+        dispatch!(self, s => s.queue_counts(message_id).await)
+    }
+
+    pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
+        dispatch!(self, s => s.status_report(message_id, now).await)
+    }
+
+    /// True when no delivery (of this message, or at all) is queued or in flight.
+    pub async fn is_done(&self, message_id: Option<Uuid>) -> Result<bool> {
+        let c = self.queue_counts(message_id).await?;
+        Ok(c.queued + c.sending == 0)
+    }
+}

@@ -1,0 +1,194 @@
+//! The values that cross the storage seam.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::domain::{SubscriberEmail, SubscriberName, TokenHash};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriberStatus {
+    Pending,
+    Active,
+    Unsubscribed,
+    Bounced,
+}
+
+impl SubscriberStatus {
+    pub const ALL: [SubscriberStatus; 4] = [
+        Self::Pending,
+        Self::Active,
+        Self::Unsubscribed,
+        Self::Bounced,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Unsubscribed => "unsubscribed",
+            Self::Bounced => "bounced",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for SubscriberStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub status: SubscriberStatus,
+    pub created_at: i64,
+}
+
+pub struct NewSubscriber<'a> {
+    pub id: Uuid,
+    pub email: &'a SubscriberEmail,
+    pub name: Option<&'a SubscriberName>,
+    pub status: SubscriberStatus,
+    pub unsubscribe_hash: TokenHash,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added,
+    /// The address was already there; nothing changed.
+    Exists(SubscriberStatus),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Issue,
+    Confirmation,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issue => "issue",
+            Self::Confirmation => "confirmation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Issue, Self::Confirmation]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A rendered message to store: parts with slots, rendered once.
+pub struct NewMessage<'a> {
+    pub id: Uuid,
+    pub kind: MessageKind,
+    pub slug: Option<&'a str>,
+    pub subject: &'a str,
+    pub title: &'a str,
+    pub issue_date: Option<String>,
+    pub html: &'a str,
+    pub text: &'a str,
+    pub web_html: Option<&'a str>,
+    pub source_hash: [u8; 32],
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: Uuid,
+    pub kind: MessageKind,
+    pub slug: Option<String>,
+    pub subject: String,
+    pub title: String,
+    pub issue_date: Option<String>,
+    pub html: String,
+    pub text: String,
+    pub web_html: Option<String>,
+    pub source_hash: Vec<u8>,
+    pub created_at: i64,
+    pub enqueued_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreIssueOutcome {
+    Created(Uuid),
+    /// An issue with this slug exists; `same_content` tells whether the new render matches.
+    Existing {
+        id: Uuid,
+        same_content: bool,
+    },
+}
+
+/// A delivery claimed under a lease, with what is needed to send it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery_id: i64,
+    /// The fence: every update of this row must carry it.
+    pub attempt: i64,
+    pub failures: i64,
+    pub message_id: Uuid,
+    pub subscriber_id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub subscriber_status: SubscriberStatus,
+    pub queued_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server answered 250 to the message.
+    Sent { reply: String },
+    /// Temporary failure: try again at `due_at`.
+    Retry { reply: String, due_at: i64 },
+    /// Permanent failure; `bounce` also marks the subscriber bounced (5.1.x).
+    Failed { reply: String, bounce: bool },
+    /// Not sent and never will be (the subscriber left).
+    Cancelled { reason: String },
+    /// Not started; give the row back to the queue now (graceful shutdown).
+    Released,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutcomeRecord {
+    pub delivery_id: i64,
+    pub attempt: i64,
+    pub subscriber_id: Uuid,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Waiting for a first attempt.
+    pub queued: i64,
+    /// Leased by a worker now.
+    pub sending: i64,
+    pub sent: i64,
+    /// Waiting for another attempt after a temporary failure (counted in `queued` too).
+    pub retrying: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+impl QueueCounts {
+    pub fn total(&self) -> i64 {
+        self.queued + self.sending + self.sent + self.failed + self.cancelled
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StatusReport {
+    pub counts: QueueCounts,
+    pub sent_last_minute: i64,
+    /// The most frequent replies of failed or retrying deliveries, with their counts.
+    pub top_failures: Vec<(String, i64)>,
+}
