@@ -89,6 +89,11 @@ pub async fn send_issue(
     for w in &rendered.warnings {
         eprintln!("warning: {w}");
     }
+    // Check what the worker needs before anything is queued, so a bad key or URL loses nothing.
+    let parts = match wait {
+        StopWhen::Never => None,
+        _ => Some(WorkerParts::from_settings(settings, store)?),
+    };
     let slug = rendered.slug.as_str();
     let active = store.count_active().await?;
     let id = store_issue(store, &rendered).await?;
@@ -100,17 +105,17 @@ pub async fn send_issue(
     } else {
         println!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)");
     }
-    let stop = match wait {
-        StopWhen::Never => {
+    let (stop, parts) = match (wait, parts) {
+        (StopWhen::MessageDone(_), Some(p)) => (StopWhen::MessageDone(id), p),
+        (StopWhen::QueueEmpty, Some(p)) => (StopWhen::QueueEmpty, p),
+        _ => {
             println!(
                 "run `morningpost worker` to send them; `morningpost status {slug}` shows progress"
             );
             return Ok(());
         }
-        StopWhen::MessageDone(_) => StopWhen::MessageDone(id),
-        StopWhen::QueueEmpty => StopWhen::QueueEmpty,
     };
-    let report = run_worker(settings, store.clone(), stop, Some(id)).await?;
+    let report = parts.run(settings, stop, Some(id)).await?;
     let counts = store.queue_counts(Some(id)).await?;
     println!(
         "issue {slug}: {} sent, {} failed, {} cancelled, {} still queued ({} sent by this run)",
@@ -168,7 +173,9 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
     } else {
         StopWhen::Never
     };
-    let report = run_worker(settings, store, stop, None).await?;
+    let report = WorkerParts::from_settings(settings, &store)?
+        .run(settings, stop, None)
+        .await?;
     println!(
         "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back",
         report.sent, report.retried, report.failed, report.cancelled, report.released
@@ -176,44 +183,62 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds a worker from the settings and runs it with signal handling and progress.
-pub(crate) async fn run_worker(
-    settings: &Settings,
+/// What a worker is built from, checked before anything is queued.
+pub(crate) struct WorkerParts {
     store: Store,
-    stop: StopWhen,
-    progress_for: Option<Uuid>,
-) -> anyhow::Result<WorkerReport> {
-    let transport = Transport::from_settings(settings)?;
-    let dkim = match &settings.dkim {
-        Some(d) => Some(Dkim::load(
-            &d.key_file,
-            settings.from.email.domain(),
-            &d.selector,
-        )?),
-        None => None,
-    };
-    let composer = Composer::new(store.clone(), settings, settings.token_key()?, dkim);
-    let d = &settings.delivery;
-    let options = WorkerOptions {
-        concurrency: d.concurrency,
-        batch_size: d.batch_size,
-        lease: d.lease,
-        rate_per_second: d.rate_per_second,
-        retry: RetryPolicy::from_settings(d),
-        stop,
-        idle_poll: Duration::from_millis(250),
-    };
-    let shutdown = shutdown_on_signal();
-    let progress =
-        progress_for.map(|id| tokio::spawn(show_progress(store.clone(), id, shutdown.clone())));
-    let report = Worker::new(store, transport, composer, options)
-        .run(shutdown)
-        .await
-        .context("the worker stopped on a database error")?;
-    if let Some(p) = progress {
-        p.abort();
+    transport: Transport,
+    composer: Composer,
+}
+
+impl WorkerParts {
+    pub fn from_settings(settings: &Settings, store: &Store) -> anyhow::Result<Self> {
+        let transport = Transport::from_settings(settings)?;
+        let dkim = match &settings.dkim {
+            Some(d) => Some(Dkim::load(
+                &d.key_file,
+                settings.from.email.domain(),
+                &d.selector,
+            )?),
+            None => None,
+        };
+        let composer = Composer::new(store.clone(), settings, settings.token_key()?, dkim);
+        Ok(Self {
+            store: store.clone(),
+            transport,
+            composer,
+        })
     }
-    Ok(report)
+
+    /// Runs the worker with signal handling and, for one message, progress.
+    pub async fn run(
+        self,
+        settings: &Settings,
+        stop: StopWhen,
+        progress_for: Option<Uuid>,
+    ) -> anyhow::Result<WorkerReport> {
+        let d = &settings.delivery;
+        let options = WorkerOptions {
+            concurrency: d.concurrency,
+            batch_size: d.batch_size,
+            lease: d.lease,
+            rate_per_second: d.rate_per_second,
+            retry: RetryPolicy::from_settings(d),
+            stop,
+            idle_poll: Duration::from_millis(250),
+        };
+        let shutdown = shutdown_on_signal();
+        let progress = progress_for
+            .map(|id| tokio::spawn(show_progress(self.store.clone(), id, shutdown.clone())));
+        let worker = Worker::new(self.store, self.transport, self.composer, options);
+        let report = worker
+            .run(shutdown)
+            .await
+            .context("the worker stopped on a database error")?;
+        if let Some(p) = progress {
+            p.abort();
+        }
+        Ok(report)
+    }
 }
 
 /// Turns true on the first SIGINT or SIGTERM.

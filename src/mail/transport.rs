@@ -195,7 +195,12 @@ pub enum SendFailure {
 
 impl SendFailure {
     pub fn classify(e: &lettre::transport::smtp::Error) -> Self {
-        let reply = one_line(&e.to_string());
+        // lettre writes "transient error (451): 4.7.1 …"; keep the server's own words: "451 4.7.1 …".
+        let text = one_line(&e.to_string());
+        let reply = match (e.status(), text.split_once("): ")) {
+            (Some(code), Some((_, said))) => format!("{code} {said}"),
+            _ => text,
+        };
         if e.is_permanent() {
             let no_such_user = reply.contains(" 5.1.")
                 || reply.contains("(5.1.")

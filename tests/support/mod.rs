@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod app;
+pub mod sink;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -1,0 +1,219 @@
+//! Bad input gets a clear error, and nothing else is lost or half-written.
+
+mod support;
+
+use support::app::{App, path_str};
+
+#[test]
+fn a_csv_import_reports_each_bad_row_by_line_and_imports_the_rest_once() {
+    let app = App::new();
+    let csv = app.path("list.csv");
+    std::fs::write(
+        &csv,
+        "email,name\n\
+         ada@example.com,Ada Lovelace\n\
+         not-an-email,Nobody\n\
+         \"evil@example.com\r\nBcc: victim@example.com\",Evil\n\
+         grace@example.org,\"Grace\r\nBcc: victim@example.com\"\n\
+         alan@example.net,<script>alert(1)</script>\n\
+         ADA@EXAMPLE.COM,Ada again\n\
+         ,Empty\n\
+         katherine@example.com\n",
+    )
+    .unwrap();
+    let (ok, out, err) = app.run(&["subscribers", "import", path_str(&csv)]);
+    assert!(!ok, "a partial import exits non-zero");
+    assert!(
+        out.contains("imported 3 new subscribers; 1 were already present"),
+        "{out}"
+    );
+    assert!(out.contains("4 rows skipped"), "{out}");
+    // Lines are physical lines: the quoted line breaks in rows 4 and 6 push the rest down.
+    let file = csv.display().to_string();
+    for (line, why) in [
+        (3, "has no '@'"),
+        (4, "control character"),
+        (6, "control character"),
+        (10, "empty"),
+    ] {
+        let prefix = format!("{file}:{line}: skipped:");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(why)),
+            "line {line} ({why}) not reported:\n{err}"
+        );
+    }
+    let list = app.ok(&["subscribers", "list"]);
+    assert_eq!(list.lines().count(), 3, "{list}");
+    assert!(
+        list.contains("alan@example.net\t<script>alert(1)</script>\tactive"),
+        "HTML in a name is kept as text: {list}"
+    );
+    assert!(!list.contains("evil") && !list.contains("victim"), "{list}");
+
+    let (_, again, _) = app.run(&["subscribers", "import", path_str(&csv)]);
+    assert!(
+        again.contains("imported 0 new subscribers; 4 were already present"),
+        "importing twice changes nothing: {again}"
+    );
+    let export = app.ok(&["subscribers", "export"]);
+    assert!(
+        export.starts_with("email,name,status,created_at\n"),
+        "{export}"
+    );
+    assert!(
+        export.contains("alan@example.net,<script>alert(1)</script>,active,"),
+        "{export}"
+    );
+}
+
+#[test]
+fn a_csv_without_an_email_column_is_refused_whole() {
+    let app = App::new();
+    let csv = app.path("list.csv");
+    std::fs::write(&csv, "mail,name\nada@example.com,Ada\n").unwrap();
+    let (ok, _, err) = app.run(&["subscribers", "import", path_str(&csv)]);
+    assert!(!ok);
+    assert!(
+        err.contains("the header row has no `email` column (found: mail, name)"),
+        "{err}"
+    );
+    assert!(app.ok(&["subscribers", "list"]).is_empty());
+}
+
+#[test]
+fn hostile_single_adds_are_refused() {
+    let app = App::new();
+    let (ok, _, err) = app.run(&[
+        "subscribers",
+        "add",
+        "ada@example.com\r\nBcc: victim@example.com",
+    ]);
+    assert!(!ok && err.contains("control character"), "{err}");
+    let (ok, _, err) = app.run(&[
+        "subscribers",
+        "add",
+        "ada@example.com",
+        "--name",
+        "Ada\nBcc: x@example.com",
+    ]);
+    assert!(!ok && err.contains("control character"), "{err}");
+    assert!(
+        app.ok(&["subscribers", "list"]).is_empty(),
+        "nothing half-written"
+    );
+    let out = app.ok(&[
+        "subscribers",
+        "add",
+        "ada@example.com",
+        "--name",
+        "\"Ada\" <b>L</b>",
+    ]);
+    assert!(out.contains("added ada@example.com"), "{out}");
+    let out = app.ok(&["subscribers", "add", "ADA@example.com"]);
+    assert!(
+        out.contains("already a subscriber (active); nothing changed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_hostile_name_reaches_the_mail_quoted_and_the_html_escaped() {
+    let app = App::new();
+    app.ok(&[
+        "subscribers",
+        "add",
+        "ada@example.com",
+        "--name",
+        "\"Ada\" <b>L</b>",
+    ]);
+    app.ok(&["send", &app.sample_issue(), "--wait"]);
+    let outbox = app.path("outbox");
+    let file = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "eml"))
+        .expect("a message in the outbox");
+    let bytes = std::fs::read(file).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("\r\nTo: \"\\\"Ada\\\" <b>L</b>\" <ada@example.com>\r\n"),
+        "{:.600}",
+        text
+    );
+    let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    let to = parsed.to().and_then(|a| a.first()).unwrap();
+    assert_eq!(
+        (to.name(), to.address()),
+        (Some("\"Ada\" <b>L</b>"), Some("ada@example.com"))
+    );
+}
+
+#[test]
+fn an_unreadable_dkim_key_stops_the_send_before_anything_is_queued() {
+    let mut app = App::new();
+    app.ok(&["subscribers", "add", "ada@example.com"]);
+    app.set("MORNINGPOST_DKIM_KEY_FILE", "/nonexistent/dkim.pem")
+        .set("MORNINGPOST_DKIM_SELECTOR", "s1");
+    let (ok, _, err) = app.run(&["send", &app.sample_issue(), "--wait"]);
+    assert!(!ok);
+    assert!(
+        err.contains("cannot read the DKIM key /nonexistent/dkim.pem")
+            && err.contains("MORNINGPOST_DKIM_KEY_FILE"),
+        "{err}"
+    );
+    let garbage = app.path("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    app.set("MORNINGPOST_DKIM_KEY_FILE", path_str(&garbage));
+    let (ok, _, err) = app.run(&["worker", "--until-done"]);
+    assert!(
+        !ok && err.contains("is not a PEM RSA or Ed25519 private key"),
+        "{err}"
+    );
+    let (_, status, _) = app.run(&["status"]);
+    assert!(
+        status.contains("queued             0"),
+        "the send refused before queueing: {status}"
+    );
+}
+
+#[test]
+fn a_bad_smtp_url_is_refused_and_the_queue_keeps_its_rows() {
+    let mut app = App::new();
+    app.ok(&["subscribers", "add", "ada@example.com"]);
+    app.ok(&["send", &app.sample_issue()]);
+    for (url, why) in [
+        ("http://relay.example.com", "unknown scheme \"http\""),
+        ("smtp://u:hunter2@relay.example.com?tls=none", "clear text"),
+    ] {
+        app.set("MORNINGPOST_SMTP_URL", url);
+        let (ok, _, err) = app.run(&["worker", "--until-done"]);
+        assert!(!ok, "{url}");
+        assert!(err.contains("SMTP URL") && err.contains(why), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    app.env.remove("MORNINGPOST_SMTP_URL");
+    let status = app.ok(&["status"]);
+    assert!(status.contains("queued             1"), "{status}");
+    app.ok(&["worker", "--until-done"]);
+    assert!(app.ok(&["status"]).contains("sent               1"));
+}
+
+#[test]
+fn bad_configuration_fails_at_start_with_the_key_and_the_fix() {
+    let mut app = App::new();
+    app.set("MORNINGPOST_CONCURRENCY", "0");
+    let (ok, _, err) = app.run(&["subscribers", "list"]);
+    assert!(!ok);
+    assert!(
+        err.contains("`concurrency`")
+            && err.contains("MORNINGPOST_CONCURRENCY")
+            && err.contains("use a number from 1 to 256"),
+        "{err}"
+    );
+}

@@ -1,0 +1,483 @@
+//! Sending through a real SMTP server (Postfix's smtp-sink): the happy path with DKIM, no
+//! duplicates, and every fault smtp-sink can inject.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::Duration;
+
+use mail_parser::MessageParser;
+use support::app::{App, path_str};
+use support::sink::SmtpSink;
+
+fn raw_header(bytes: &[u8], name: &str) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let head = text
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Generates a DKIM key with openssl; returns (private key PEM path, TXT record path).
+fn dkim_key(app: &App, kind: &str) -> (String, String) {
+    let key = app.path(&format!("dkim-{kind}.pem"));
+    let mut keygen = Command::new("openssl");
+    match kind {
+        "rsa-pkcs8" => keygen
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key),
+        "rsa-pkcs1" => keygen
+            .args(["genrsa", "-traditional", "-out"])
+            .arg(&key)
+            .arg("2048"),
+        "ed25519" => keygen
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&key),
+        other => panic!("unknown key kind {other}"),
+    };
+    assert!(
+        keygen
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl")
+            .success()
+    );
+    let der = Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(&key)
+        .output()
+        .expect("openssl pkey");
+    use base64::Engine;
+    let (k, public) = if kind == "ed25519" {
+        ("ed25519", &der.stdout[der.stdout.len() - 32..])
+    } else {
+        ("rsa", &der.stdout[..])
+    };
+    let record = format!(
+        "v=DKIM1; k={k}; p={}",
+        base64::engine::general_purpose::STANDARD.encode(public)
+    );
+    let txt = app.path(&format!("dkim-{kind}.txt"));
+    std::fs::write(&txt, record).expect("write txt");
+    (key.display().to_string(), txt.display().to_string())
+}
+
+fn dkim_verifies(app: &App, message: &[u8], txt: &str) -> bool {
+    let file = app.path("verify.eml");
+    std::fs::write(&file, message).expect("write message");
+    let script = support::repo_path("tests/support/dkim_verify.py");
+    let out = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(&file)
+        .arg(txt)
+        .output()
+        .expect("python3 with dkim (apt-get install python3-dkim)");
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "dkim_verify.py crashed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.status.success()
+}
+
+#[test]
+fn every_subscriber_gets_one_signed_message_with_their_own_unsubscribe_link() {
+    for kind in ["ed25519", "rsa-pkcs8", "rsa-pkcs1"] {
+        let mut app = App::new();
+        let sink = SmtpSink::start(&app.path("sink"), &[]);
+        let (key, txt) = dkim_key(&app, kind);
+        app.set("MORNINGPOST_SMTP_URL", &sink.url())
+            .set("MORNINGPOST_DKIM_KEY_FILE", &key)
+            .set("MORNINGPOST_DKIM_SELECTOR", "mp2026");
+        let n = 12;
+        let csv = app.write_subscribers(n);
+        app.ok(&["subscribers", "import", path_str(&csv)]);
+        let out = app.ok(&["send", &app.sample_issue(), "--wait"]);
+        assert!(out.contains(&format!("{n} sent, 0 failed")), "{out}");
+
+        let messages = sink.messages();
+        assert_eq!(messages.len(), n, "one message per subscriber");
+        let mut recipients = BTreeSet::new();
+        let mut unsubscribe_urls = BTreeSet::new();
+        for bytes in &messages {
+            let msg = MessageParser::default().parse(bytes).expect("parses");
+            let to = msg
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .expect("To")
+                .to_owned();
+            for header in [
+                "From",
+                "To",
+                "Subject",
+                "Date",
+                "Message-ID",
+                "MIME-Version",
+                "List-Id",
+                "List-Unsubscribe",
+                "List-Unsubscribe-Post",
+                "DKIM-Signature",
+            ] {
+                assert!(
+                    !raw_header(bytes, header).is_empty(),
+                    "{kind}: {header} missing for {to}"
+                );
+            }
+            assert_eq!(
+                raw_header(bytes, "List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click"
+            );
+            let list_unsub = raw_header(bytes, "List-Unsubscribe");
+            let url = list_unsub
+                .split('<')
+                .nth(1)
+                .and_then(|s| s.split('>').next())
+                .expect("https URL first")
+                .to_owned();
+            assert!(
+                url.starts_with("https://news.example.com/unsubscribe/"),
+                "{url}"
+            );
+            assert!(
+                list_unsub.contains("<mailto:unsubscribe@example.com?subject=unsubscribe%20"),
+                "{list_unsub}"
+            );
+            let text = msg.body_text(0).expect("text part");
+            let html = msg.body_html(0).expect("html part");
+            assert!(
+                text.contains(&url),
+                "{to}: text part carries its own unsubscribe URL"
+            );
+            assert!(
+                html.contains(&format!("href=\"{url}\"")),
+                "{to}: html part carries its own unsubscribe URL"
+            );
+            assert!(
+                text.contains(&to) && html.contains(&to),
+                "the footer names the recipient"
+            );
+            let id = msg.message_id().expect("Message-ID");
+            assert!(
+                id.starts_with("2026-11-27.") && id.ends_with("@example.com"),
+                "{id}"
+            );
+            let signature = raw_header(bytes, "DKIM-Signature");
+            assert!(
+                signature.contains("d=example.com") && signature.contains("s=mp2026"),
+                "{signature}"
+            );
+            for h in [
+                "from",
+                "to",
+                "subject",
+                "date",
+                "message-id",
+                "list-unsubscribe",
+                "list-unsubscribe-post",
+            ] {
+                let hs = signature.to_ascii_lowercase().replace(' ', "");
+                let h_tag = hs
+                    .split("h=")
+                    .nth(1)
+                    .and_then(|s| s.split(';').next())
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(
+                    h_tag.split(':').any(|x| x == h),
+                    "{kind}: h= lacks {h}: {h_tag}"
+                );
+            }
+            assert!(
+                dkim_verifies(&app, bytes, &txt),
+                "{kind}: DKIM signature of the message to {to} verifies"
+            );
+            recipients.insert(to);
+            unsubscribe_urls.insert(url);
+        }
+        assert_eq!(
+            recipients,
+            (0..n).map(|i| format!("reader{i}@example.com")).collect(),
+            "each to their own address"
+        );
+        assert_eq!(
+            unsubscribe_urls.len(),
+            n,
+            "every subscriber has their own unsubscribe URL"
+        );
+    }
+}
+
+#[test]
+fn a_tampered_message_fails_dkim_verification() {
+    let mut app = App::new();
+    let sink = SmtpSink::start(&app.path("sink"), &[]);
+    let (key, txt) = dkim_key(&app, "ed25519");
+    app.set("MORNINGPOST_SMTP_URL", &sink.url())
+        .set("MORNINGPOST_DKIM_KEY_FILE", &key)
+        .set("MORNINGPOST_DKIM_SELECTOR", "s1");
+    app.ok(&["subscribers", "add", "ada@example.com"]);
+    app.ok(&["send", &app.sample_issue(), "--wait"]);
+    let original = sink.messages().pop().expect("one message");
+    assert!(dkim_verifies(&app, &original, &txt));
+    let tampered = String::from_utf8_lossy(&original)
+        .replace("Subject: The Zero", "Subject: A Zero")
+        .into_bytes();
+    assert!(
+        !dkim_verifies(&app, &tampered, &txt),
+        "the verifier really checks"
+    );
+}
+
+#[test]
+fn sending_the_same_issue_twice_sends_nothing_twice_and_skips_those_who_left() {
+    let mut app = App::new();
+    let sink = SmtpSink::start(&app.path("sink"), &[]);
+    app.set("MORNINGPOST_SMTP_URL", &sink.url());
+    let csv = app.write_subscribers(5);
+    app.ok(&["subscribers", "import", path_str(&csv)]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt
+        .block_on(morningpost::store::Store::connect(&app.database_url()))
+        .unwrap();
+    let subscribers = rt.block_on(store.subscribers(None)).unwrap();
+    rt.block_on(store.unsubscribe(subscribers[0].id, 1))
+        .unwrap();
+    // A bounced subscriber: the state a 5.1.1 leaves behind.
+    let bounced = &subscribers[1];
+    drop(store);
+    let db = app.path("test.db");
+    let sql = format!(
+        "UPDATE subscribers SET status = 'bounced' WHERE email = '{}';",
+        bounced.email
+    );
+    // Through sqlx, not a shell tool: the test must not depend on a sqlite3 binary.
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+
+    let issue = app.sample_issue();
+    let first = app.ok(&["send", &issue, "--wait"]);
+    assert!(first.contains("queued 3 deliveries"), "{first}");
+    let second = app.ok(&["send", &issue, "--wait"]);
+    assert!(
+        second.contains("already queued for every active subscriber"),
+        "{second}"
+    );
+    let to: BTreeSet<String> = sink
+        .messages()
+        .iter()
+        .map(|m| {
+            MessageParser::default()
+                .parse(m)
+                .and_then(|p| {
+                    p.to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address().map(str::to_owned))
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(sink.count(), 3, "sent once each");
+    assert!(
+        !to.contains(&subscribers[0].email) && !to.contains(&bounced.email),
+        "{to:?}"
+    );
+    let dry = app.ok(&["send", &issue, "--dry-run"]);
+    assert!(
+        dry.contains("dry run: nothing changed") && dry.contains("would queue up to 0"),
+        "{dry}"
+    );
+}
+
+fn status(app: &App) -> String {
+    app.ok(&["status", "2026-11-27"])
+}
+
+fn count_in(status: &str, label: &str) -> i64 {
+    status
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// Queues the sample issue for `n` subscribers without sending it.
+fn queue_issue(app: &App, n: usize) {
+    let csv = app.write_subscribers(n);
+    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&["send", &app.sample_issue()]);
+}
+
+#[test]
+fn a_4xx_on_rcpt_is_retried_and_delivered_once_the_fault_is_gone() {
+    let mut app = App::new();
+    let dump = app.path("sink");
+    let faulty = SmtpSink::start(
+        &dump,
+        &["-r", "rcpt", "-b", "451 4.7.1 Greylisted, try again later"],
+    );
+    let port = faulty.port;
+    app.set("MORNINGPOST_SMTP_URL", &faulty.url());
+    queue_issue(&app, 4);
+    let mut worker = app.spawn(&["worker", "--until-done"]);
+    let mut seen_retry = String::new();
+    for _ in 0..100 {
+        let s = status(&app);
+        if s.contains("451 4.7.1 Greylisted") {
+            seen_retry = s;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        seen_retry.contains("451 4.7.1 Greylisted"),
+        "the reply is kept: {seen_retry}"
+    );
+    assert_eq!(count_in(&seen_retry, "sent"), 0);
+    assert_eq!(faulty.count(), 0);
+    faulty.stop();
+    let healthy = SmtpSink::start_on(port, &dump, &[]);
+    let exit = worker.wait().expect("worker exits when done");
+    assert!(exit.success());
+    assert_eq!(
+        healthy.count(),
+        4,
+        "delivered once the fault is gone, once each"
+    );
+    let s = status(&app);
+    assert_eq!(
+        (count_in(&s, "sent"), count_in(&s, "failed")),
+        (4, 0),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_5xx_on_rcpt_fails_at_once_and_is_never_retried() {
+    let mut app = App::new();
+    let sink = SmtpSink::start(
+        &app.path("sink"),
+        &["-f", "rcpt", "-B", "550 5.7.1 Message refused by policy"],
+    );
+    app.set("MORNINGPOST_SMTP_URL", &sink.url());
+    queue_issue(&app, 3);
+    let out = app.ok(&["worker", "--until-done"]);
+    assert!(out.contains("0 sent, 0 to retry, 3 failed"), "{out}");
+    let s = status(&app);
+    assert_eq!(count_in(&s, "failed"), 3, "{s}");
+    assert!(
+        s.contains("550") && s.contains("5.7.1 Message refused by policy"),
+        "the reply is kept: {s}"
+    );
+    let list = app.ok(&["subscribers", "list", "--status", "active"]);
+    assert_eq!(
+        list.lines().count(),
+        3,
+        "a policy rejection does not mark anyone bounced: {list}"
+    );
+    // Nothing is due any more: a second worker has nothing to do.
+    let again = app.ok(&["worker", "--until-done"]);
+    assert!(again.contains("0 sent, 0 to retry, 0 failed"), "{again}");
+}
+
+#[test]
+fn a_550_5_1_1_marks_the_subscriber_bounced() {
+    let mut app = App::new();
+    let sink = SmtpSink::start(
+        &app.path("sink"),
+        &["-f", "rcpt", "-B", "550 5.1.1 No such user"],
+    );
+    app.set("MORNINGPOST_SMTP_URL", &sink.url());
+    queue_issue(&app, 2);
+    app.ok(&["worker", "--until-done"]);
+    let bounced = app.ok(&["subscribers", "list", "--status", "bounced"]);
+    assert_eq!(bounced.lines().count(), 2, "{bounced}");
+    assert!(
+        app.ok(&["subscribers", "list", "--status", "active"])
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_hang_up_after_data_is_retried() {
+    let mut app = App::new();
+    let dump = app.path("sink");
+    let faulty = SmtpSink::start(&dump, &["-q", "."]);
+    let port = faulty.port;
+    app.set("MORNINGPOST_SMTP_URL", &faulty.url());
+    queue_issue(&app, 3);
+    let mut worker = app.spawn(&["worker", "--until-done"]);
+    let mut s = String::new();
+    for _ in 0..100 {
+        s = status(&app);
+        if count_in(&s, "queued") == 3 && s.contains("(of which retrying: 3)") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(s.contains("(of which retrying: 3)"), "{s}");
+    faulty.stop();
+    let healthy = SmtpSink::start_on(port, &dump, &[]);
+    assert!(worker.wait().unwrap().success());
+    let delivered: BTreeMap<String, usize> =
+        healthy
+            .messages()
+            .iter()
+            .fold(BTreeMap::new(), |mut m, bytes| {
+                *m.entry(raw_header(bytes, "To")).or_default() += 1;
+                m
+            });
+    assert_eq!(delivered.len(), 3, "{delivered:?}");
+    let s = status(&app);
+    assert_eq!(count_in(&s, "sent"), 3, "{s}");
+}
+
+#[test]
+fn no_server_listening_is_retried_until_one_is() {
+    let mut app = App::new();
+    let port = support::sink::free_port();
+    app.set(
+        "MORNINGPOST_SMTP_URL",
+        &format!("smtp://127.0.0.1:{port}?tls=none"),
+    );
+    queue_issue(&app, 2);
+    let mut worker = app.spawn(&["worker", "--until-done"]);
+    let mut s = String::new();
+    for _ in 0..100 {
+        s = status(&app);
+        if s.contains("(of which retrying: 2)") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        s.contains("(of which retrying: 2)") && s.contains("cannot connect"),
+        "{s}"
+    );
+    let sink = SmtpSink::start_on(port, &app.path("sink"), &[]);
+    assert!(worker.wait().unwrap().success());
+    assert_eq!(sink.count(), 2);
+}

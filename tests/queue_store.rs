@@ -1,0 +1,253 @@
+//! The queue's storage rules, on the store API itself: leases, the attempt fence,
+//! idempotent enqueueing, cancellation and bounces.
+
+use morningpost::domain::{SubscriberEmail, TokenKey};
+use morningpost::store::{
+    AddOutcome, MessageKind, NewMessage, NewSubscriber, Outcome, OutcomeRecord, Store,
+    SubscriberStatus,
+};
+use uuid::Uuid;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    message: Uuid,
+    subscribers: Vec<Uuid>,
+}
+
+async fn fixture(n: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("q.db").display()))
+        .await
+        .unwrap();
+    let key = TokenKey::from_bytes([1; 32]);
+    let mut subscribers = Vec::new();
+    for i in 0..n {
+        let email = SubscriberEmail::parse(&format!("r{i}@example.com")).unwrap();
+        let id = Uuid::now_v7();
+        let new = NewSubscriber {
+            id,
+            email: &email,
+            name: None,
+            status: SubscriberStatus::Active,
+            unsubscribe_hash: key.unsubscribe_token(id).hash(),
+            now: 0,
+        };
+        assert_eq!(store.add_subscriber(&new).await.unwrap(), AddOutcome::Added);
+        subscribers.push(id);
+    }
+    let message = Uuid::now_v7();
+    let new = NewMessage {
+        id: message,
+        kind: MessageKind::Issue,
+        slug: Some("2026-11-27"),
+        subject: "S",
+        title: "T",
+        issue_date: Some("2026-11-27".into()),
+        html: "<p>h</p>",
+        text: "t",
+        web_html: None,
+        source_hash: [0; 32],
+        now: 0,
+    };
+    store.store_issue(&new).await.unwrap();
+    Fixture {
+        _dir: dir,
+        store,
+        message,
+        subscribers,
+    }
+}
+
+fn record(c: &morningpost::store::Claimed, outcome: Outcome) -> OutcomeRecord {
+    OutcomeRecord {
+        delivery_id: c.delivery_id,
+        attempt: c.attempt,
+        subscriber_id: c.subscriber_id,
+        outcome,
+    }
+}
+
+#[tokio::test]
+async fn enqueueing_twice_adds_nothing() {
+    let f = fixture(3).await;
+    assert_eq!(f.store.enqueue_issue(f.message, 10).await.unwrap(), 3);
+    assert_eq!(f.store.enqueue_issue(f.message, 20).await.unwrap(), 0);
+    assert_eq!(
+        f.store.queue_counts(Some(f.message)).await.unwrap().queued,
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_leased_row_is_not_claimed_again_until_its_lease_expires() {
+    let f = fixture(1).await;
+    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    let first = f.store.claim(10, 1_000, 100).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempt, 1);
+    assert!(
+        f.store.claim(10, 2_000, 999).await.unwrap().is_empty(),
+        "still leased"
+    );
+    let again = f.store.claim(10, 3_000, 1_000).await.unwrap();
+    assert_eq!(
+        (again.len(), again[0].attempt),
+        (1, 2),
+        "due again at expiry, with a new attempt number"
+    );
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_expired_cannot_overwrite_the_newer_outcome() {
+    let f = fixture(1).await;
+    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    let stale = f.store.claim(1, 1_000, 100).await.unwrap().remove(0);
+    let fresh = f.store.claim(1, 5_000, 1_000).await.unwrap().remove(0);
+    assert_eq!(
+        f.store
+            .record(
+                &[record(
+                    &fresh,
+                    Outcome::Sent {
+                        reply: "250 ok".into()
+                    }
+                )],
+                1_100
+            )
+            .await
+            .unwrap(),
+        0
+    );
+    for late in [
+        Outcome::Failed {
+            reply: "550 late".into(),
+            bounce: true,
+        },
+        Outcome::Retry {
+            reply: "451 late".into(),
+            due_at: 2_000,
+        },
+        Outcome::Released,
+        Outcome::Sent {
+            reply: "250 late".into(),
+        },
+    ] {
+        assert_eq!(
+            f.store
+                .record(&[record(&stale, late)], 1_200)
+                .await
+                .unwrap(),
+            1,
+            "refused by the fence"
+        );
+    }
+    let c = f.store.queue_counts(Some(f.message)).await.unwrap();
+    assert_eq!((c.sent, c.failed, c.queued, c.sending), (1, 0, 0, 0));
+    assert_eq!(
+        f.store
+            .subscribers(Some(SubscriberStatus::Active))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the stale bounce changed nothing"
+    );
+    let report = f.store.status_report(Some(f.message), 1_300).await.unwrap();
+    assert!(report.top_failures.is_empty(), "{:?}", report.top_failures);
+}
+
+#[tokio::test]
+async fn a_retry_comes_due_at_its_time_and_counts_as_retrying() {
+    let f = fixture(1).await;
+    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    let c = f.store.claim(1, 1_000, 10).await.unwrap().remove(0);
+    f.store
+        .record(
+            &[record(
+                &c,
+                Outcome::Retry {
+                    reply: "451 4.7.1 later".into(),
+                    due_at: 60_000,
+                },
+            )],
+            20,
+        )
+        .await
+        .unwrap();
+    let counts = f.store.queue_counts(None).await.unwrap();
+    assert_eq!((counts.queued, counts.retrying), (1, 1));
+    assert!(f.store.claim(1, 90_000, 59_999).await.unwrap().is_empty());
+    let again = f.store.claim(1, 90_000, 60_000).await.unwrap().remove(0);
+    assert_eq!(again.failures, 1);
+    let report = f.store.status_report(None, 60_001).await.unwrap();
+    assert_eq!(report.top_failures, vec![]);
+    assert_eq!(report.counts.sending, 1);
+}
+
+#[tokio::test]
+async fn unsubscribing_cancels_what_was_not_sent() {
+    let f = fixture(2).await;
+    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    assert!(f.store.unsubscribe(f.subscribers[0], 5).await.unwrap());
+    assert!(
+        !f.store.unsubscribe(f.subscribers[0], 6).await.unwrap(),
+        "idempotent"
+    );
+    let c = f.store.queue_counts(Some(f.message)).await.unwrap();
+    assert_eq!((c.queued, c.cancelled), (1, 1));
+    let claimed = f.store.claim(10, 1_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].subscriber_id, f.subscribers[1]);
+}
+
+#[tokio::test]
+async fn a_no_such_user_bounce_marks_the_subscriber_and_cancels_their_other_mail() {
+    let f = fixture(1).await;
+    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    // A second message queued for the same subscriber.
+    let second = Uuid::now_v7();
+    let new = NewMessage {
+        id: second,
+        kind: MessageKind::Issue,
+        slug: Some("2026-11-28"),
+        subject: "S2",
+        title: "T2",
+        issue_date: Some("2026-11-28".into()),
+        html: "h",
+        text: "t",
+        web_html: None,
+        source_hash: [1; 32],
+        now: 0,
+    };
+    f.store.store_issue(&new).await.unwrap();
+    f.store.enqueue_issue(second, 0).await.unwrap();
+    let c = f.store.claim(1, 1_000, 10).await.unwrap().remove(0);
+    f.store
+        .record(
+            &[record(
+                &c,
+                Outcome::Failed {
+                    reply: "550 5.1.1 No such user".into(),
+                    bounce: true,
+                },
+            )],
+            20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .subscribers(Some(SubscriberStatus::Bounced))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let all = f.store.queue_counts(None).await.unwrap();
+    assert_eq!((all.failed, all.cancelled, all.queued), (1, 1, 0));
+    assert_eq!(
+        f.store.status_report(None, 30).await.unwrap().top_failures,
+        vec![("550 5.1.1 No such user".to_owned(), 1)]
+    );
+}
