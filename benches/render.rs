@@ -43,6 +43,7 @@ fn benches(c: &mut Criterion) {
                 unsubscribe_url: &unsubscribe_url,
                 view_url: "https://news.example.com/issues/2026-11-27",
                 recipient: "reader@example.com",
+                confirm_url: "",
             };
             let html = rendered.html.fill_html(black_box(&values));
             let text = rendered.text.fill_text(black_box(&values));

@@ -45,6 +45,18 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub newsletter: Newsletter,
     pub delivery: DeliverySettings,
+    pub subscriptions: SubscriptionSettings,
+}
+
+/// Double opt-in and the subscribe endpoint's limits.
+#[derive(Debug, Clone)]
+pub struct SubscriptionSettings {
+    pub confirm_valid: Duration,
+    pub resend_after: Duration,
+    pub allow_bounced: bool,
+    /// Sign-ups per client per minute; `None` = no limit.
+    pub rate_per_minute: Option<u32>,
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +120,7 @@ impl fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("newsletter", &self.newsletter)
             .field("delivery", &self.delivery)
+            .field("subscriptions", &self.subscriptions)
             .finish()
     }
 }

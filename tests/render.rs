@@ -30,6 +30,7 @@ const VALUES: SlotValues<'static> = SlotValues {
     unsubscribe_url: "https://news.example.com/unsubscribe/TOKEN123",
     view_url: "https://news.example.com/issues/2026-11-27",
     recipient: "ada@example.com",
+    confirm_url: "",
 };
 
 #[test]

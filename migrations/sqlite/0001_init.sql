@@ -18,6 +18,18 @@ CREATE TABLE subscribers (
 );
 CREATE INDEX subscribers_status ON subscribers (status);
 
+-- Double opt-in: one row per confirmation mail. The token itself is derived from `id` with the
+-- installation's secret key and never stored; `token_hash` is what a link is looked up by.
+CREATE TABLE confirmation_tokens (
+    id            BLOB PRIMARY KEY,            -- uuid v4
+    subscriber_id BLOB NOT NULL REFERENCES subscribers (id),
+    token_hash    BLOB NOT NULL UNIQUE,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    used_at       INTEGER
+);
+CREATE INDEX confirmation_tokens_subscriber ON confirmation_tokens (subscriber_id, created_at);
+
 -- What is sent: an issue (kind 'issue') or a transactional mail. Rendered once.
 CREATE TABLE messages (
     id          BLOB PRIMARY KEY,              -- uuid v7
@@ -41,6 +53,7 @@ CREATE TABLE deliveries (
     id            INTEGER PRIMARY KEY,
     message_id    BLOB NOT NULL REFERENCES messages (id),
     subscriber_id BLOB NOT NULL REFERENCES subscribers (id),
+    token_id      BLOB REFERENCES confirmation_tokens (id),  -- confirmation mail only
     priority      INTEGER NOT NULL DEFAULT 0,  -- transactional mail goes first
     state         TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')),
     attempts      INTEGER NOT NULL DEFAULT 0,  -- claims so far: the fence
@@ -49,9 +62,11 @@ CREATE TABLE deliveries (
     last_reply    TEXT,
     queued_at     INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
-    sent_at       INTEGER,
-    UNIQUE (message_id, subscriber_id)
+    sent_at       INTEGER
 );
+-- An issue goes to a subscriber once; a confirmation mail once per token.
+CREATE UNIQUE INDEX deliveries_once ON deliveries (message_id, subscriber_id) WHERE token_id IS NULL;
+CREATE UNIQUE INDEX deliveries_token ON deliveries (token_id) WHERE token_id IS NOT NULL;
 -- The claim query's index: only live rows, in claim order.
 CREATE INDEX deliveries_due ON deliveries (priority DESC, due_at) WHERE state IN ('queued', 'sending');
 CREATE INDEX deliveries_message_state ON deliveries (message_id, state);

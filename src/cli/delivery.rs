@@ -216,6 +216,18 @@ impl WorkerParts {
         stop: StopWhen,
         progress_for: Option<Uuid>,
     ) -> anyhow::Result<WorkerReport> {
+        self.run_until(settings, stop, progress_for, shutdown_on_signal())
+            .await
+    }
+
+    /// Runs the worker until `shutdown` turns true (or `stop` holds).
+    pub async fn run_until(
+        self,
+        settings: &Settings,
+        stop: StopWhen,
+        progress_for: Option<Uuid>,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<WorkerReport> {
         let d = &settings.delivery;
         let options = WorkerOptions {
             concurrency: d.concurrency,
@@ -226,7 +238,6 @@ impl WorkerParts {
             stop,
             idle_poll: Duration::from_millis(250),
         };
-        let shutdown = shutdown_on_signal();
         let progress = progress_for
             .map(|id| tokio::spawn(show_progress(self.store.clone(), id, shutdown.clone())));
         let worker = Worker::new(self.store, self.transport, self.composer, options);
@@ -242,7 +253,7 @@ impl WorkerParts {
 }
 
 /// Turns true on the first SIGINT or SIGTERM.
-fn shutdown_on_signal() -> watch::Receiver<bool> {
+pub(crate) fn shutdown_on_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();

@@ -2,7 +2,9 @@
 
 mod delivery;
 mod preview;
+mod serve;
 mod subscribers;
+mod unsubscribe_mail;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,23 @@ pub enum Command {
         #[arg(long)]
         until_done: bool,
     },
+    /// Serve the subscribe, confirm, unsubscribe and archive pages on MORNINGPOST_BIND, and
+    /// send queued mail in the same process.
+    Serve {
+        /// Serve HTTP only; run `morningpost worker` elsewhere.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Unsubscribe the senders of `unsubscribe TOKEN` mails (the mailto: of List-Unsubscribe)
+    /// from a maildir (new/ is processed and moved to cur/) or an mbox file.
+    UnsubscribeMail {
+        /// A maildir folder (with new/ and cur/).
+        #[arg(long, conflicts_with = "mbox", required_unless_present = "mbox")]
+        maildir: Option<PathBuf>,
+        /// An mbox file (read, not changed).
+        #[arg(long)]
+        mbox: Option<PathBuf>,
+    },
     /// Queue counts, send rate and the most frequent failures, for all mail or one issue.
     Status {
         /// An issue's slug, e.g. 2026-11-27.
@@ -91,6 +110,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker { until_done } => {
             runtime()?.block_on(delivery::worker(&settings, until_done))
         }
+        Command::Serve { no_worker } => runtime()?.block_on(serve::serve(&settings, no_worker)),
+        Command::UnsubscribeMail { maildir, mbox } => runtime()?.block_on(unsubscribe_mail::run(
+            &settings,
+            maildir.as_deref(),
+            mbox.as_deref(),
+        )),
         Command::Status { issue } => {
             runtime()?.block_on(delivery::status(&settings, issue.as_deref()))
         }

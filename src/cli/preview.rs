@@ -53,6 +53,7 @@ pub fn write_preview(
         unsubscribe_url: &unsubscribe_url,
         view_url: &view_url,
         recipient: PREVIEW_RECIPIENT,
+        confirm_url: "",
     };
     let eml = message.build(&recipient, time::OffsetDateTime::now_utc());
     std::fs::create_dir_all(out)

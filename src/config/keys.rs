@@ -92,6 +92,31 @@ pub const KEYS: &[Key] = &[
         None,
         "the mailto: of List-Unsubscribe; default: unsubscribe@<domain of from>",
     ),
+    key(
+        "confirm_hours",
+        Some("48"),
+        "how long a confirmation link works",
+    ),
+    key(
+        "confirm_resend_seconds",
+        Some("600"),
+        "a pending address gets at most one confirmation mail this often",
+    ),
+    key(
+        "allow_bounced_resubscribe",
+        Some("false"),
+        "whether an address that bounced (5.1.x) may sign up again",
+    ),
+    key(
+        "subscribe_rate_per_minute",
+        Some("10"),
+        "sign-ups per client address per minute; 0 = no limit",
+    ),
+    key(
+        "trust_forwarded_for",
+        Some("false"),
+        "take the client address from X-Forwarded-For (only behind your own proxy)",
+    ),
     key("concurrency", Some("8"), "messages in flight per worker"),
     key(
         "rate_per_second",

@@ -7,7 +7,10 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 
 use super::keys::{self, KEYS};
-use super::{ConfigError, DeliverySettings, DkimSettings, Newsletter, Origin, Secret, Settings};
+use super::{
+    ConfigError, DeliverySettings, DkimSettings, Newsletter, Origin, Secret, Settings,
+    SubscriptionSettings,
+};
 
 pub(super) struct Raw {
     values: BTreeMap<&'static str, (String, Origin)>,
@@ -111,6 +114,14 @@ impl Raw {
         Ok(n)
     }
 
+    fn flag(&self, key: &'static str) -> Result<bool, ConfigError> {
+        match self.required(key, "use true or false")?.trim() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(self.invalid(key, "is not true or false", "use true or false")),
+        }
+    }
+
     fn seconds(&self, key: &'static str, min: u64, max: u64) -> Result<Duration, ConfigError> {
         self.number(key, min, max).map(Duration::from_secs)
     }
@@ -212,7 +223,18 @@ impl Raw {
             give_up_after: self.seconds("give_up_after_seconds", 60, 30 * 86_400)?,
             smtp_timeout: self.seconds("smtp_timeout_seconds", 1, 3_600)?,
         };
+        let rate: u32 = self.number("subscribe_rate_per_minute", 0, 1_000_000)?;
+        let subscriptions = SubscriptionSettings {
+            confirm_valid: Duration::from_secs(
+                self.number::<u64>("confirm_hours", 1, 24 * 30)? * 3600,
+            ),
+            resend_after: self.seconds("confirm_resend_seconds", 0, 86_400)?,
+            allow_bounced: self.flag("allow_bounced_resubscribe")?,
+            rate_per_minute: (rate > 0).then_some(rate),
+            trust_forwarded_for: self.flag("trust_forwarded_for")?,
+        };
         Ok(Settings {
+            subscriptions,
             base_url,
             from,
             database_url,

@@ -124,10 +124,19 @@ impl TokenKey {
 
     /// The unsubscribe token of one subscriber: stable, so every mail's link keeps working.
     pub fn unsubscribe_token(&self, subscriber_id: uuid::Uuid) -> Token {
+        self.derive(b"morningpost unsubscribe v1:", subscriber_id)
+    }
+
+    /// The token of one confirmation mail, derived from its random row id.
+    pub fn confirmation_token(&self, confirmation_id: uuid::Uuid) -> Token {
+        self.derive(b"morningpost confirm v1:", confirmation_id)
+    }
+
+    fn derive(&self, purpose: &[u8], id: uuid::Uuid) -> Token {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(b"morningpost unsubscribe v1:");
-        mac.update(subscriber_id.as_bytes());
+        mac.update(purpose);
+        mac.update(id.as_bytes());
         Token(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 }
@@ -179,6 +188,16 @@ mod tests {
             TokenKey::from_bytes([8; 32]).unsubscribe_token(id)
         );
         assert!(Token::parse(key.unsubscribe_token(id).expose()).is_ok());
+        assert_ne!(
+            key.unsubscribe_token(id),
+            key.confirmation_token(id),
+            "purposes never collide"
+        );
+        assert_ne!(
+            key.unsubscribe_token(id),
+            key.confirmation_token(id),
+            "purposes never collide"
+        );
     }
 
     #[test]

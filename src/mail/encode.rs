@@ -3,6 +3,9 @@
 
 use base64::Engine;
 
+use crate::render::slots::escape_html_into;
+use crate::render::{Slot, SlotValues, Template, TemplatePiece};
+
 /// Quoted-printable with CRLF line ends; `\n` in the input is a hard line break. A `.` that
 /// starts a line is encoded, so no line of the body can end an SMTP DATA section.
 pub fn quoted_printable(input: &str, out: &mut Vec<u8>) {
@@ -36,6 +39,86 @@ pub fn quoted_printable(input: &str, out: &mut Vec<u8>) {
             } else {
                 out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
                 col += 3;
+            }
+        }
+    }
+}
+
+/// A template with its literal pieces quoted-printable-encoded once (DESIGN.md decision 1):
+/// filling it for a recipient copies bytes and encodes only the short slot values. Each piece
+/// that does not end a line is closed with a soft line break, so every piece and every value
+/// starts at column 0 and no line passes 76 characters.
+#[derive(Debug, Clone)]
+pub struct QpTemplate {
+    pieces: Vec<QpPiece>,
+    literal_len: usize,
+}
+
+#[derive(Debug, Clone)]
+enum QpPiece {
+    Literal(Vec<u8>),
+    Slot(Slot),
+}
+
+impl QpTemplate {
+    pub fn new(template: &Template) -> Self {
+        let pieces: Vec<TemplatePiece<'_>> = template.pieces().collect();
+        let last = pieces.len().saturating_sub(1);
+        let mut out = Vec::with_capacity(pieces.len());
+        for (i, piece) in pieces.into_iter().enumerate() {
+            match piece {
+                TemplatePiece::Literal(text) => {
+                    let mut bytes = Vec::with_capacity(text.len() + text.len() / 8);
+                    quoted_printable(text, &mut bytes);
+                    if i != last && !text.ends_with('\n') {
+                        bytes.extend_from_slice(b"=\r\n");
+                    }
+                    out.push(QpPiece::Literal(bytes));
+                }
+                TemplatePiece::Slot(slot) => out.push(QpPiece::Slot(slot)),
+            }
+        }
+        let literal_len = out
+            .iter()
+            .map(|p| {
+                if let QpPiece::Literal(b) = p {
+                    b.len()
+                } else {
+                    0
+                }
+            })
+            .sum();
+        Self {
+            pieces: out,
+            literal_len,
+        }
+    }
+
+    pub fn encoded_len_hint(&self) -> usize {
+        self.literal_len + 1024
+    }
+
+    /// Appends the encoded part for one recipient; `html` escapes the values first.
+    pub fn fill_into(&self, values: &SlotValues<'_>, html: bool, out: &mut Vec<u8>) {
+        let last = self.pieces.len().saturating_sub(1);
+        let mut scratch = String::new();
+        for (i, piece) in self.pieces.iter().enumerate() {
+            match piece {
+                QpPiece::Literal(bytes) => out.extend_from_slice(bytes),
+                QpPiece::Slot(slot) => {
+                    let value = values.get(*slot);
+                    let value = if html {
+                        scratch.clear();
+                        escape_html_into(value, &mut scratch);
+                        scratch.as_str()
+                    } else {
+                        value
+                    };
+                    quoted_printable(value, out);
+                    if i != last {
+                        out.extend_from_slice(b"=\r\n");
+                    }
+                }
             }
         }
     }
@@ -143,6 +226,58 @@ mod tests {
         let encoded = qp(&long);
         assert!(encoded.split("\r\n").all(|l| l.len() <= 76), "{encoded}");
         assert_eq!(encoded.replace("=\r\n", ""), long);
+    }
+
+    #[test]
+    fn a_precomputed_template_decodes_to_the_filled_text() {
+        let source = format!(
+            "{}<a href=\"{}\">x</a>\n.dot {} tail é\n{}",
+            "word ".repeat(40),
+            Slot::UnsubscribeUrl.marker(),
+            Slot::RecipientEmail.marker(),
+            Slot::ViewUrl.marker()
+        );
+        let template = Template::parse(source);
+        let values = SlotValues::issue(
+            "https://x.example/unsubscribe/a&b=c",
+            "https://x.example/issues/1",
+            "a@example.com",
+        );
+        for html in [false, true] {
+            let mut encoded = Vec::new();
+            QpTemplate::new(&template).fill_into(&values, html, &mut encoded);
+            let text = String::from_utf8(encoded.clone()).unwrap();
+            assert!(
+                text.split("\r\n")
+                    .all(|l| l.len() <= 76 && !l.starts_with('.')),
+                "{text}"
+            );
+            let decoded = decode_qp(&text);
+            let expected = if html {
+                template.fill_html(&values)
+            } else {
+                template.fill_text(&values)
+            };
+            assert_eq!(decoded, expected.replace('\n', "\r\n"));
+        }
+    }
+
+    /// A small decoder for the tests: soft breaks removed, =XX decoded.
+    fn decode_qp(s: &str) -> String {
+        let joined = s.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' {
+                out.push(u8::from_str_radix(&joined[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
     }
 
     #[test]

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 use uuid::Uuid;
 
-use super::encode::{header, mailbox, quoted_printable};
+use super::encode::{QpTemplate, header, mailbox, quoted_printable};
 use crate::config::Newsletter;
 use crate::render::{RenderedIssue, SlotValues};
 
@@ -37,6 +37,18 @@ pub struct MessageHeaders<'a> {
 
 /// The whole message, CRLF line ends, ready for DATA (the SMTP client dot-stuffs).
 pub fn assemble(h: &MessageHeaders<'_>, text: &str, html: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity((text.len() + html.len()) * 11 / 10 + 2048);
+    write_head(h, &mut out);
+    write_alternatives(
+        &mut out,
+        |o| quoted_printable(text, o),
+        |o| quoted_printable(html, o),
+    );
+    out
+}
+
+/// The header block, ending with the multipart Content-Type and the blank line.
+fn write_head(h: &MessageHeaders<'_>, out: &mut Vec<u8>) {
     let mut head = String::with_capacity(1024);
     header("From", h.from, &mut head);
     header("To", h.to, &mut head);
@@ -61,10 +73,16 @@ pub fn assemble(h: &MessageHeaders<'_>, text: &str, html: &str) -> Vec<u8> {
     head.push_str("Content-Type: multipart/alternative;\r\n boundary=\"");
     head.push_str(BOUNDARY);
     head.push_str("\"\r\n\r\n");
-
-    let mut out = Vec::with_capacity(head.len() + (text.len() + html.len()) * 11 / 10 + 512);
     out.extend_from_slice(head.as_bytes());
-    for (mime, body) in [("text/plain", text), ("text/html", html)] {
+}
+
+/// text/plain first, text/html last (RFC 2046 §5.1.4: the last is the richest).
+fn write_alternatives(
+    out: &mut Vec<u8>,
+    text: impl FnOnce(&mut Vec<u8>),
+    html: impl FnOnce(&mut Vec<u8>),
+) {
+    let part_head = |out: &mut Vec<u8>, mime: &str| {
         out.extend_from_slice(b"--");
         out.extend_from_slice(BOUNDARY.as_bytes());
         out.extend_from_slice(b"\r\nContent-Type: ");
@@ -72,13 +90,15 @@ pub fn assemble(h: &MessageHeaders<'_>, text: &str, html: &str) -> Vec<u8> {
         out.extend_from_slice(
             b"; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
         );
-        quoted_printable(body, &mut out);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"--");
+    };
+    part_head(out, "text/plain");
+    text(out);
+    out.extend_from_slice(b"\r\n");
+    part_head(out, "text/html");
+    html(out);
+    out.extend_from_slice(b"\r\n--");
     out.extend_from_slice(BOUNDARY.as_bytes());
     out.extend_from_slice(b"--\r\n");
-    out
 }
 
 /// The stable Message-ID of one issue to one subscriber (DESIGN.md decision 5): a copy
@@ -101,6 +121,8 @@ pub struct Recipient<'a> {
 #[derive(Debug, Clone)]
 pub struct IssueMessage {
     issue: Arc<RenderedIssue>,
+    text_qp: QpTemplate,
+    html_qp: QpTemplate,
     from: String,
     list_id: String,
     base_url: String,
@@ -125,6 +147,8 @@ impl IssueMessage {
             base_url: base_url.to_owned(),
             view_url: format!("{base_url}/issues/{}", issue.slug),
             unsubscribe_address: newsletter.unsubscribe_address.clone(),
+            text_qp: QpTemplate::new(&issue.text),
+            html_qp: QpTemplate::new(&issue.html),
             issue,
         }
     }
@@ -144,13 +168,7 @@ impl IssueMessage {
             "mailto:{}?subject=unsubscribe%20{}",
             self.unsubscribe_address, r.unsubscribe_token
         );
-        let values = SlotValues {
-            unsubscribe_url: &unsubscribe_url,
-            view_url: &self.view_url,
-            recipient: r.email,
-        };
-        let text = self.issue.text.fill_text(&values);
-        let html = self.issue.html.fill_html(&values);
+        let values = SlotValues::issue(&unsubscribe_url, &self.view_url, r.email);
         let to = mailbox(r.name, r.email);
         let headers = MessageHeaders {
             from: &self.from,
@@ -164,6 +182,15 @@ impl IssueMessage {
                 unsubscribe_mailto: &mailto,
             }),
         };
-        assemble(&headers, &text, &html)
+        let mut out = Vec::with_capacity(
+            self.text_qp.encoded_len_hint() + self.html_qp.encoded_len_hint() + 2048,
+        );
+        write_head(&headers, &mut out);
+        write_alternatives(
+            &mut out,
+            |o| self.text_qp.fill_into(&values, false, o),
+            |o| self.html_qp.fill_into(&values, true, o),
+        );
+        out
     }
 }

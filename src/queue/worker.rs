@@ -254,7 +254,13 @@ impl Slot {
     }
 
     async fn attempt(&mut self, job: &Claimed) -> Outcome {
-        if job.subscriber_status != SubscriberStatus::Active {
+        // Issues go to active subscribers; a confirmation mail to a subscriber still pending.
+        let wanted = if job.token_id.is_some() {
+            SubscriberStatus::Pending
+        } else {
+            SubscriberStatus::Active
+        };
+        if job.subscriber_status != wanted {
             return Outcome::Cancelled {
                 reason: format!("subscriber is {}", job.subscriber_status),
             };

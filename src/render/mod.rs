@@ -1,6 +1,7 @@
 //! Issue model → email HTML (CSS inlined) + plain-text twin + web page, once per issue.
 //! Per-recipient values are slots filled later by [`slots::Template`] (DESIGN.md decision 1).
 
+mod confirmation;
 mod html;
 mod inline;
 pub mod slots;
@@ -9,7 +10,8 @@ mod text;
 use crate::config::{Newsletter, Settings};
 use crate::domain::IssueSlug;
 use crate::issue::Issue;
-pub use slots::{Slot, SlotValues, Template};
+pub use confirmation::{ConfirmationMail, render_confirmation};
+pub use slots::{Slot, SlotValues, Template, TemplatePiece};
 
 /// Gmail clips a message body past 102 KB ("[Message clipped]") and hides what follows,
 /// the unsubscribe footer included.

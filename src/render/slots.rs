@@ -14,16 +14,23 @@ pub enum Slot {
     UnsubscribeUrl,
     ViewUrl,
     RecipientEmail,
+    ConfirmUrl,
 }
 
 impl Slot {
-    const ALL: [Slot; 3] = [Slot::UnsubscribeUrl, Slot::ViewUrl, Slot::RecipientEmail];
+    const ALL: [Slot; 4] = [
+        Slot::UnsubscribeUrl,
+        Slot::ViewUrl,
+        Slot::RecipientEmail,
+        Slot::ConfirmUrl,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Slot::UnsubscribeUrl => "unsubscribe_url",
             Slot::ViewUrl => "view_url",
             Slot::RecipientEmail => "recipient",
+            Slot::ConfirmUrl => "confirm_url",
         }
     }
 
@@ -39,16 +46,35 @@ pub struct SlotValues<'a> {
     pub unsubscribe_url: &'a str,
     pub view_url: &'a str,
     pub recipient: &'a str,
+    pub confirm_url: &'a str,
 }
 
-impl SlotValues<'_> {
-    fn get(&self, slot: Slot) -> &str {
+impl<'a> SlotValues<'a> {
+    /// Values for an issue (no confirmation link).
+    pub const fn issue(unsubscribe_url: &'a str, view_url: &'a str, recipient: &'a str) -> Self {
+        Self {
+            unsubscribe_url,
+            view_url,
+            recipient,
+            confirm_url: "",
+        }
+    }
+
+    pub fn get(&self, slot: Slot) -> &str {
         match slot {
             Slot::UnsubscribeUrl => self.unsubscribe_url,
             Slot::ViewUrl => self.view_url,
             Slot::RecipientEmail => self.recipient,
+            Slot::ConfirmUrl => self.confirm_url,
         }
     }
+}
+
+/// A piece of a template, as [`Template::pieces`] hands it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplatePiece<'a> {
+    Literal(&'a str),
+    Slot(Slot),
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +136,14 @@ impl Template {
         &self.source
     }
 
+    /// The pieces in order, for encoders that precompute per piece (quoted-printable).
+    pub fn pieces(&self) -> impl Iterator<Item = TemplatePiece<'_>> {
+        self.pieces.iter().map(|p| match p {
+            Piece::Literal(range) => TemplatePiece::Literal(&self.source[range.clone()]),
+            Piece::Slot(slot) => TemplatePiece::Slot(*slot),
+        })
+    }
+
     pub fn has_slot(&self, slot: Slot) -> bool {
         self.pieces
             .iter()
@@ -140,7 +174,8 @@ impl Template {
     }
 }
 
-fn escape_html_into(value: &str, out: &mut String) {
+/// HTML-escapes a slot value (text and attribute context).
+pub fn escape_html_into(value: &str, out: &mut String) {
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -161,6 +196,7 @@ mod tests {
         unsubscribe_url: "https://x.example/unsubscribe/abc?a=1&b=\"2\"",
         view_url: "https://x.example/issues/2026-11-27",
         recipient: "<ada@example.com>",
+        confirm_url: "",
     };
 
     #[test]

@@ -88,6 +88,31 @@ impl Store {
         dispatch!(self, s => s.unsubscribe(id, now).await)
     }
 
+    /// Double opt-in: creates, re-mails, or leaves alone, by the address's state.
+    pub async fn subscribe(&self, request: &SubscribeRequest<'_>) -> Result<SubscribeOutcome> {
+        dispatch!(self, s => s.subscribe(request).await)
+    }
+
+    /// Spends a confirmation token.
+    pub async fn confirm(&self, hash: &TokenHash, now: i64) -> Result<ConfirmOutcome> {
+        dispatch!(self, s => s.confirm(hash, now).await)
+    }
+
+    /// The id of a stored transactional template with this content, stored if new.
+    pub async fn ensure_template(&self, message: &NewMessage<'_>) -> Result<Uuid> {
+        dispatch!(self, s => s.ensure_template(message).await)
+    }
+
+    /// Sent issues, newest first.
+    pub async fn archive(&self) -> Result<Vec<ArchiveEntry>> {
+        dispatch!(self, s => s.archive().await)
+    }
+
+    /// A trivial query: is the database there?
+    pub async fn health(&self) -> Result<()> {
+        dispatch!(self, s => s.health().await)
+    }
+
     pub async fn store_issue(&self, issue: &NewMessage<'_>) -> Result<StoreIssueOutcome> {
         dispatch!(self, s => s.store_issue(issue).await)
     }

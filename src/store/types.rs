@@ -137,6 +137,8 @@ pub struct Claimed {
     pub attempt: i64,
     pub failures: i64,
     pub message_id: Uuid,
+    /// The confirmation token a confirmation mail carries.
+    pub token_id: Option<Uuid>,
     pub subscriber_id: Uuid,
     pub email: String,
     pub name: Option<String>,
@@ -191,4 +193,72 @@ pub struct StatusReport {
     pub sent_last_minute: i64,
     /// The most frequent replies of failed or retrying deliveries, with their counts.
     pub top_failures: Vec<(String, i64)>,
+}
+
+/// A confirmation token about to be issued (its hash; the token is derived from `id`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewConfirmation {
+    pub id: Uuid,
+    pub hash: TokenHash,
+    pub expires_at: i64,
+}
+
+/// A sign-up through the subscribe form, with everything it may need to create.
+pub struct SubscribeRequest<'a> {
+    /// Used only when the address is new.
+    pub new_id: Uuid,
+    pub new_unsubscribe_hash: TokenHash,
+    pub email: &'a SubscriberEmail,
+    pub name: Option<&'a SubscriberName>,
+    pub confirmation: NewConfirmation,
+    /// The stored template of the confirmation mail.
+    pub confirmation_message: Uuid,
+    /// A pending address gets at most one mail per this many milliseconds.
+    pub resend_after_ms: i64,
+    /// Whether a bounced address may sign up again.
+    pub allow_bounced: bool,
+    pub now: i64,
+}
+
+/// What a sign-up did. The HTTP answer is the same for all of them (no enumeration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscribeOutcome {
+    /// A new pending subscriber; confirmation mail queued.
+    Created,
+    /// Still pending; a fresh confirmation mail queued.
+    Resent,
+    /// Pending and mailed less than the resend interval ago: nothing queued.
+    TooSoon,
+    /// Unsubscribed (or bounced, when allowed) before: pending again, confirmation queued.
+    Reactivated,
+    /// Active: nothing changes.
+    AlreadyActive,
+    /// Bounced and not allowed to sign up again: nothing changes.
+    Bounced,
+}
+
+impl SubscribeOutcome {
+    pub fn queued_mail(self) -> bool {
+        matches!(self, Self::Created | Self::Resent | Self::Reactivated)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    Confirmed {
+        email: String,
+    },
+    AlreadyConfirmed,
+    /// Too old (or the subscriber's state no longer allows it): offer a new link.
+    Expired {
+        email: String,
+    },
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArchiveEntry {
+    pub slug: String,
+    pub title: String,
+    pub issue_date: String,
 }

@@ -1,0 +1,165 @@
+//! `morningpost unsubscribe-mail`: the `mailto:` half of List-Unsubscribe. The MTA delivers
+//! mail for the unsubscribe address (`unsubscribe@<domain>` by default) to a maildir or an
+//! mbox; this command reads each message's Subject (`unsubscribe TOKEN`), and unsubscribes
+//! the subscriber the token belongs to. Maildir messages are moved from new/ to cur/, so
+//! each is processed once; an mbox is only read (unsubscribing twice is harmless).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::domain::Token;
+use crate::queue::now_ms;
+use crate::store::Store;
+
+pub async fn run(
+    settings: &Settings,
+    maildir: Option<&Path>,
+    mbox: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(settings).await?;
+    let mut report = Report::default();
+    if let Some(dir) = maildir {
+        let new = dir.join("new");
+        let cur = dir.join("cur");
+        std::fs::create_dir_all(&cur)
+            .with_context(|| format!("cannot create {}", cur.display()))?;
+        let entries = std::fs::read_dir(&new)
+            .with_context(|| format!("cannot read the maildir folder {}", new.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            handle(&store, &bytes, &mut report).await?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            std::fs::rename(&path, cur.join(format!("{name}:2,S")))
+                .with_context(|| format!("cannot move {} to cur/", path.display()))?;
+        }
+    }
+    if let Some(file) = mbox {
+        let text = std::fs::read(file)
+            .with_context(|| format!("cannot read the mbox {}", file.display()))?;
+        for message in split_mbox(&text) {
+            handle(&store, message, &mut report).await?;
+        }
+    }
+    println!(
+        "{} messages read: {} unsubscribed, {} already unsubscribed, {} without a valid token",
+        report.read, report.unsubscribed, report.already, report.invalid
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Default)]
+struct Report {
+    read: u64,
+    unsubscribed: u64,
+    already: u64,
+    invalid: u64,
+}
+
+async fn handle(store: &Store, message: &[u8], report: &mut Report) -> anyhow::Result<()> {
+    report.read += 1;
+    let Some(token) = subject(message).as_deref().and_then(token_in_subject) else {
+        report.invalid += 1;
+        return Ok(());
+    };
+    match store.subscriber_by_unsubscribe_hash(&token.hash()).await? {
+        Some(s) => {
+            if store.unsubscribe(s.id, now_ms()).await? {
+                tracing::info!(subscriber = %s.id, "unsubscribed by mail");
+                report.unsubscribed += 1;
+            } else {
+                report.already += 1;
+            }
+        }
+        None => report.invalid += 1,
+    }
+    Ok(())
+}
+
+/// The unfolded Subject header of a message.
+fn subject(message: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(message);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    let head = head.split("\n\n").next().unwrap_or_default();
+    let unfolded = head
+        .replace("\r\n", "\n")
+        .replace("\n ", " ")
+        .replace("\n\t", " ");
+    unfolded.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("subject")
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// `unsubscribe TOKEN`, as our mailto: link writes it (clients may prefix "Re:" and the like).
+fn token_in_subject(subject: &str) -> Option<Token> {
+    let lower = subject.to_ascii_lowercase();
+    let at = lower.find("unsubscribe")?;
+    subject[at + "unsubscribe".len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|t| Token::parse(t).ok())
+}
+
+/// Messages of an mbox: each starts with a line `From `.
+fn split_mbox(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut starts = Vec::new();
+    let mut at_line_start = true;
+    for (i, b) in bytes.iter().enumerate() {
+        if at_line_start && bytes[i..].starts_with(b"From ") {
+            starts.push(i);
+        }
+        at_line_start = *b == b'\n';
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = starts.get(n + 1).copied().unwrap_or(bytes.len());
+            let message = &bytes[start..end];
+            // Skip the `From ` envelope line itself.
+            message
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(message, |nl| &message[nl + 1..])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_found_in_the_subject() {
+        let token = Token::generate();
+        let mail = format!(
+            "From: a@example.com\r\nSubject: unsubscribe\r\n {}\r\n\r\nbody",
+            token.expose()
+        );
+        let found = subject(mail.as_bytes())
+            .as_deref()
+            .and_then(token_in_subject);
+        assert_eq!(found, Some(token.clone()));
+        assert_eq!(
+            token_in_subject(&format!("Re: Unsubscribe {}", token.expose())),
+            Some(token)
+        );
+        assert_eq!(token_in_subject("unsubscribe please"), None);
+        assert_eq!(subject(b"From: a\n\nSubject: in the body"), None);
+    }
+
+    #[test]
+    fn an_mbox_splits_into_messages() {
+        let mbox = b"From a@example.com Fri Nov 27 06:00:00 2026\nSubject: one\n\nx\nFrom b@example.com Fri Nov 27 06:00:01 2026\nSubject: two\n\ny\n";
+        let messages = split_mbox(mbox);
+        assert_eq!(messages.len(), 2);
+        assert_eq!(subject(messages[1]).as_deref(), Some("two"));
+    }
+}

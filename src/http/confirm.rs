@@ -1,0 +1,82 @@
+//! `GET /confirm/{token}` shows a button and changes nothing (mail scanners fetch every
+//! link); `POST /confirm/{token}` spends the token.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+
+use super::AppState;
+use super::pages::{not_found, page, subscribe_form, unavailable};
+use super::subscribe::token_from_path;
+use crate::queue::now_ms;
+use crate::store::ConfirmOutcome;
+
+const UNKNOWN: &str = "This confirmation link is not valid. It may have been cut short: open it from the mail again, or sign up again.";
+
+pub async fn show(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
+    let n = &app.inner.newsletter;
+    if token_from_path(&raw).is_none() {
+        return not_found(n, UNKNOWN);
+    }
+    page(
+        StatusCode::OK,
+        n,
+        "Confirm your subscription",
+        html! {
+            h1 class="headline" { "Confirm your subscription" }
+            p { "One more click and " (n.name) " arrives every morning." }
+            form method="post" action="" {
+                button type="submit" class="button" { "Confirm subscription" }
+            }
+        },
+    )
+}
+
+pub async fn confirm(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
+    let n = &app.inner.newsletter;
+    let Some(token) = token_from_path(&raw) else {
+        return not_found(n, UNKNOWN);
+    };
+    let hash = token.hash();
+    let outcome = match app.inner.store.confirm(&hash, now_ms()).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, token = %hash.short(), "confirmation could not be stored");
+            return unavailable(n);
+        }
+    };
+    tracing::info!(token = %hash.short(), outcome = ?std::mem::discriminant(&outcome), "confirmation");
+    match outcome {
+        ConfirmOutcome::Confirmed { .. } => page(
+            StatusCode::OK,
+            n,
+            "You're subscribed",
+            html! {
+                h1 class="headline" { "You're subscribed" }
+                p { "Welcome to " (n.name) ". The next issue arrives tomorrow morning." }
+                p { a href="/issues" { "Read past issues" } }
+            },
+        ),
+        ConfirmOutcome::AlreadyConfirmed => page(
+            StatusCode::OK,
+            n,
+            "Already confirmed",
+            html! {
+                h1 class="headline" { "Already confirmed" }
+                p { "This link was used already; nothing more to do." }
+            },
+        ),
+        ConfirmOutcome::Expired { email } => page(
+            StatusCode::GONE,
+            n,
+            "Link expired",
+            html! {
+                h1 class="headline" { "This link has expired" }
+                p { "Confirmation links work for a limited time. Ask for a new one:" }
+                (subscribe_form(&email, "", None))
+            },
+        ),
+        ConfirmOutcome::Unknown => not_found(n, UNKNOWN),
+    }
+}

@@ -1,0 +1,87 @@
+//! The pages, in the newsletter's look (the email stylesheet), without JavaScript, with
+//! labels on every field and one heading per page.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use crate::config::Newsletter;
+
+const STYLESHEET: &str = include_str!("../../templates/email.css");
+const PAGE_CSS: &str = include_str!("../../templates/pages.css");
+
+pub fn page(status: StatusCode, newsletter: &Newsletter, title: &str, body: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · " (newsletter.name) }
+                style { (PreEscaped(STYLESHEET)) (PreEscaped(PAGE_CSS)) }
+            }
+            body {
+                main class="container page" {
+                    header class="masthead" {
+                        p class="masthead-name" { a href="/" { (newsletter.name) } }
+                        p class="tagline" { (newsletter.tagline) }
+                    }
+                    div class="story" { (body) }
+                    footer class="footer" {
+                        p { a href="/issues" { "Past issues" } " · " a href="/" { "Subscribe" } }
+                        p { (newsletter.postal_address) }
+                    }
+                }
+            }
+        }
+    };
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// The sign-up form; `error` and the previous input when it is shown again.
+pub fn subscribe_form(email: &str, name: &str, error: Option<&str>) -> Markup {
+    html! {
+        form method="post" action="/subscribe" class="form" novalidate {
+            @if let Some(error) = error {
+                p class="error" id="email-error" role="alert" { (error) }
+            }
+            label for="email" { "Email address" }
+            input id="email" name="email" type="email" autocomplete="email" required value=(email)
+                aria-describedby=[error.map(|_| "email-error")] aria-invalid=[error.map(|_| "true")];
+            label for="name" { "Name " span class="optional" { "(optional)" } }
+            input id="name" name="name" type="text" autocomplete="name" maxlength="100" value=(name);
+            // The honeypot: hidden from people and screen readers; bots fill it in.
+            div class="hp" aria-hidden="true" {
+                label for="website" { "Leave this empty" }
+                input id="website" name="website" type="text" tabindex="-1" autocomplete="off";
+            }
+            button type="submit" class="button" { "Subscribe" }
+        }
+    }
+}
+
+pub fn not_found(newsletter: &Newsletter, what: &str) -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        newsletter,
+        "Not found",
+        html! {
+            h1 class="headline" { "Not found" }
+            p { (what) }
+            p { a href="/" { "Go to the subscribe page" } }
+        },
+    )
+}
+
+pub fn unavailable(newsletter: &Newsletter) -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        newsletter,
+        "Try again soon",
+        html! {
+            h1 class="headline" { "Try again in a moment" }
+            p { "We could not complete that just now. Nothing was lost: please try again in a minute." }
+        },
+    )
+}
