@@ -98,7 +98,9 @@ pub async fn send_issue(
     let active = store.count_active().await?;
     let id = store_issue(store, &rendered).await?;
     let enqueued = store.enqueue_issue(id, now_ms()).await?;
-    if enqueued == 0 {
+    if active == 0 {
+        println!("issue {slug}: there are no active subscribers; nothing to send");
+    } else if enqueued == 0 {
         println!(
             "issue {slug} is already queued for every active subscriber ({active}): nothing new to send"
         );
@@ -109,9 +111,11 @@ pub async fn send_issue(
         (StopWhen::MessageDone(_), Some(p)) => (StopWhen::MessageDone(id), p),
         (StopWhen::QueueEmpty, Some(p)) => (StopWhen::QueueEmpty, p),
         _ => {
-            println!(
-                "run `morningpost worker` to send them; `morningpost status {slug}` shows progress"
-            );
+            if enqueued > 0 {
+                println!(
+                    "run `morningpost worker` to send them; `morningpost status {slug}` shows progress"
+                );
+            }
             return Ok(());
         }
     };

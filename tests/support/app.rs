@@ -112,3 +112,38 @@ impl App {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+impl App {
+    /// Runs one SQL statement on the test database (for states no command produces, such as
+    /// an expired token). Through sqlx: no sqlite3 binary needed.
+    pub fn sql(&self, statement: &str) {
+        let url = self.database_url();
+        let statement = statement.to_owned();
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async move {
+                use sqlx::Connection;
+                let mut c = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("open the test database");
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut c)
+                    .await
+                    .expect("run SQL");
+            });
+    }
+
+    /// `email<TAB>name<TAB>status` lines, one per subscriber.
+    pub fn statuses(&self) -> String {
+        self.ok(&["subscribers", "list"])
+    }
+
+    pub fn status_of(&self, email: &str) -> String {
+        self.statuses()
+            .lines()
+            .find(|l| l.starts_with(&format!("{email}\t")))
+            .and_then(|l| l.rsplit('\t').next())
+            .unwrap_or("absent")
+            .to_owned()
+    }
+}

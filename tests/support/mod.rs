@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod http;
 pub mod sink;
 
 use std::collections::BTreeMap;

@@ -26,7 +26,7 @@ impl SqliteStore {
         .bind(m.web_html)
         .bind(&m.source_hash[..])
         .bind(m.now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(StoreIssueOutcome::Created(m.id));
@@ -88,7 +88,7 @@ impl SqliteStore {
         .bind(m.text)
         .bind(&m.source_hash[..])
         .bind(m.now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(m.id)
     }

@@ -26,7 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
+    /// Readers (WAL lets them run beside the writer).
     pub(super) pool: SqlitePool,
+    /// The one writer connection: write transactions queue here, asynchronously, instead of
+    /// colliding inside SQLite and sleeping in its busy handler.
+    pub(super) writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -44,6 +48,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(connect_err)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -61,7 +70,7 @@ impl SqliteStore {
                 )
             })
             .collect();
-        Migrator::with_migrations(migrations).run(&pool).await?;
-        Ok(Self { pool })
+        Migrator::with_migrations(migrations).run(&writer).await?;
+        Ok(Self { pool, writer })
     }
 }

@@ -10,7 +10,7 @@ use crate::store::{Result, StoreError};
 
 impl SqliteStore {
     pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let n = sqlx::query(
             "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
              SELECT ?1, id, 0, 'queued', ?2, ?2, ?2 FROM subscribers WHERE status = 'active'
@@ -40,7 +40,7 @@ impl SqliteStore {
     }
 
     pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let claimed = sqlx::query(
             "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, due_at = ?1, updated_at = ?2
              WHERE id IN (
@@ -79,7 +79,7 @@ impl SqliteStore {
 
     pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
         let mut fenced = 0;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for r in outcomes {
             let q = match &r.outcome {
                 Outcome::Sent { reply } => sqlx::query(

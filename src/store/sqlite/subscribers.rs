@@ -23,7 +23,7 @@ impl SqliteStore {
         .bind(new.status.as_str())
         .bind(&new.unsubscribe_hash.0[..])
         .bind(new.now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(AddOutcome::Added);
@@ -39,7 +39,7 @@ impl SqliteStore {
 
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
     pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for new in batch {
             let inserted = sqlx::query(
@@ -114,7 +114,7 @@ impl SqliteStore {
     }
 
     pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let changed = sqlx::query(
             "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2, updated_at = ?2
              WHERE id = ?1 AND status <> 'unsubscribed'",
@@ -133,7 +133,7 @@ impl SqliteStore {
 impl SqliteStore {
     /// The whole double-opt-in decision in one transaction (DESIGN.md decision 9).
     pub async fn subscribe(&self, r: &SubscribeRequest<'_>) -> Result<SubscribeOutcome> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let existing = sqlx::query(
             "SELECT s.id, s.status,
                     (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
@@ -214,7 +214,7 @@ impl SqliteStore {
 
     /// Spends a confirmation token: pending → active.
     pub async fn confirm(&self, hash: &TokenHash, now: i64) -> Result<ConfirmOutcome> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
             "SELECT t.subscriber_id, t.token_hash, t.expires_at, t.used_at, s.status, s.email
              FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id
