@@ -7,6 +7,7 @@ mod confirm;
 mod pages;
 mod router;
 mod security;
+mod signups;
 mod subscribe;
 mod unsubscribe;
 
@@ -33,6 +34,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    signups: signups::SignupQueue,
     key: TokenKey,
     newsletter: Newsletter,
     subscriptions: SubscriptionSettings,
@@ -83,6 +85,7 @@ impl AppState {
         let confirmation_message = store.ensure_template(&template).await?;
         Ok(Self {
             inner: Arc::new(Inner {
+                signups: signups::SignupQueue::spawn(store.clone()),
                 store,
                 key,
                 newsletter: settings.newsletter.clone(),

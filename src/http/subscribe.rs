@@ -76,8 +76,8 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     let request = SubscribeRequest {
         new_id,
         new_unsubscribe_hash: inner.key.unsubscribe_token(new_id).hash(),
-        email: &email,
-        name: name.as_ref(),
+        email,
+        name,
         confirmation: NewConfirmation {
             id: confirmation_id,
             hash: inner.key.confirmation_token(confirmation_id).hash(),
@@ -88,7 +88,7 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         allow_bounced: inner.subscriptions.allow_bounced,
         now,
     };
-    match inner.store.subscribe(&request).await {
+    match inner.signups.subscribe(request).await {
         Ok(outcome) => {
             tracing::info!(?outcome, "sign-up");
             neutral(&app, fields.json)

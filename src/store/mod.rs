@@ -88,9 +88,20 @@ impl Store {
         dispatch!(self, s => s.unsubscribe(id, now).await)
     }
 
-    /// Double opt-in: creates, re-mails, or leaves alone, by the address's state.
-    pub async fn subscribe(&self, request: &SubscribeRequest<'_>) -> Result<SubscribeOutcome> {
-        dispatch!(self, s => s.subscribe(request).await)
+    /// Double opt-in: creates, re-mails, or leaves alone, by each address's state; many
+    /// sign-ups share one transaction. Outcomes are in the order of the requests.
+    pub async fn subscribe_batch(
+        &self,
+        requests: &[SubscribeRequest],
+    ) -> Result<Vec<SubscribeOutcome>> {
+        dispatch!(self, s => s.subscribe_batch(requests).await)
+    }
+
+    pub async fn subscribe(&self, request: &SubscribeRequest) -> Result<SubscribeOutcome> {
+        let mut outcomes = self.subscribe_batch(std::slice::from_ref(request)).await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a sign-up produced no outcome".into()))
     }
 
     /// Spends a confirmation token.

@@ -204,12 +204,13 @@ pub struct NewConfirmation {
 }
 
 /// A sign-up through the subscribe form, with everything it may need to create.
-pub struct SubscribeRequest<'a> {
+#[derive(Debug, Clone)]
+pub struct SubscribeRequest {
     /// Used only when the address is new.
     pub new_id: Uuid,
     pub new_unsubscribe_hash: TokenHash,
-    pub email: &'a SubscriberEmail,
-    pub name: Option<&'a SubscriberName>,
+    pub email: SubscriberEmail,
+    pub name: Option<SubscriberName>,
     pub confirmation: NewConfirmation,
     /// The stored template of the confirmation mail.
     pub confirmation_message: Uuid,

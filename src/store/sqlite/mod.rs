@@ -16,6 +16,7 @@ use super::{Result, StoreError};
 mod messages;
 mod queue;
 mod rows;
+mod signups;
 mod subscribers;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(

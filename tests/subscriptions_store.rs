@@ -1,0 +1,199 @@
+//! Double opt-in at the store: every state of an address, many sign-ups in one transaction,
+//! and confirmation tokens.
+
+use morningpost::domain::{SubscriberEmail, TokenKey};
+use morningpost::store::{
+    ConfirmOutcome, MessageKind, NewConfirmation, NewMessage, Store, SubscribeOutcome,
+    SubscribeRequest, SubscriberStatus,
+};
+use uuid::Uuid;
+
+async fn store() -> (tempfile::TempDir, Store, Uuid) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
+    let template = NewMessage {
+        id: Uuid::now_v7(),
+        kind: MessageKind::Confirmation,
+        slug: None,
+        subject: "Confirm",
+        title: "Confirm",
+        issue_date: None,
+        html: "h",
+        text: "t",
+        web_html: None,
+        source_hash: [9; 32],
+        now: 0,
+    };
+    let id = store.ensure_template(&template).await.unwrap();
+    assert_eq!(
+        store
+            .ensure_template(&NewMessage {
+                id: Uuid::now_v7(),
+                ..template
+            })
+            .await
+            .unwrap(),
+        id,
+        "same content, same template"
+    );
+    (dir, store, id)
+}
+
+fn request(email: &str, template: Uuid, now: i64) -> SubscribeRequest {
+    let key = TokenKey::from_bytes([3; 32]);
+    let id = Uuid::now_v7();
+    let confirmation = Uuid::new_v4();
+    SubscribeRequest {
+        new_id: id,
+        new_unsubscribe_hash: key.unsubscribe_token(id).hash(),
+        email: SubscriberEmail::parse(email).unwrap(),
+        name: None,
+        confirmation: NewConfirmation {
+            id: confirmation,
+            hash: key.confirmation_token(confirmation).hash(),
+            expires_at: now + 1_000,
+        },
+        confirmation_message: template,
+        resend_after_ms: 600_000,
+        allow_bounced: false,
+        now,
+    }
+}
+
+#[tokio::test]
+async fn a_batch_handles_repeats_of_one_address_in_order() {
+    let (_d, store, t) = store().await;
+    let batch = vec![
+        request("a@example.com", t, 10),
+        request("A@example.com", t, 10),
+        request("b@example.com", t, 10),
+    ];
+    let outcomes = store.subscribe_batch(&batch).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            SubscribeOutcome::Created,
+            SubscribeOutcome::TooSoon,
+            SubscribeOutcome::Created
+        ]
+    );
+    assert_eq!(
+        store
+            .subscribers(Some(SubscriberStatus::Pending))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.queue_counts(None).await.unwrap().queued,
+        2,
+        "one confirmation mail each"
+    );
+    // After the resend interval, a fresh mail; never more often.
+    assert_eq!(
+        store
+            .subscribe(&request("a@example.com", t, 600_010))
+            .await
+            .unwrap(),
+        SubscribeOutcome::Resent
+    );
+    assert_eq!(
+        store
+            .subscribe(&request("a@example.com", t, 600_020))
+            .await
+            .unwrap(),
+        SubscribeOutcome::TooSoon
+    );
+}
+
+#[tokio::test]
+async fn confirmation_tokens_are_single_use_and_expire() {
+    let (_d, store, t) = store().await;
+    let key = TokenKey::from_bytes([3; 32]);
+    let r = request("a@example.com", t, 10);
+    let hash = key.confirmation_token(r.confirmation.id).hash();
+    store.subscribe(&r).await.unwrap();
+    assert_eq!(
+        store.confirm(&hash, 20).await.unwrap(),
+        ConfirmOutcome::Confirmed {
+            email: "a@example.com".into()
+        }
+    );
+    assert_eq!(
+        store.confirm(&hash, 30).await.unwrap(),
+        ConfirmOutcome::AlreadyConfirmed
+    );
+    assert_eq!(
+        store
+            .subscribe(&request("a@example.com", t, 40))
+            .await
+            .unwrap(),
+        SubscribeOutcome::AlreadyActive
+    );
+    assert_eq!(
+        store
+            .subscribers(Some(SubscriberStatus::Active))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "never demoted"
+    );
+
+    let late = request("late@example.com", t, 10);
+    let late_hash = key.confirmation_token(late.confirmation.id).hash();
+    store.subscribe(&late).await.unwrap();
+    assert_eq!(
+        store.confirm(&late_hash, 1_010).await.unwrap(),
+        ConfirmOutcome::Expired {
+            email: "late@example.com".into()
+        }
+    );
+    assert_eq!(
+        store
+            .confirm(
+                &TokenKey::from_bytes([4; 32])
+                    .confirmation_token(late.confirmation.id)
+                    .hash(),
+                20
+            )
+            .await
+            .unwrap(),
+        ConfirmOutcome::Unknown,
+        "a token made with another key is unknown"
+    );
+}
+
+#[tokio::test]
+async fn an_unsubscribed_address_signs_up_again_through_confirmation() {
+    let (_d, store, t) = store().await;
+    store
+        .subscribe(&request("u@example.com", t, 10))
+        .await
+        .unwrap();
+    let u = store
+        .subscriber_by_email("u@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    store.unsubscribe(u.id, 20).await.unwrap();
+    assert_eq!(
+        store
+            .subscribe(&request("u@example.com", t, 700_000))
+            .await
+            .unwrap(),
+        SubscribeOutcome::Reactivated
+    );
+    assert_eq!(
+        store
+            .subscriber_by_email("u@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        SubscriberStatus::Pending
+    );
+}
