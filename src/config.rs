@@ -37,6 +37,7 @@ pub struct Settings {
     pub base_url: String,
     pub from: Mailbox,
     pub database_url: Secret,
+    pub database: crate::store::StoreOptions,
     pub smtp_url: Option<Secret>,
     pub outbox_dir: PathBuf,
     pub secret_key: Option<Secret>,
@@ -114,6 +115,7 @@ impl fmt::Debug for Settings {
             .field("base_url", &self.base_url)
             .field("from", &self.from.to_string())
             .field("database_url", &self.database_url)
+            .field("database", &self.database)
             .field("smtp_url", &self.smtp_url)
             .field("outbox_dir", &self.outbox_dir)
             .field("dkim", &self.dkim)

@@ -388,17 +388,9 @@ fn tokens_expired_reused_truncated_and_forged_get_their_answers() {
 }
 
 fn confirmation_id(app: &App, email: &str) -> uuid::Uuid {
-    let url = app.database_url();
-    let email = email.to_owned();
-    tokio::runtime::Runtime::new().unwrap().block_on(async move {
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query_scalar("SELECT t.id FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id WHERE s.email = ?1")
-            .bind(email)
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    })
+    let ids = app.uuids("SELECT t.id FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id WHERE s.email = $1", email);
+    assert_eq!(ids.len(), 1, "one confirmation token for {email}");
+    ids[0]
 }
 
 #[test]
@@ -408,9 +400,8 @@ fn one_click_unsubscribe_takes_form_and_multipart_bodies() {
     app.ok(&["subscribers", "add", "a@example.com"]);
     app.ok(&["subscribers", "add", "b@example.com"]);
     let key = morningpost::domain::TokenKey::from_hex(support::app::SECRET_KEY).unwrap();
-    let ids = subscriber_ids(&app);
     let token = |email: &str| {
-        key.unsubscribe_token(ids.iter().find(|(e, _)| e == email).unwrap().1)
+        key.unsubscribe_token(subscriber_id(&app, email))
             .expose()
             .to_owned()
     };
@@ -447,21 +438,8 @@ fn one_click_unsubscribe_takes_form_and_multipart_bodies() {
     assert_eq!(app.status_of("a@example.com"), "unsubscribed");
 }
 
-fn subscriber_ids(app: &App) -> Vec<(String, uuid::Uuid)> {
-    let url = app.database_url();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(async move {
-            use sqlx::{Connection, Row};
-            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query("SELECT email, id FROM subscribers")
-                .fetch_all(&mut c)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect()
-        })
+fn subscriber_id(app: &App, email: &str) -> uuid::Uuid {
+    app.uuids("SELECT id FROM subscribers WHERE email = $1", email)[0]
 }
 
 #[test]

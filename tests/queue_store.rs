@@ -1,6 +1,8 @@
 //! The queue's storage rules, on the store API itself: leases, the attempt fence,
 //! idempotent enqueueing, cancellation and bounces.
 
+mod support;
+
 use morningpost::domain::{SubscriberEmail, TokenKey};
 use morningpost::store::{
     AddOutcome, MessageKind, NewMessage, NewSubscriber, Outcome, OutcomeRecord, Store,
@@ -9,6 +11,7 @@ use morningpost::store::{
 use uuid::Uuid;
 
 struct Fixture {
+    _db: support::db::TestDb,
     _dir: tempfile::TempDir,
     store: Store,
     message: Uuid,
@@ -17,9 +20,8 @@ struct Fixture {
 
 async fn fixture(n: usize) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("q.db").display()))
-        .await
-        .unwrap();
+    let db = support::db::TestDb::new(dir.path());
+    let store = Store::connect(&db.url).await.unwrap();
     let key = TokenKey::from_bytes([1; 32]);
     let mut subscribers = Vec::new();
     for i in 0..n {
@@ -52,6 +54,7 @@ async fn fixture(n: usize) -> Fixture {
     };
     store.store_issue(&new).await.unwrap();
     Fixture {
+        _db: db,
         _dir: dir,
         store,
         message,

@@ -1,6 +1,8 @@
 //! Double opt-in at the store: every state of an address, many sign-ups in one transaction,
 //! and confirmation tokens.
 
+mod support;
+
 use morningpost::domain::{SubscriberEmail, TokenKey};
 use morningpost::store::{
     ConfirmOutcome, MessageKind, NewConfirmation, NewMessage, Store, SubscribeOutcome,
@@ -8,11 +10,10 @@ use morningpost::store::{
 };
 use uuid::Uuid;
 
-async fn store() -> (tempfile::TempDir, Store, Uuid) {
+async fn store() -> ((support::db::TestDb, tempfile::TempDir), Store, Uuid) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
+    let db = support::db::TestDb::new(dir.path());
+    let store = Store::connect(&db.url).await.unwrap();
     let template = NewMessage {
         id: Uuid::now_v7(),
         kind: MessageKind::Confirmation,
@@ -38,7 +39,7 @@ async fn store() -> (tempfile::TempDir, Store, Uuid) {
         id,
         "same content, same template"
     );
-    (dir, store, id)
+    ((db, dir), store, id)
 }
 
 fn request(email: &str, template: Uuid, now: i64) -> SubscribeRequest {

@@ -130,5 +130,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<crate::store::Store> {
-    Ok(crate::store::Store::connect(settings.database_url.expose()).await?)
+    Ok(
+        crate::store::Store::connect_with(settings.database_url.expose(), &settings.database)
+            .await?,
+    )
 }

@@ -117,6 +117,16 @@ pub const KEYS: &[Key] = &[
         Some("false"),
         "take the client address from X-Forwarded-For (only behind your own proxy)",
     ),
+    key(
+        "database_pool_size",
+        Some("10"),
+        "PostgreSQL connections per process",
+    ),
+    key(
+        "database_statement_timeout_seconds",
+        Some("30"),
+        "longest a PostgreSQL statement may run",
+    ),
     key("concurrency", Some("8"), "messages in flight per worker"),
     key(
         "rate_per_second",

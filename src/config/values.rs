@@ -233,7 +233,12 @@ impl Raw {
             rate_per_minute: (rate > 0).then_some(rate),
             trust_forwarded_for: self.flag("trust_forwarded_for")?,
         };
+        let database = crate::store::StoreOptions {
+            pool_size: self.number("database_pool_size", 1, 1000)?,
+            statement_timeout: self.seconds("database_statement_timeout_seconds", 1, 3600)?,
+        };
         Ok(Settings {
+            database,
             subscriptions,
             base_url,
             from,

@@ -154,8 +154,11 @@ impl Worker {
             let room = capacity.saturating_sub(jobs.len());
             let want = room.min(o.batch_size).min(rate_cap);
             let claimed = if want >= (o.batch_size / 2).max(1) || jobs.is_empty() {
-                let now = now_ms();
-                match self.store.claim(want.max(1), now + lease_ms, now).await {
+                let claimed = match self.store.now_ms().await {
+                    Ok(now) => self.store.claim(want.max(1), now + lease_ms, now).await,
+                    Err(e) => Err(e),
+                };
+                match claimed {
                     Ok(c) => {
                         db_failures = 0;
                         c

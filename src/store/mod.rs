@@ -1,9 +1,11 @@
 //! All SQL lives here, behind one backend-neutral API (DESIGN.md decision 10). Callers hold a
 //! [`Store`] and never see which database is underneath.
 
+mod postgres;
 mod sqlite;
 mod types;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -33,16 +35,36 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Connection settings of the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// PostgreSQL connections per process.
+    pub pool_size: u32,
+    /// Longest a statement may run (PostgreSQL), and longest to wait for a connection.
+    pub statement_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 10,
+            statement_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
 /// The database, whichever it is.
 #[derive(Clone, Debug)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             Store::Sqlite($store) => $call,
+            Store::Postgres($store) => $call,
         }
     };
 }
@@ -50,8 +72,14 @@ macro_rules! dispatch {
 impl Store {
     /// Opens the database named by the URL and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
             Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(PgStore::connect(url, options).await?))
         } else {
             Err(StoreError::UnsupportedUrl(
                 crate::config::Secret::new(url).redacted(),
@@ -143,6 +171,12 @@ impl Store {
 
     pub async fn count_active(&self) -> Result<i64> {
         dispatch!(self, s => s.count_active().await)
+    }
+
+    /// The clock leases are timed by: the database's on PostgreSQL (shared by every host),
+    /// the local one on SQLite.
+    pub async fn now_ms(&self) -> Result<i64> {
+        dispatch!(self, s => s.now_ms().await)
     }
 
     /// Claims up to `limit` due deliveries under a lease (DESIGN.md decision 3).

@@ -8,20 +8,19 @@ pub const BASE_URL: &str = "https://news.example.com";
 pub const SECRET_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 pub struct App {
-    pub dir: tempfile::TempDir,
     pub env: BTreeMap<String, String>,
+    // Dropped before the folder: a PostgreSQL test database is dropped here.
+    pub db: super::db::TestDb,
+    pub dir: tempfile::TempDir,
 }
 
 impl App {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("test.db");
+        let db = super::db::TestDb::new(dir.path());
         let mut env = BTreeMap::new();
         for (k, v) in [
-            (
-                "MORNINGPOST_DATABASE_URL",
-                format!("sqlite://{}", db.display()),
-            ),
+            ("MORNINGPOST_DATABASE_URL", db.url.clone()),
             ("MORNINGPOST_BASE_URL", BASE_URL.to_owned()),
             (
                 "MORNINGPOST_FROM",
@@ -40,7 +39,7 @@ impl App {
         ] {
             env.insert(k.to_owned(), v);
         }
-        Self { dir, env }
+        Self { env, db, dir }
     }
 
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
@@ -115,22 +114,21 @@ pub fn path_str(p: &Path) -> &str {
 
 impl App {
     /// Runs one SQL statement on the test database (for states no command produces, such as
-    /// an expired token). Through sqlx: no sqlite3 binary needed.
+    /// an expired token). Through sqlx: no database client binary needed.
     pub fn sql(&self, statement: &str) {
         let url = self.database_url();
         let statement = statement.to_owned();
         tokio::runtime::Runtime::new()
             .expect("runtime")
-            .block_on(async move {
-                use sqlx::Connection;
-                let mut c = sqlx::SqliteConnection::connect(&url)
-                    .await
-                    .expect("open the test database");
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&mut c)
-                    .await
-                    .expect("run SQL");
-            });
+            .block_on(super::db::execute(&url, &statement));
+    }
+
+    /// UUIDs selected by a query with one text parameter (`$1`).
+    pub fn uuids(&self, statement: &str, param: &str) -> Vec<uuid::Uuid> {
+        let url = self.database_url();
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(super::db::uuids(&url, statement, param))
     }
 
     /// `email<TAB>name<TAB>status` lines, one per subscriber.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod db;
 pub mod http;
 pub mod sink;
 

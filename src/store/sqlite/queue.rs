@@ -77,6 +77,11 @@ impl SqliteStore {
         rows.iter().map(claimed_from_row).collect()
     }
 
+    /// One host: the local clock is the clock.
+    pub async fn now_ms(&self) -> Result<i64> {
+        Ok(crate::queue::now_ms())
+    }
+
     pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
         let mut fenced = 0;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;

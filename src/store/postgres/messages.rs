@@ -1,0 +1,122 @@
+//! Messages: issues and the templates of transactional mail.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PgStore;
+use super::rows::*;
+use crate::store::types::*;
+use crate::store::{Result, StoreError};
+
+impl PgStore {
+    pub async fn store_issue(&self, m: &NewMessage<'_>) -> Result<StoreIssueOutcome> {
+        let inserted = sqlx::query(
+            "INSERT INTO messages (id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (slug) DO NOTHING",
+        )
+        .bind(m.id)
+        .bind(m.kind.as_str())
+        .bind(m.slug)
+        .bind(m.subject)
+        .bind(m.title)
+        .bind(m.issue_date.as_deref())
+        .bind(m.html)
+        .bind(m.text)
+        .bind(m.web_html)
+        .bind(&m.source_hash[..])
+        .bind(m.now)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(StoreIssueOutcome::Created(m.id));
+        }
+        let slug = m.slug.unwrap_or_default();
+        let existing = self.message_by_slug(slug).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("issue {slug} conflicted but cannot be found"))
+        })?;
+        Ok(StoreIssueOutcome::Existing {
+            id: existing.id,
+            same_content: existing.source_hash == m.source_hash,
+        })
+    }
+
+    pub async fn message_by_slug(&self, slug: &str) -> Result<Option<StoredMessage>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{MESSAGE_COLUMNS} WHERE slug = $1"
+        )))
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    pub async fn message(&self, id: Uuid) -> Result<Option<StoredMessage>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{MESSAGE_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "SELECT id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at, enqueued_at FROM messages";
+
+impl PgStore {
+    /// The id of a stored template (transactional mail) with this content, stored if new.
+    pub async fn ensure_template(&self, m: &NewMessage<'_>) -> Result<Uuid> {
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM messages WHERE kind = $1 AND source_hash = $2")
+                .bind(m.kind.as_str())
+                .bind(&m.source_hash[..])
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        sqlx::query(
+            "INSERT INTO messages (id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at)
+             VALUES ($1, $2, NULL, $3, $4, NULL, $5, $6, NULL, $7, $8)",
+        )
+        .bind(m.id)
+        .bind(m.kind.as_str())
+        .bind(m.subject)
+        .bind(m.title)
+        .bind(m.html)
+        .bind(m.text)
+        .bind(&m.source_hash[..])
+        .bind(m.now)
+        .execute(&self.pool)
+        .await?;
+        Ok(m.id)
+    }
+
+    /// Issues that have been sent (queued at least once), newest first.
+    pub async fn archive(&self) -> Result<Vec<ArchiveEntry>> {
+        let rows = sqlx::query(
+            "SELECT slug, title, issue_date FROM messages
+             WHERE kind = 'issue' AND enqueued_at IS NOT NULL AND slug IS NOT NULL
+             ORDER BY issue_date DESC, created_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ArchiveEntry {
+                    slug: r.try_get("slug")?,
+                    title: r.try_get("title")?,
+                    issue_date: r
+                        .try_get::<Option<String>, _>("issue_date")?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn health(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! Double opt-in: sign-ups (many per transaction) and confirmations.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PgStore;
+use super::rows::*;
+use crate::domain::TokenHash;
+use crate::store::Result;
+use crate::store::types::*;
+
+/// An address's state as a batch sees it: from the database, then as earlier requests of the
+/// same batch left it.
+#[derive(Clone, Copy)]
+struct Known {
+    id: Uuid,
+    status: SubscriberStatus,
+    last_mail: Option<i64>,
+}
+
+impl PgStore {
+    /// One transaction for the whole batch; five statements whatever its size, plus one
+    /// update per reactivated address.
+    pub async fn subscribe_batch(
+        &self,
+        requests: &[SubscribeRequest],
+    ) -> Result<Vec<SubscribeOutcome>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        // Sign-up batches from several servers take turns: the decision below reads, then writes.
+        sqlx::query("SELECT pg_advisory_xact_lock(7243001)")
+            .execute(&mut *tx)
+            .await?;
+        let keys: Vec<String> = requests.iter().map(|r| r.email.normalized()).collect();
+        let rows = sqlx::query(
+            "SELECT s.email_key, s.id, s.status,
+                    (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
+             FROM subscribers s WHERE s.email_key = ANY($1)",
+        )
+        .bind(keys)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut known: HashMap<String, Known> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let status = status_of(&row.try_get::<String, _>("status")?)?;
+            known.insert(
+                row.try_get("email_key")?,
+                Known {
+                    id: row.try_get("id")?,
+                    status,
+                    last_mail: row.try_get("last_mail")?,
+                },
+            );
+        }
+
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let (mut new_subscribers, mut mails) = (Vec::new(), Vec::new());
+        for r in requests {
+            let key = r.email.normalized();
+            let (id, outcome) = match known.get(&key).copied() {
+                None => {
+                    new_subscribers.push(r);
+                    (r.new_id, SubscribeOutcome::Created)
+                }
+                Some(k) => {
+                    let outcome = match k.status {
+                        SubscriberStatus::Active => SubscribeOutcome::AlreadyActive,
+                        SubscriberStatus::Bounced if !r.allow_bounced => SubscribeOutcome::Bounced,
+                        SubscriberStatus::Pending
+                            if k.last_mail.is_some_and(|t| r.now - t < r.resend_after_ms) =>
+                        {
+                            SubscribeOutcome::TooSoon
+                        }
+                        SubscriberStatus::Pending => SubscribeOutcome::Resent,
+                        SubscriberStatus::Unsubscribed | SubscriberStatus::Bounced => {
+                            sqlx::query("UPDATE subscribers SET status = 'pending', name = COALESCE($2, name), updated_at = $3 WHERE id = $1")
+                                .bind(k.id)
+                                .bind(r.name.as_ref().map(|n| n.as_str()))
+                                .bind(r.now)
+                                .execute(&mut *tx)
+                                .await?;
+                            SubscribeOutcome::Reactivated
+                        }
+                    };
+                    (k.id, outcome)
+                }
+            };
+            if outcome.queued_mail() {
+                mails.push((id, r));
+                known.insert(
+                    key,
+                    Known {
+                        id,
+                        status: SubscriberStatus::Pending,
+                        last_mail: Some(r.now),
+                    },
+                );
+            }
+            outcomes.push(outcome);
+        }
+        insert_subscribers(&mut tx, &new_subscribers).await?;
+        insert_confirmations(&mut tx, &mails).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Spends a confirmation token: pending → active.
+    pub async fn confirm(&self, hash: &TokenHash, now: i64) -> Result<ConfirmOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT t.subscriber_id, t.token_hash, t.expires_at, t.used_at, s.status, s.email
+             FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id
+             WHERE t.token_hash = $1
+             FOR UPDATE OF t, s",
+        )
+        .bind(&hash.0[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row.filter(|r| {
+            r.try_get::<Vec<u8>, _>("token_hash")
+                .is_ok_and(|h| hash.matches(&h))
+        }) else {
+            return Ok(ConfirmOutcome::Unknown);
+        };
+        let subscriber_id: Uuid = row.try_get("subscriber_id")?;
+        let email: String = row.try_get("email")?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let status = status_of(&row.try_get::<String, _>("status")?)?;
+        let outcome = match (used_at, status) {
+            (Some(_), _) | (None, SubscriberStatus::Active) => ConfirmOutcome::AlreadyConfirmed,
+            (None, _) if now >= expires_at => ConfirmOutcome::Expired { email },
+            (None, SubscriberStatus::Pending) => {
+                sqlx::query("UPDATE subscribers SET status = 'active', confirmed_at = $2, updated_at = $2 WHERE id = $1")
+                    .bind(subscriber_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE confirmation_tokens SET used_at = $2 WHERE subscriber_id = $1 AND used_at IS NULL")
+                    .bind(subscriber_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                ConfirmOutcome::Confirmed { email }
+            }
+            // Unsubscribed or bounced since the mail went out: a fresh sign-up is needed.
+            (None, _) => ConfirmOutcome::Expired { email },
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+async fn insert_subscribers(tx: &mut sqlx::PgConnection, new: &[&SubscribeRequest]) -> Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let rows = json_rows(new.iter().map(|r| {
+        serde_json::json!({
+            "id": hex::encode(r.new_id.as_bytes()),
+            "email": r.email.as_str(),
+            "key": r.email.normalized(),
+            "name": r.name.as_ref().map(|n| n.as_str()),
+            "uh": hex::encode(r.new_unsubscribe_hash.0),
+            "now": r.now,
+        })
+    }));
+    sqlx::query(
+        "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
+         SELECT j.id::uuid, j.email, j.key, j.name, 'pending', decode(j.uh, 'hex'), j.now, j.now
+         FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, uh text, now bigint)",
+    )
+    .bind(rows)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A confirmation token and its mail (priority 10: ahead of bulk issue mail) per sign-up.
+async fn insert_confirmations(
+    tx: &mut sqlx::PgConnection,
+    mails: &[(Uuid, &SubscribeRequest)],
+) -> Result<()> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let rows = json_rows(mails.iter().map(|(subscriber, r)| {
+        serde_json::json!({
+            "tid": hex::encode(r.confirmation.id.as_bytes()),
+            "sid": hex::encode(subscriber.as_bytes()),
+            "hash": hex::encode(r.confirmation.hash.0),
+            "expires": r.confirmation.expires_at,
+            "mid": hex::encode(r.confirmation_message.as_bytes()),
+            "now": r.now,
+        })
+    }));
+    sqlx::query(
+        "INSERT INTO confirmation_tokens (id, subscriber_id, token_hash, created_at, expires_at)
+         SELECT j.tid::uuid, j.sid::uuid, decode(j.hash, 'hex'), j.now, j.expires
+         FROM jsonb_to_recordset($1::jsonb) AS j(tid text, sid text, hash text, now bigint, expires bigint, mid text)",
+    )
+    .bind(&rows)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO deliveries (message_id, subscriber_id, token_id, priority, state, due_at, queued_at, updated_at)
+         SELECT j.mid::uuid, j.sid::uuid, j.tid::uuid, 10, 'queued', j.now, j.now, j.now
+         FROM jsonb_to_recordset($1::jsonb) AS j(tid text, sid text, hash text, now bigint, expires bigint, mid text)",
+    )
+    .bind(&rows)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn json_rows(rows: impl Iterator<Item = serde_json::Value>) -> String {
+    serde_json::Value::Array(rows.collect()).to_string()
+}

@@ -1,0 +1,131 @@
+//! Subscribers: adding, importing, listing, unsubscribing.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PgStore;
+use super::rows::*;
+use crate::domain::TokenHash;
+use crate::store::types::*;
+use crate::store::{Result, StoreError};
+
+impl PgStore {
+    pub async fn add_subscriber(&self, new: &NewSubscriber<'_>) -> Result<AddOutcome> {
+        let inserted = sqlx::query(
+            "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, confirmed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, CASE WHEN $5 = 'active' THEN $7 END)
+             ON CONFLICT (email_key) DO NOTHING",
+        )
+        .bind(new.id)
+        .bind(new.email.as_str())
+        .bind(new.email.normalized())
+        .bind(new.name.map(|n| n.as_str()))
+        .bind(new.status.as_str())
+        .bind(&new.unsubscribe_hash.0[..])
+        .bind(new.now)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(AddOutcome::Added);
+        }
+        let existing = self
+            .subscriber_by_email(&new.email.normalized())
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt("an address conflicted but cannot be found".into())
+            })?;
+        Ok(AddOutcome::Exists(existing.status))
+    }
+
+    /// Adds many subscribers in one transaction; existing addresses are left as they are.
+    pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for new in batch {
+            let inserted = sqlx::query(
+                "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, confirmed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, CASE WHEN $5 = 'active' THEN $7 END)
+                 ON CONFLICT (email_key) DO NOTHING
+                 RETURNING status",
+            )
+            .bind(new.id)
+            .bind(new.email.as_str())
+            .bind(new.email.normalized())
+            .bind(new.name.map(|n| n.as_str()))
+            .bind(new.status.as_str())
+            .bind(&new.unsubscribe_hash.0[..])
+            .bind(new.now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let outcome = match inserted {
+                Some(_) => AddOutcome::Added,
+                None => {
+                    let status: String =
+                        sqlx::query_scalar("SELECT status FROM subscribers WHERE email_key = $1")
+                            .bind(new.email.normalized())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    AddOutcome::Exists(status_of(&status)?)
+                }
+            };
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    pub async fn subscribers(&self, status: Option<SubscriberStatus>) -> Result<Vec<Subscriber>> {
+        let rows = sqlx::query(
+            "SELECT id, email, name, status, created_at FROM subscribers
+             WHERE $1::text IS NULL OR status = $1 ORDER BY created_at, email_key",
+        )
+        .bind(status.map(SubscriberStatus::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subscriber_from_row).collect()
+    }
+
+    pub async fn subscriber_by_email(&self, email_key: &str) -> Result<Option<Subscriber>> {
+        let row = sqlx::query(
+            "SELECT id, email, name, status, created_at FROM subscribers WHERE email_key = $1",
+        )
+        .bind(email_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(subscriber_from_row).transpose()
+    }
+
+    pub async fn subscriber_by_unsubscribe_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Subscriber>> {
+        let row = sqlx::query(
+            "SELECT id, email, name, status, created_at, unsubscribe_hash FROM subscribers WHERE unsubscribe_hash = $1",
+        )
+        .bind(&hash.0[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) if hash.matches(&row.try_get::<Vec<u8>, _>("unsubscribe_hash")?) => {
+                Ok(Some(subscriber_from_row(&row)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $2, updated_at = $2
+             WHERE id = $1 AND status <> 'unsubscribed'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        cancel_pending(&mut tx, id, "unsubscribed", now).await?;
+        tx.commit().await?;
+        Ok(changed == 1)
+    }
+}
