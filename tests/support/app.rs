@@ -18,6 +18,15 @@ impl App {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = super::db::TestDb::new(dir.path());
+        Self::with_db(dir, db)
+    }
+
+    /// On PostgreSQL whatever the backend chosen.
+    pub fn on_postgres() -> Self {
+        Self::with_db(tempfile::tempdir().expect("temp dir"), super::db::TestDb::postgres())
+    }
+
+    fn with_db(dir: tempfile::TempDir, db: super::db::TestDb) -> Self {
         let mut env = BTreeMap::new();
         for (k, v) in [
             ("MORNINGPOST_DATABASE_URL", db.url.clone()),

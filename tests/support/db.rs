@@ -28,6 +28,11 @@ impl TestDb {
                 pg_name: None,
             };
         }
+        Self::postgres()
+    }
+
+    /// A new PostgreSQL database whatever the backend chosen (for tests about PostgreSQL).
+    pub fn postgres() -> Self {
         let name = format!("mp_test_{}", uuid::Uuid::new_v4().simple());
         admin(&format!("CREATE DATABASE {name}"));
         let admin = admin_url();

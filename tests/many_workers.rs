@@ -1,0 +1,110 @@
+//! Many worker processes on one database share the queue: every subscriber gets exactly one
+//! message; a worker killed mid-send loses nothing; database connections killed under the
+//! workers are replaced and nothing is sent twice.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Child;
+use std::time::Duration;
+
+use support::app::{App, path_str};
+use support::sink::SmtpSink;
+
+const CONCURRENCY: usize = 8;
+
+/// Message-ID → copies, counting only messages that arrived whole.
+fn copies(sink: &SmtpSink) -> BTreeMap<String, usize> {
+    let mut copies = BTreeMap::new();
+    for m in sink.messages() {
+        let text = String::from_utf8_lossy(&m);
+        if !text.trim_end().ends_with("--=_morningpost_alternative--") {
+            continue;
+        }
+        let id = text.lines().find_map(|l| l.strip_prefix("Message-ID: ")).expect("Message-ID").to_owned();
+        *copies.entry(id).or_default() += 1;
+    }
+    copies
+}
+
+fn prepare(app: &mut App, subscribers: usize) -> SmtpSink {
+    let sink = SmtpSink::start(&app.path("sink"), &[]);
+    app.set("MORNINGPOST_SMTP_URL", &sink.url()).set("MORNINGPOST_CONCURRENCY", &CONCURRENCY.to_string());
+    let csv = app.write_subscribers(subscribers);
+    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&["send", &app.sample_issue()]);
+    sink
+}
+
+fn wait_all(workers: Vec<Child>) {
+    for mut w in workers {
+        let out = w.wait().expect("worker exits");
+        assert!(out.success(), "a worker failed");
+    }
+}
+
+fn four_workers(kill_one: bool) -> (usize, usize) {
+    let n = 20_000;
+    let mut app = App::new();
+    let sink = prepare(&mut app, n);
+    let mut workers: Vec<Child> = (0..4).map(|_| app.spawn(&["worker", "--until-done"])).collect();
+    if kill_one {
+        let arrived = sink.wait_for(n / 4, Duration::from_secs(300));
+        assert!(arrived < n, "killed mid-send");
+        workers[0].kill().expect("SIGKILL");
+        let _ = workers[0].wait();
+        workers.remove(0);
+    }
+    wait_all(workers);
+    let copies = copies(&sink);
+    let duplicates = copies.values().map(|c| c - 1).sum();
+    let status = app.ok(&["status"]);
+    assert!(status.contains(&format!("sent       {n:>9}")), "{status}");
+    (copies.len(), duplicates)
+}
+
+#[test]
+fn four_workers_send_each_subscriber_exactly_one_message() {
+    let (received, duplicates) = four_workers(false);
+    assert_eq!(received, 20_000, "none lost");
+    assert_eq!(duplicates, 0, "none twice");
+}
+
+#[test]
+fn one_of_four_workers_killed_mid_send_loses_nothing() {
+    let (received, duplicates) = four_workers(true);
+    assert_eq!(received, 20_000, "none lost");
+    assert!(duplicates <= CONCURRENCY, "{duplicates} duplicates; at most {CONCURRENCY} were in flight in the killed worker");
+    eprintln!("one of four workers killed: {duplicates} duplicates");
+}
+
+#[test]
+fn workers_whose_postgres_connections_are_killed_reconnect_and_finish() {
+    let n = 5_000;
+    let mut app = App::on_postgres();
+    let sink = prepare(&mut app, n);
+    let workers: Vec<Child> = (0..2).map(|_| app.spawn(&["worker", "--until-done"])).collect();
+    let url = app.database_url();
+    let mut killed = 0;
+    for round in 1..=3 {
+        sink.wait_for(n * round / 5, Duration::from_secs(120));
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        killed += rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            let pids: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name = 'morningpost' AND pid <> pg_backend_pid()",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            pids.len()
+        });
+    }
+    assert!(killed >= 2, "the workers' connections were killed ({killed})");
+    wait_all(workers);
+    let copies = copies(&sink);
+    assert_eq!(copies.len(), n, "nothing lost");
+    assert_eq!(copies.values().map(|c| c - 1).sum::<usize>(), 0, "nothing sent twice");
+}
