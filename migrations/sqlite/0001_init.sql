@@ -69,6 +69,7 @@ CREATE UNIQUE INDEX deliveries_once ON deliveries (message_id, subscriber_id) WH
 CREATE UNIQUE INDEX deliveries_token ON deliveries (token_id) WHERE token_id IS NOT NULL;
 -- The claim query's index: only live rows, in claim order.
 CREATE INDEX deliveries_due ON deliveries (priority DESC, due_at) WHERE state IN ('queued', 'sending');
-CREATE INDEX deliveries_message_state ON deliveries (message_id, state);
+-- Covers the status counts (state, failures) of one message without reading the rows.
+CREATE INDEX deliveries_message_state ON deliveries (message_id, state, failures);
 CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id) WHERE state IN ('queued', 'sending');
 CREATE INDEX deliveries_sent_at ON deliveries (sent_at) WHERE sent_at IS NOT NULL;

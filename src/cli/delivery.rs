@@ -299,7 +299,11 @@ async fn show_progress(store: Store, id: Uuid, shutdown: watch::Receiver<bool>) 
     });
     let mut last_log = Instant::now();
     loop {
-        if let Ok(c) = store.queue_counts(Some(id)).await {
+        let asked = Instant::now();
+        let counts = store.queue_counts(Some(id)).await;
+        // Counting a million rows takes a while: never spend more than a tenth of the time on it.
+        let pause = (asked.elapsed() * 10).max(Duration::from_millis(500));
+        if let Ok(c) = counts {
             let line = progress_line(&c, start.elapsed());
             match &bar {
                 Some(bar) => {
@@ -317,7 +321,7 @@ async fn show_progress(store: Store, id: Uuid, shutdown: watch::Receiver<bool>) 
         if *shutdown.borrow() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(pause).await;
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -9,13 +9,20 @@ use crate::store::types::*;
 use crate::store::{Result, StoreError};
 
 impl PgStore {
+    /// One statement. Enqueues of the same message take turns (an advisory lock), so the
+    /// anti-join sees every earlier row and no speculative insertion is needed.
     pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
+        // A million rows take longer than an interactive statement may.
+        sqlx::query("SET LOCAL statement_timeout = '10min'").execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7243002, hashtext($1::text))").bind(message_id).execute(&mut *tx).await?;
         let n = sqlx::query(
             "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
-             SELECT $1, id, 0, 'queued', $2, $2, $2 FROM subscribers WHERE status = 'active'
-             ORDER BY id
-             ON CONFLICT (message_id, subscriber_id) WHERE token_id IS NULL DO NOTHING",
+             SELECT $1, s.id, 0, 'queued', $2, $2, $2 FROM subscribers s
+             WHERE s.status = 'active'
+               AND NOT EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.subscriber_id = s.id AND d.message_id = $1 AND d.token_id IS NULL)
+             ORDER BY s.id",
         )
         .bind(message_id)
         .bind(now)
