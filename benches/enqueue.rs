@@ -12,25 +12,42 @@ const N: i64 = 1_000_000;
 
 #[tokio::main]
 async fn main() {
-    let n: i64 = std::env::var("MORNINGPOST_BENCH_SUBSCRIBERS").ok().and_then(|v| v.parse().ok()).unwrap_or(N);
+    let n: i64 = std::env::var("MORNINGPOST_BENCH_SUBSCRIBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(N);
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite_url = format!("sqlite://{}", dir.path().join("enqueue.db").display());
     run("sqlite", &sqlite_url, n).await;
 
-    let admin = std::env::var("MORNINGPOST_BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = std::env::var("MORNINGPOST_BENCH_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("mp_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for the benchmark");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.expect("create database");
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL for the benchmark");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut c)
+        .await
+        .expect("create database");
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
     run("postgres", &format!("{base}/{name}"), n).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut c).await.expect("drop database");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut c)
+    .await
+    .expect("drop database");
 }
 
 async fn run(backend: &str, url: &str, n: i64) {
     let store = Store::connect(url).await.expect("connect");
     let t = Instant::now();
     seed(url, n).await;
-    println!("{backend:>8}: seeded {n} active subscribers in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "{backend:>8}: seeded {n} active subscribers in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let id = uuid::Uuid::now_v7();
     let message = NewMessage {
         id,
@@ -51,20 +68,33 @@ async fn run(backend: &str, url: &str, n: i64) {
     let enqueued = store.enqueue_issue(id, 1).await.expect("enqueue");
     let enqueue = t.elapsed().as_secs_f64();
     assert_eq!(enqueued as i64, n);
-    println!("{backend:>8}: enqueued {enqueued} deliveries in one statement in {enqueue:.2} s (target < 10 s)");
+    println!(
+        "{backend:>8}: enqueued {enqueued} deliveries in one statement in {enqueue:.2} s (target < 10 s)"
+    );
 
     let t = Instant::now();
     let again = store.enqueue_issue(id, 2).await.expect("enqueue again");
-    println!("{backend:>8}: enqueueing the same issue again added {again} in {:.2} s", t.elapsed().as_secs_f64());
+    println!(
+        "{backend:>8}: enqueueing the same issue again added {again} in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
 
     for _ in 0..2 {
         let t = Instant::now();
         let report = store.status_report(Some(id), 3).await.expect("status");
-        println!("{backend:>8}: status of the issue ({} queued) in {:.0} ms", report.counts.queued, t.elapsed().as_secs_f64() * 1000.0);
+        println!(
+            "{backend:>8}: status of the issue ({} queued) in {:.0} ms",
+            report.counts.queued,
+            t.elapsed().as_secs_f64() * 1000.0
+        );
     }
     let t = Instant::now();
     let claimed = store.claim(200, 100_000, 10).await.expect("claim");
-    println!("{backend:>8}: claimed {} rows in {:.1} ms", claimed.len(), t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "{backend:>8}: claimed {} rows in {:.1} ms",
+        claimed.len(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
 }
 
 /// Fills the subscriber table in bulk with SQL: this measures enqueueing, not importing.
@@ -93,6 +123,9 @@ async fn seed(url: &str, n: i64) {
         .execute(&mut c)
         .await
         .expect("seed postgres");
-        sqlx::query("ANALYZE").execute(&mut c).await.expect("analyze");
+        sqlx::query("ANALYZE")
+            .execute(&mut c)
+            .await
+            .expect("analyze");
     }
 }

@@ -21,7 +21,11 @@ fn copies(sink: &SmtpSink) -> BTreeMap<String, usize> {
         if !text.trim_end().ends_with("--=_morningpost_alternative--") {
             continue;
         }
-        let id = text.lines().find_map(|l| l.strip_prefix("Message-ID: ")).expect("Message-ID").to_owned();
+        let id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: "))
+            .expect("Message-ID")
+            .to_owned();
         *copies.entry(id).or_default() += 1;
     }
     copies
@@ -29,7 +33,8 @@ fn copies(sink: &SmtpSink) -> BTreeMap<String, usize> {
 
 fn prepare(app: &mut App, subscribers: usize) -> SmtpSink {
     let sink = SmtpSink::start(&app.path("sink"), &[]);
-    app.set("MORNINGPOST_SMTP_URL", &sink.url()).set("MORNINGPOST_CONCURRENCY", &CONCURRENCY.to_string());
+    app.set("MORNINGPOST_SMTP_URL", &sink.url())
+        .set("MORNINGPOST_CONCURRENCY", &CONCURRENCY.to_string());
     let csv = app.write_subscribers(subscribers);
     app.ok(&["subscribers", "import", path_str(&csv)]);
     app.ok(&["send", &app.sample_issue()]);
@@ -47,13 +52,15 @@ fn four_workers(kill_one: bool) -> (usize, usize) {
     let n = 20_000;
     let mut app = App::new();
     let sink = prepare(&mut app, n);
-    let mut workers: Vec<Child> = (0..4).map(|_| app.spawn(&["worker", "--until-done"])).collect();
+    let mut workers: Vec<Child> = (0..4)
+        .map(|_| app.spawn(&["worker", "--until-done"]))
+        .collect();
     if kill_one {
         let arrived = sink.wait_for(n / 4, Duration::from_secs(300));
         assert!(arrived < n, "killed mid-send");
-        workers[0].kill().expect("SIGKILL");
-        let _ = workers[0].wait();
-        workers.remove(0);
+        let mut victim = workers.remove(0);
+        victim.kill().expect("SIGKILL");
+        let _ = victim.wait();
     }
     wait_all(workers);
     let copies = copies(&sink);
@@ -74,7 +81,10 @@ fn four_workers_send_each_subscriber_exactly_one_message() {
 fn one_of_four_workers_killed_mid_send_loses_nothing() {
     let (received, duplicates) = four_workers(true);
     assert_eq!(received, 20_000, "none lost");
-    assert!(duplicates <= CONCURRENCY, "{duplicates} duplicates; at most {CONCURRENCY} were in flight in the killed worker");
+    assert!(
+        duplicates <= CONCURRENCY,
+        "{duplicates} duplicates; at most {CONCURRENCY} were in flight in the killed worker"
+    );
     eprintln!("one of four workers killed: {duplicates} duplicates");
 }
 
@@ -83,7 +93,9 @@ fn workers_whose_postgres_connections_are_killed_reconnect_and_finish() {
     let n = 5_000;
     let mut app = App::on_postgres();
     let sink = prepare(&mut app, n);
-    let workers: Vec<Child> = (0..2).map(|_| app.spawn(&["worker", "--until-done"])).collect();
+    let workers: Vec<Child> = (0..2)
+        .map(|_| app.spawn(&["worker", "--until-done"]))
+        .collect();
     let url = app.database_url();
     let mut killed = 0;
     for round in 1..=3 {
@@ -102,9 +114,16 @@ fn workers_whose_postgres_connections_are_killed_reconnect_and_finish() {
             pids.len()
         });
     }
-    assert!(killed >= 2, "the workers' connections were killed ({killed})");
+    assert!(
+        killed >= 2,
+        "the workers' connections were killed ({killed})"
+    );
     wait_all(workers);
     let copies = copies(&sink);
     assert_eq!(copies.len(), n, "nothing lost");
-    assert_eq!(copies.values().map(|c| c - 1).sum::<usize>(), 0, "nothing sent twice");
+    assert_eq!(
+        copies.values().map(|c| c - 1).sum::<usize>(),
+        0,
+        "nothing sent twice"
+    );
 }

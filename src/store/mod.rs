@@ -200,7 +200,7 @@ impl Store {
 
     /// True when no delivery (of this message, or at all) is queued or in flight.
     pub async fn is_done(&self, message_id: Option<Uuid>) -> Result<bool> {
-        let c = self.queue_counts(message_id).await?;
-        Ok(c.queued + c.sending == 0)
+        let pending = dispatch!(self, s => s.has_pending(message_id).await)?;
+        Ok(!pending)
     }
 }

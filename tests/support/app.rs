@@ -23,7 +23,10 @@ impl App {
 
     /// On PostgreSQL whatever the backend chosen.
     pub fn on_postgres() -> Self {
-        Self::with_db(tempfile::tempdir().expect("temp dir"), super::db::TestDb::postgres())
+        Self::with_db(
+            tempfile::tempdir().expect("temp dir"),
+            super::db::TestDb::postgres(),
+        )
     }
 
     fn with_db(dir: tempfile::TempDir, db: super::db::TestDb) -> Self {

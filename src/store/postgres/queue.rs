@@ -14,8 +14,13 @@ impl PgStore {
     pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         // A million rows take longer than an interactive statement may.
-        sqlx::query("SET LOCAL statement_timeout = '10min'").execute(&mut *tx).await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(7243002, hashtext($1::text))").bind(message_id).execute(&mut *tx).await?;
+        sqlx::query("SET LOCAL statement_timeout = '10min'")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7243002, hashtext($1::text))")
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
         let n = sqlx::query(
             "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
              SELECT $1, s.id, 0, 'queued', $2, $2, $2 FROM subscribers s
@@ -159,8 +164,13 @@ impl PgStore {
 
     pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
         let rows = sqlx::query(
-            "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries
-             WHERE $1::uuid IS NULL OR message_id = $1 GROUP BY 1, 2",
+            // Two statements, not `$1 IS NULL OR …`: only a plain equality lets the planner
+            // count from the (message_id, state, failures) index.
+            match message_id {
+                Some(_) => "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries
+                            WHERE message_id = $1 GROUP BY 1, 2",
+                None => "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries GROUP BY 1, 2",
+            },
         )
         .bind(message_id)
         .fetch_all(&self.pool)
@@ -191,6 +201,22 @@ impl PgStore {
         Ok(c)
     }
 
+    /// Whether anything (of this message) is queued or in flight: an index probe, not a count.
+    pub async fn has_pending(&self, message_id: Option<Uuid>) -> Result<bool> {
+        let sql = match message_id {
+            Some(_) => {
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending'))"
+            }
+            None => {
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE state IN ('queued', 'sending') AND $1::uuid IS NULL)"
+            }
+        };
+        Ok(sqlx::query_scalar(sql)
+            .bind(message_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
         let counts = self.queue_counts(message_id).await?;
         let sent_last_minute: i64 = sqlx::query_scalar(
@@ -200,11 +226,14 @@ impl PgStore {
         .bind(now - 60_000)
         .fetch_one(&self.pool)
         .await?;
-        let rows = sqlx::query(
-            "SELECT last_reply, count(*) AS n FROM deliveries
-             WHERE (state = 'failed' OR (state = 'queued' AND failures > 0)) AND ($1::uuid IS NULL OR message_id = $1)
-             GROUP BY last_reply ORDER BY n DESC LIMIT 5",
-        )
+        let rows = sqlx::query(match message_id {
+            Some(_) => "SELECT last_reply, count(*) AS n FROM deliveries
+                        WHERE message_id = $1 AND (state = 'failed' OR (state = 'queued' AND failures > 0))
+                        GROUP BY last_reply ORDER BY n DESC LIMIT 5",
+            None => "SELECT last_reply, count(*) AS n FROM deliveries
+                     WHERE (state = 'failed' OR (state = 'queued' AND failures > 0)) AND $1::uuid IS NULL
+                     GROUP BY last_reply ORDER BY n DESC LIMIT 5",
+        })
         .bind(message_id)
         .fetch_all(&self.pool)
         .await?;

@@ -156,8 +156,13 @@ impl SqliteStore {
 
     pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
         let rows = sqlx::query(
-            "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries
-             WHERE ?1 IS NULL OR message_id = ?1 GROUP BY 1, 2",
+            // Two statements, not `?1 IS NULL OR …`: only a plain equality lets the planner
+            // count from the (message_id, state, failures) index.
+            match message_id {
+                Some(_) => "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries
+                            WHERE message_id = ?1 GROUP BY 1, 2",
+                None => "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries GROUP BY 1, 2",
+            },
         )
         .bind(message_id)
         .fetch_all(&self.pool)
@@ -188,6 +193,22 @@ impl SqliteStore {
         Ok(c)
     }
 
+    /// Whether anything (of this message) is queued or in flight: an index probe, not a count.
+    pub async fn has_pending(&self, message_id: Option<Uuid>) -> Result<bool> {
+        let sql = match message_id {
+            Some(_) => {
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE message_id = ?1 AND state IN ('queued', 'sending'))"
+            }
+            None => {
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE state IN ('queued', 'sending') AND ?1 IS NULL)"
+            }
+        };
+        Ok(sqlx::query_scalar(sql)
+            .bind(message_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
         let counts = self.queue_counts(message_id).await?;
         let sent_last_minute: i64 = sqlx::query_scalar(
@@ -197,11 +218,14 @@ impl SqliteStore {
         .bind(now - 60_000)
         .fetch_one(&self.pool)
         .await?;
-        let rows = sqlx::query(
-            "SELECT last_reply, count(*) AS n FROM deliveries
-             WHERE (state = 'failed' OR (state = 'queued' AND failures > 0)) AND (?1 IS NULL OR message_id = ?1)
-             GROUP BY last_reply ORDER BY n DESC LIMIT 5",
-        )
+        let rows = sqlx::query(match message_id {
+            Some(_) => "SELECT last_reply, count(*) AS n FROM deliveries
+                        WHERE message_id = ?1 AND (state = 'failed' OR (state = 'queued' AND failures > 0))
+                        GROUP BY last_reply ORDER BY n DESC LIMIT 5",
+            None => "SELECT last_reply, count(*) AS n FROM deliveries
+                     WHERE (state = 'failed' OR (state = 'queued' AND failures > 0)) AND ?1 IS NULL
+                     GROUP BY last_reply ORDER BY n DESC LIMIT 5",
+        })
         .bind(message_id)
         .fetch_all(&self.pool)
         .await?;
