@@ -90,10 +90,43 @@ impl PgStore {
         )
     }
 
+    /// Sent outcomes, the common case, go in one statement (one round trip, one commit);
+    /// the rest row by row in a transaction.
     pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
+        let (sent, others): (Vec<&OutcomeRecord>, Vec<&OutcomeRecord>) = outcomes
+            .iter()
+            .partition(|r| matches!(r.outcome, Outcome::Sent { .. }));
         let mut fenced = 0;
+        if !sent.is_empty() {
+            let ids: Vec<i64> = sent.iter().map(|r| r.delivery_id).collect();
+            let attempts: Vec<i64> = sent.iter().map(|r| r.attempt).collect();
+            let replies: Vec<String> = sent
+                .iter()
+                .map(|r| match &r.outcome {
+                    Outcome::Sent { reply } => reply.clone(),
+                    _ => String::new(),
+                })
+                .collect();
+            let applied = sqlx::query(
+                "UPDATE deliveries d
+                 SET state = 'sent', sent_at = $4, due_at = NULL, last_reply = u.reply, updated_at = $4
+                 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, attempt, reply)
+                 WHERE d.id = u.id AND d.attempts = u.attempt AND d.state = 'sending'",
+            )
+            .bind(&ids)
+            .bind(&attempts)
+            .bind(&replies)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            fenced += sent.len() - usize::try_from(applied).unwrap_or(sent.len());
+        }
+        if others.is_empty() {
+            return Ok(fenced);
+        }
         let mut tx = self.pool.begin().await?;
-        for r in outcomes {
+        for r in others {
             let q = match &r.outcome {
                 Outcome::Sent { reply } => sqlx::query(
                     "UPDATE deliveries SET state = 'sent', sent_at = $3, due_at = NULL, last_reply = $4, updated_at = $3
