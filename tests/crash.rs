@@ -33,7 +33,7 @@ fn sigkill_mid_send_loses_nothing_and_duplicates_at_most_the_in_flight() {
     );
 
     // A new worker picks up the rest, including the killed worker's rows once their lease
-    // (10 s in tests) has expired.
+    // (12 s in tests) has expired.
     let out = app.ok(&["worker", "--until-done"]);
     assert!(out.contains("worker stopped"), "{out}");
 
@@ -67,4 +67,68 @@ fn sigkill_mid_send_loses_nothing_and_duplicates_at_most_the_in_flight() {
         status.contains(&format!("sent       {SUBSCRIBERS:>9}")),
         "{status}"
     );
+}
+
+#[test]
+fn sigterm_finishes_what_is_in_flight_and_hands_back_the_rest() {
+    let mut app = App::new();
+    // The sink waits 1 s before answering DATA: messages are in flight when the signal comes.
+    let sink = SmtpSink::start(&app.path("sink"), &["-w", "1"]);
+    app.set("MORNINGPOST_SMTP_URL", &sink.url())
+        .set("MORNINGPOST_CONCURRENCY", "2")
+        .set("MORNINGPOST_BATCH_SIZE", "20");
+    let csv = app.write_subscribers(40);
+    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&["send", &app.sample_issue()]);
+    let worker = app.spawn(&["worker"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(worker.id().to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = worker.wait_with_output().expect("worker exits");
+    assert!(out.status.success(), "exit 0 on SIGTERM");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it stops promptly"
+    );
+    let status = app.ok(&["status"]);
+    let sent = sink.count() as i64;
+    assert!(sent >= 2, "what was in flight was finished: {sent}");
+    assert!(
+        status.contains("in flight          0"),
+        "no lease left behind: {status}"
+    );
+    assert!(
+        status.contains(&format!("sent       {sent:>9}")),
+        "every message the sink took is recorded as sent: {status}"
+    );
+    assert!(
+        status.contains(&format!("queued     {:>9}", 40 - sent)),
+        "the rest is queued again, due now: {status}"
+    );
+    // And another worker sends the rest at once, without waiting for a lease to expire.
+    eprintln!(
+        "after SIGTERM: {sent} in the sink; worker said: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let second = app.ok(&["worker", "--until-done"]);
+    eprintln!("second worker: {second}");
+    let mut ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| {
+            String::from_utf8_lossy(m)
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
+                .unwrap_or_else(|| format!("(no id, {} bytes)", m.len()))
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(sink.count(), 40, "{ids:#?}\n{}", app.ok(&["status"]));
 }

@@ -36,6 +36,8 @@ pub struct WorkerOptions {
     pub stop: StopWhen,
     /// How long to wait before looking again when nothing is due.
     pub idle_poll: Duration,
+    /// The longest one send may take: a row whose lease has less left is handed back.
+    pub send_budget: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -85,7 +87,7 @@ impl Worker {
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<WorkerReport, StoreError> {
         let o = &self.options;
         let capacity = o.batch_size.max(o.concurrency);
-        let (jobs_tx, jobs_rx) = async_channel::bounded::<Claimed>(capacity);
+        let (jobs_tx, jobs_rx) = async_channel::bounded::<Job>(capacity);
         let (recorder, recorder_task) = Recorder::spawn(self.store.clone());
         let counters = Arc::new(Counters::default());
         let limiter = o
@@ -97,6 +99,7 @@ impl Worker {
         let mut slots = Vec::with_capacity(o.concurrency);
         for _ in 0..o.concurrency {
             let slot = Slot {
+                send_budget_ms: i64::try_from(o.send_budget.as_millis()).unwrap_or(i64::MAX),
                 jobs: jobs_rx.clone(),
                 recorder: recorder.clone(),
                 composer: self.composer.clone(),
@@ -132,7 +135,7 @@ impl Worker {
 
     async fn claim_loop(
         &self,
-        jobs: &async_channel::Sender<Claimed>,
+        jobs: &async_channel::Sender<Job>,
         capacity: usize,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), StoreError> {
@@ -153,7 +156,11 @@ impl Worker {
             }
             let room = capacity.saturating_sub(jobs.len());
             let want = room.min(o.batch_size).min(rate_cap);
-            let claimed = if want >= (o.batch_size / 2).max(1) || jobs.is_empty() {
+            // Claim again only when the slots are about to run dry: claimed rows wait under
+            // their lease, and a slow server must not make them outlive it.
+            // The lease as this process's clock sees it, taken before the claim: conservative.
+            let local_deadline = now_ms() + lease_ms;
+            let claimed = if jobs.len() < o.concurrency {
                 let claimed = match self.store.now_ms().await {
                     Ok(now) => self.store.claim(want.max(1), now + lease_ms, now).await,
                     Err(e) => Err(e),
@@ -192,8 +199,15 @@ impl Worker {
                 sleep_or_shutdown(pause, &mut shutdown).await;
                 continue;
             }
-            for c in claimed {
-                if jobs.send(c).await.is_err() {
+            for claimed in claimed {
+                if jobs
+                    .send(Job {
+                        claimed,
+                        deadline: local_deadline,
+                    })
+                    .await
+                    .is_err()
+                {
                     return Ok(());
                 }
             }
@@ -217,7 +231,9 @@ async fn sleep_or_shutdown(pause: Duration, shutdown: &mut watch::Receiver<bool>
 }
 
 struct Slot {
-    jobs: async_channel::Receiver<Claimed>,
+    /// The longest one send may take (its timeouts), in milliseconds.
+    send_budget_ms: i64,
+    jobs: async_channel::Receiver<Job>,
     recorder: Recorder,
     composer: Arc<Composer>,
     sender: crate::mail::transport::Sender,
@@ -227,10 +243,22 @@ struct Slot {
     counters: Arc<Counters>,
 }
 
+/// A claimed row and when its lease ends, by this process's clock.
+struct Job {
+    claimed: Claimed,
+    deadline: i64,
+}
+
 impl Slot {
     async fn run(mut self) {
-        while let Ok(job) = self.jobs.recv().await {
-            let outcome = if *self.shutdown.borrow() {
+        while let Ok(Job {
+            claimed: job,
+            deadline,
+        }) = self.jobs.recv().await
+        {
+            // A send must end before the lease does, or another worker may start the same row.
+            let lease_left = deadline - now_ms();
+            let outcome = if *self.shutdown.borrow() || lease_left < self.send_budget_ms {
                 Outcome::Released
             } else {
                 self.attempt(&job).await

@@ -45,8 +45,8 @@ impl App {
             ),
             ("MORNINGPOST_RETRY_FIRST_SECONDS", "1".to_owned()),
             ("MORNINGPOST_RETRY_CAP_SECONDS", "2".to_owned()),
-            ("MORNINGPOST_LEASE_SECONDS", "10".to_owned()),
-            ("MORNINGPOST_SMTP_TIMEOUT_SECONDS", "5".to_owned()),
+            ("MORNINGPOST_LEASE_SECONDS", "12".to_owned()),
+            ("MORNINGPOST_SMTP_TIMEOUT_SECONDS", "2".to_owned()),
             ("MORNINGPOST_LOG", "warn".to_owned()),
         ] {
             env.insert(k.to_owned(), v);
