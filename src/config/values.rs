@@ -399,6 +399,18 @@ mod tests {
         let e = Settings::from_sources(None, &env(&[("MORNINGPOST_DKIM_KEY_FILE", "k.pem")]))
             .unwrap_err();
         assert!(e.to_string().contains("dkim_selector"), "{e}");
+
+        let short_lease = env(&[
+            ("MORNINGPOST_LEASE_SECONDS", "60"),
+            ("MORNINGPOST_SMTP_TIMEOUT_SECONDS", "30"),
+        ]);
+        let e = Settings::from_sources(None, &short_lease)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`lease_seconds`") && e.contains("3 × smtp_timeout_seconds + 5"),
+            "{e}"
+        );
     }
 
     #[test]
