@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use support::app::{App, path_str};
@@ -37,20 +36,7 @@ fn sigkill_mid_send_loses_nothing_and_duplicates_at_most_the_in_flight() {
     let out = app.ok(&["worker", "--until-done"]);
     assert!(out.contains("worker stopped"), "{out}");
 
-    let mut copies: BTreeMap<String, usize> = BTreeMap::new();
-    for m in sink.messages() {
-        let text = String::from_utf8_lossy(&m);
-        // A message cut off by the kill is not a delivery.
-        if !text.trim_end().ends_with("--=_morningpost_alternative--") {
-            continue;
-        }
-        let id = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Message-ID: "))
-            .expect("Message-ID")
-            .to_owned();
-        *copies.entry(id).or_default() += 1;
-    }
+    let copies = support::mail::copies_by_message_id(&sink);
     assert_eq!(
         copies.len(),
         SUBSCRIBERS,

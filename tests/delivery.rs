@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::mail::raw_header;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
@@ -10,19 +12,6 @@ use std::time::Duration;
 use mail_parser::MessageParser;
 use support::app::{App, path_str};
 use support::sink::SmtpSink;
-
-fn raw_header(bytes: &[u8], name: &str) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let head = text
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .replace("\r\n ", " ")
-        .replace("\r\n\t", " ");
-    head.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
-        .unwrap_or_default()
-}
 
 /// Generates a DKIM key with openssl; returns (private key PEM path, TXT record path).
 fn dkim_key(app: &App, kind: &str) -> (String, String) {

@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::mail::raw_header;
+
 use std::time::Duration;
 
 use mail_parser::MessageParser;
@@ -15,18 +17,6 @@ fn text_of(bytes: &[u8]) -> String {
         .parse(bytes)
         .expect("a MIME message");
     m.body_text(0).map(|t| t.into_owned()).unwrap_or_default()
-}
-
-fn raw_header(bytes: &[u8], name: &str) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let head = text
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .replace("\r\n ", " ");
-    head.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn write_issue(app: &App, slug: &str, title: &str) -> String {

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::process::Child;
 use std::time::Duration;
 
@@ -12,24 +11,6 @@ use support::app::{App, path_str};
 use support::sink::SmtpSink;
 
 const CONCURRENCY: usize = 8;
-
-/// Message-ID → copies, counting only messages that arrived whole.
-fn copies(sink: &SmtpSink) -> BTreeMap<String, usize> {
-    let mut copies = BTreeMap::new();
-    for m in sink.messages() {
-        let text = String::from_utf8_lossy(&m);
-        if !text.trim_end().ends_with("--=_morningpost_alternative--") {
-            continue;
-        }
-        let id = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Message-ID: "))
-            .expect("Message-ID")
-            .to_owned();
-        *copies.entry(id).or_default() += 1;
-    }
-    copies
-}
 
 fn prepare(app: &mut App, subscribers: usize) -> SmtpSink {
     let sink = SmtpSink::start(&app.path("sink"), &[]);
@@ -63,7 +44,7 @@ fn four_workers(kill_one: bool) -> (usize, usize) {
         let _ = victim.wait();
     }
     wait_all(workers);
-    let copies = copies(&sink);
+    let copies = support::mail::copies_by_message_id(&sink);
     let duplicates = copies.values().map(|c| c - 1).sum();
     let status = app.ok(&["status"]);
     assert!(status.contains(&format!("sent       {n:>9}")), "{status}");
@@ -119,7 +100,7 @@ fn workers_whose_postgres_connections_are_killed_reconnect_and_finish() {
         "the workers' connections were killed ({killed})"
     );
     wait_all(workers);
-    let copies = copies(&sink);
+    let copies = support::mail::copies_by_message_id(&sink);
     assert_eq!(copies.len(), n, "nothing lost");
     assert_eq!(
         copies.values().map(|c| c - 1).sum::<usize>(),

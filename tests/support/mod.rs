@@ -4,6 +4,7 @@
 pub mod app;
 pub mod db;
 pub mod http;
+pub mod mail;
 pub mod sink;
 
 use std::collections::BTreeMap;
