@@ -458,3 +458,28 @@ fn no_server_listening_is_retried_until_one_is() {
     assert!(worker.wait().unwrap().success());
     assert_eq!(sink.count(), 2);
 }
+
+#[test]
+fn a_dry_run_changes_nothing_and_creates_nothing() {
+    let app = App::new();
+    app.ok(&["subscribers", "add", "ada@example.com"]);
+    let out = app.ok(&["send", &app.sample_issue(), "--dry-run"]);
+    assert!(
+        out.contains(
+            "would queue up to 1 deliveries (1 active subscribers, 0 already queued or done)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("through  outbox folder"), "{out}");
+    assert!(!app.path("outbox").exists(), "no outbox folder created");
+    let status = app.ok(&["status"]);
+    assert!(
+        status.contains("queued             0"),
+        "nothing queued: {status}"
+    );
+    let (ok, _, err) = app.run(&["status", "2026-11-27"]);
+    assert!(
+        !ok && err.contains("no stored issue has the slug \"2026-11-27\""),
+        "nothing stored: {err}"
+    );
+}

@@ -69,9 +69,7 @@ async fn dry_run_send(
     );
     println!(
         "  through  {}",
-        Transport::from_settings(settings)
-            .map(|t| t.describe())
-            .unwrap_or_else(|e| e.to_string())
+        Transport::describe_settings(settings).unwrap_or_else(|e| e.to_string())
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -247,6 +247,18 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The transport the settings name, without touching anything (for `--dry-run`).
+    pub fn describe_settings(settings: &crate::config::Settings) -> Result<String, TransportError> {
+        Ok(match &settings.smtp_url {
+            Some(url) => {
+                let t = SmtpTarget::parse(url, settings.delivery.smtp_timeout)?;
+                format!("SMTP {}:{}", t.host, t.port)
+            }
+            None => format!("outbox folder {}", settings.outbox_dir.display()),
+        })
+    }
+
+    /// The transport the settings name; creates the outbox folder when that is the one.
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, TransportError> {
         match &settings.smtp_url {
             Some(url) => Ok(Transport::Smtp(Arc::new(SmtpTarget::parse(
