@@ -2,6 +2,7 @@
 //! [`Store`] and never see which database is underneath.
 
 mod postgres;
+mod rules;
 mod sqlite;
 mod types;
 

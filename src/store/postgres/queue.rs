@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::PgStore;
 use super::rows::*;
+use crate::store::Result;
+use crate::store::rules::tally;
 use crate::store::types::*;
-use crate::store::{Result, StoreError};
 
 impl PgStore {
     /// One statement. Enqueues of the same message take turns (an advisory lock), so the
@@ -213,23 +214,7 @@ impl PgStore {
             let state: String = row.try_get("state")?;
             let retrying: bool = row.try_get("retrying")?;
             let n: i64 = row.try_get("n")?;
-            match state.as_str() {
-                "queued" => {
-                    c.queued += n;
-                    if retrying {
-                        c.retrying += n;
-                    }
-                }
-                "sending" => c.sending += n,
-                "sent" => c.sent += n,
-                "failed" => c.failed += n,
-                "cancelled" => c.cancelled += n,
-                other => {
-                    return Err(StoreError::Corrupt(format!(
-                        "unknown delivery state {other:?}"
-                    )));
-                }
-            }
+            tally(&mut c, &state, retrying, n)?;
         }
         Ok(c)
     }

@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use super::rows::*;
+use crate::store::Result;
+use crate::store::rules::tally;
 use crate::store::types::*;
-use crate::store::{Result, StoreError};
 
 impl SqliteStore {
     pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
@@ -172,23 +173,7 @@ impl SqliteStore {
             let state: String = row.try_get("state")?;
             let retrying: bool = row.try_get("retrying")?;
             let n: i64 = row.try_get("n")?;
-            match state.as_str() {
-                "queued" => {
-                    c.queued += n;
-                    if retrying {
-                        c.retrying += n;
-                    }
-                }
-                "sending" => c.sending += n,
-                "sent" => c.sent += n,
-                "failed" => c.failed += n,
-                "cancelled" => c.cancelled += n,
-                other => {
-                    return Err(StoreError::Corrupt(format!(
-                        "unknown delivery state {other:?}"
-                    )));
-                }
-            }
+            tally(&mut c, &state, retrying, n)?;
         }
         Ok(c)
     }

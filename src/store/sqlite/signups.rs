@@ -9,16 +9,8 @@ use super::SqliteStore;
 use super::rows::*;
 use crate::domain::TokenHash;
 use crate::store::Result;
+use crate::store::rules::{ConfirmStep, Known, confirm_step, plan_signups};
 use crate::store::types::*;
-
-/// An address's state as a batch sees it: from the database, then as earlier requests of the
-/// same batch left it.
-#[derive(Clone, Copy)]
-struct Known {
-    id: Uuid,
-    status: SubscriberStatus,
-    last_mail: Option<i64>,
-}
 
 impl SqliteStore {
     /// One transaction for the whole batch; five statements whatever its size, plus one
@@ -53,55 +45,19 @@ impl SqliteStore {
             );
         }
 
-        let mut outcomes = Vec::with_capacity(requests.len());
-        let (mut new_subscribers, mut mails) = (Vec::new(), Vec::new());
-        for r in requests {
-            let key = r.email.normalized();
-            let (id, outcome) = match known.get(&key).copied() {
-                None => {
-                    new_subscribers.push(r);
-                    (r.new_id, SubscribeOutcome::Created)
-                }
-                Some(k) => {
-                    let outcome = match k.status {
-                        SubscriberStatus::Active => SubscribeOutcome::AlreadyActive,
-                        SubscriberStatus::Bounced if !r.allow_bounced => SubscribeOutcome::Bounced,
-                        SubscriberStatus::Pending
-                            if k.last_mail.is_some_and(|t| r.now - t < r.resend_after_ms) =>
-                        {
-                            SubscribeOutcome::TooSoon
-                        }
-                        SubscriberStatus::Pending => SubscribeOutcome::Resent,
-                        SubscriberStatus::Unsubscribed | SubscriberStatus::Bounced => {
-                            sqlx::query("UPDATE subscribers SET status = 'pending', name = COALESCE(?2, name), updated_at = ?3 WHERE id = ?1")
-                                .bind(k.id)
-                                .bind(r.name.as_ref().map(|n| n.as_str()))
-                                .bind(r.now)
-                                .execute(&mut *tx)
-                                .await?;
-                            SubscribeOutcome::Reactivated
-                        }
-                    };
-                    (k.id, outcome)
-                }
-            };
-            if outcome.queued_mail() {
-                mails.push((id, r));
-                known.insert(
-                    key,
-                    Known {
-                        id,
-                        status: SubscriberStatus::Pending,
-                        last_mail: Some(r.now),
-                    },
-                );
-            }
-            outcomes.push(outcome);
+        let plan = plan_signups(requests, known);
+        for (id, r) in &plan.reactivate {
+            sqlx::query("UPDATE subscribers SET status = 'pending', name = COALESCE(?2, name), updated_at = ?3 WHERE id = ?1")
+                .bind(id)
+                .bind(r.name.as_ref().map(|n| n.as_str()))
+                .bind(r.now)
+                .execute(&mut *tx)
+                .await?;
         }
-        insert_subscribers(&mut tx, &new_subscribers).await?;
-        insert_confirmations(&mut tx, &mails).await?;
+        insert_subscribers(&mut tx, &plan.new).await?;
+        insert_confirmations(&mut tx, &plan.mails).await?;
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(plan.outcomes)
     }
 
     /// Spends a confirmation token: pending → active.
@@ -126,10 +82,10 @@ impl SqliteStore {
         let used_at: Option<i64> = row.try_get("used_at")?;
         let expires_at: i64 = row.try_get("expires_at")?;
         let status = status_of(&row.try_get::<String, _>("status")?)?;
-        let outcome = match (used_at, status) {
-            (Some(_), _) | (None, SubscriberStatus::Active) => ConfirmOutcome::AlreadyConfirmed,
-            (None, _) if now >= expires_at => ConfirmOutcome::Expired { email },
-            (None, SubscriberStatus::Pending) => {
+        let outcome = match confirm_step(used_at.is_some(), status, now >= expires_at) {
+            ConfirmStep::AlreadyConfirmed => ConfirmOutcome::AlreadyConfirmed,
+            ConfirmStep::Expired => ConfirmOutcome::Expired { email },
+            ConfirmStep::Activate => {
                 sqlx::query("UPDATE subscribers SET status = 'active', confirmed_at = ?2, updated_at = ?2 WHERE id = ?1")
                     .bind(subscriber_id)
                     .bind(now)
@@ -142,8 +98,6 @@ impl SqliteStore {
                     .await?;
                 ConfirmOutcome::Confirmed { email }
             }
-            // Unsubscribed or bounced since the mail went out: a fresh sign-up is needed.
-            (None, _) => ConfirmOutcome::Expired { email },
         };
         tx.commit().await?;
         Ok(outcome)

@@ -1,0 +1,149 @@
+//! The decisions both backends share, kept apart from their SQL so that SQLite and
+//! PostgreSQL cannot drift: what a sign-up does to an address (DESIGN.md decision 9), what a
+//! confirmation does, and how state counts add up.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::types::{QueueCounts, SubscribeOutcome, SubscribeRequest, SubscriberStatus};
+use super::{Result, StoreError};
+
+/// An address's state as a sign-up batch sees it.
+#[derive(Clone, Copy)]
+pub(super) struct Known {
+    pub id: Uuid,
+    pub status: SubscriberStatus,
+    /// When its last confirmation mail was made.
+    pub last_mail: Option<i64>,
+}
+
+/// What a batch of sign-ups must write, in request order.
+pub(super) struct SignupPlan<'a> {
+    pub outcomes: Vec<SubscribeOutcome>,
+    /// New pending subscribers (they get `new_id`).
+    pub new: Vec<&'a SubscribeRequest>,
+    /// Unsubscribed (or allowed bounced) subscribers to make pending again.
+    pub reactivate: Vec<(Uuid, &'a SubscribeRequest)>,
+    /// A confirmation token and mail for each.
+    pub mails: Vec<(Uuid, &'a SubscribeRequest)>,
+}
+
+/// Decides every sign-up of a batch from the stored states; a later request for the same
+/// address sees what the earlier one did (two sign-ups in one batch → one mail).
+pub(super) fn plan_signups(
+    requests: &[SubscribeRequest],
+    mut known: HashMap<String, Known>,
+) -> SignupPlan<'_> {
+    let mut plan = SignupPlan {
+        outcomes: Vec::with_capacity(requests.len()),
+        new: Vec::new(),
+        reactivate: Vec::new(),
+        mails: Vec::new(),
+    };
+    for r in requests {
+        let key = r.email.normalized();
+        let (id, outcome) = match known.get(&key).copied() {
+            None => {
+                plan.new.push(r);
+                (r.new_id, SubscribeOutcome::Created)
+            }
+            Some(k) => {
+                let outcome = match k.status {
+                    SubscriberStatus::Active => SubscribeOutcome::AlreadyActive,
+                    SubscriberStatus::Bounced if !r.allow_bounced => SubscribeOutcome::Bounced,
+                    SubscriberStatus::Pending
+                        if k.last_mail.is_some_and(|t| r.now - t < r.resend_after_ms) =>
+                    {
+                        SubscribeOutcome::TooSoon
+                    }
+                    SubscriberStatus::Pending => SubscribeOutcome::Resent,
+                    SubscriberStatus::Unsubscribed | SubscriberStatus::Bounced => {
+                        plan.reactivate.push((k.id, r));
+                        SubscribeOutcome::Reactivated
+                    }
+                };
+                (k.id, outcome)
+            }
+        };
+        if outcome.queued_mail() {
+            plan.mails.push((id, r));
+            known.insert(
+                key,
+                Known {
+                    id,
+                    status: SubscriberStatus::Pending,
+                    last_mail: Some(r.now),
+                },
+            );
+        }
+        plan.outcomes.push(outcome);
+    }
+    plan
+}
+
+/// What spending a confirmation token does.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ConfirmStep {
+    AlreadyConfirmed,
+    /// Too old, or unsubscribed/bounced since the mail went out: a fresh sign-up is needed.
+    Expired,
+    /// Pending → active, and the subscriber's other tokens are spent.
+    Activate,
+}
+
+pub(super) fn confirm_step(used: bool, status: SubscriberStatus, expired: bool) -> ConfirmStep {
+    match (used, status) {
+        (true, _) | (false, SubscriberStatus::Active) => ConfirmStep::AlreadyConfirmed,
+        (false, _) if expired => ConfirmStep::Expired,
+        (false, SubscriberStatus::Pending) => ConfirmStep::Activate,
+        (false, _) => ConfirmStep::Expired,
+    }
+}
+
+/// Adds one `(state, retrying, count)` row of a status query to the counts.
+pub(super) fn tally(counts: &mut QueueCounts, state: &str, retrying: bool, n: i64) -> Result<()> {
+    match state {
+        "queued" => {
+            counts.queued += n;
+            if retrying {
+                counts.retrying += n;
+            }
+        }
+        "sending" => counts.sending += n,
+        "sent" => counts.sent += n,
+        "failed" => counts.failed += n,
+        "cancelled" => counts.cancelled += n,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown delivery state {other:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirmation_steps() {
+        use SubscriberStatus::*;
+        assert_eq!(confirm_step(false, Pending, false), ConfirmStep::Activate);
+        assert_eq!(confirm_step(false, Pending, true), ConfirmStep::Expired);
+        assert_eq!(
+            confirm_step(true, Pending, false),
+            ConfirmStep::AlreadyConfirmed
+        );
+        assert_eq!(
+            confirm_step(false, Active, true),
+            ConfirmStep::AlreadyConfirmed
+        );
+        assert_eq!(
+            confirm_step(false, Unsubscribed, false),
+            ConfirmStep::Expired
+        );
+        assert_eq!(confirm_step(false, Bounced, false), ConfirmStep::Expired);
+    }
+}
