@@ -1,6 +1,7 @@
 //! A real SMTP server for tests: Postfix's smtp-sink on a free port, dumping each message
 //! it accepts to its own file. Faults are smtp-sink's own flags (-r, -f, -q, -w …).
 
+use std::collections::HashSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -74,13 +75,35 @@ impl SmtpSink {
         let _ = self.child.wait();
     }
 
-    /// Every message received so far, without smtp-sink's own X-… lines.
+    /// Every message received in full so far, without smtp-sink's own X-… lines.
     pub fn messages(&self) -> Vec<Vec<u8>> {
-        dumped_messages(&self.dir)
+        self.finished_dumps()
+            .into_iter()
+            .map(|bytes| strip_sink_headers(&bytes))
+            .collect()
     }
 
+    /// How many messages have been received in full (their final "." accepted).
     pub fn count(&self) -> usize {
-        walk(&self.dir).len()
+        self.finished_dumps().len()
+    }
+
+    /// smtp-sink opens a message's dump file at MAIL FROM and writes the data as it
+    /// streams in, so a file in the folder may be a message still in transfer (or one
+    /// about to be dropped by a hang-up). A dump is finished once smtp-sink has closed
+    /// it and it ends with the line of the final dot, which it writes as an empty line.
+    fn finished_dumps(&self) -> Vec<Vec<u8>> {
+        let files = walk(&self.dir);
+        let open = open_files(self.child.id());
+        files
+            .into_iter()
+            .filter(|p| {
+                let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                !open.contains(&p)
+            })
+            .filter_map(|p| std::fs::read(p).ok())
+            .filter(|bytes| bytes.ends_with(b"\n\n"))
+            .collect()
     }
 
     /// Waits until at least `n` messages have arrived.
@@ -119,11 +142,13 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-pub fn dumped_messages(dir: &Path) -> Vec<Vec<u8>> {
-    walk(dir)
-        .into_iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .map(|bytes| strip_sink_headers(&bytes))
+/// The files a process has open, from /proc (smtp-sink is one event-driven process).
+fn open_files(pid: u32) -> HashSet<PathBuf> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return HashSet::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
         .collect()
 }
 
