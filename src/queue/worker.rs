@@ -88,7 +88,7 @@ impl Worker {
         let o = &self.options;
         let capacity = o.batch_size.max(o.concurrency);
         let (jobs_tx, jobs_rx) = async_channel::bounded::<Job>(capacity);
-        let (recorder, recorder_task) = Recorder::spawn(self.store.clone());
+        let (recorder, recorder_task) = Recorder::spawn(self.store.for_recording());
         let counters = Arc::new(Counters::default());
         let limiter = o
             .rate_per_second
@@ -140,6 +140,7 @@ impl Worker {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), StoreError> {
         let o = &self.options;
+        let store = self.store.for_claiming();
         let lease_ms = i64::try_from(o.lease.as_millis()).unwrap_or(i64::MAX);
         // Rows wait in the channel under their lease: never claim more than a quarter of a
         // lease's worth at the configured rate.
@@ -161,8 +162,8 @@ impl Worker {
             // The lease as this process's clock sees it, taken before the claim: conservative.
             let local_deadline = now_ms() + lease_ms;
             let claimed = if jobs.len() < o.concurrency {
-                let claimed = match self.store.now_ms().await {
-                    Ok(now) => self.store.claim(want.max(1), now + lease_ms, now).await,
+                let claimed = match store.now_ms().await {
+                    Ok(now) => store.claim(want.max(1), now + lease_ms, now).await,
                     Err(e) => Err(e),
                 };
                 match claimed {

@@ -174,6 +174,25 @@ impl Store {
         dispatch!(self, s => s.count_active().await)
     }
 
+    /// A handle for the worker's claimer: on PostgreSQL it keeps one connection instead of
+    /// borrowing one from the pool per statement. SQLite's pool is in-process and has
+    /// nothing to save.
+    pub fn for_claiming(&self) -> Store {
+        match self {
+            Store::Sqlite(s) => Store::Sqlite(s.clone()),
+            Store::Postgres(s) => Store::Postgres(s.dedicated(postgres::Plans::Default)),
+        }
+    }
+
+    /// A handle for the worker's recorder: its own connection too, and on PostgreSQL its
+    /// statements (updates by key) are planned once per connection.
+    pub fn for_recording(&self) -> Store {
+        match self {
+            Store::Sqlite(s) => Store::Sqlite(s.clone()),
+            Store::Postgres(s) => Store::Postgres(s.dedicated(postgres::Plans::Generic)),
+        }
+    }
+
     /// The clock leases are timed by: the database's on PostgreSQL (shared by every host),
     /// the local one on SQLite.
     pub async fn now_ms(&self) -> Result<i64> {

@@ -1,6 +1,7 @@
 //! The delivery queue: enqueue, claim under a lease, record fenced outcomes, count.
 
-use sqlx::Row;
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Row};
 use uuid::Uuid;
 
 use super::PgStore;
@@ -55,8 +56,10 @@ impl PgStore {
     /// One statement: pick due rows nobody holds (`SKIP LOCKED`), lease them, return them
     /// with their subscriber. It commits at once, before any SMTP conversation.
     pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
-        let rows = sqlx::query(
-            "WITH due AS (
+        let rows = self
+            .on_conn(async |c| {
+                Ok(sqlx::query(
+                    "WITH due AS (
                  SELECT id FROM deliveries
                  WHERE state IN ('queued', 'sending') AND due_at <= $2
                  ORDER BY priority DESC, due_at
@@ -68,12 +71,14 @@ impl PgStore {
              WHERE d.id = due.id AND s.id = d.subscriber_id
              RETURNING d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at,
                        s.id AS subscriber_id, s.email, s.name, s.status",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
+                )
+                .bind(lease_until)
+                .bind(now)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(c)
+                .await?)
+            })
+            .await?;
         let mut claimed = rows
             .iter()
             .map(claimed_from_row)
@@ -84,118 +89,128 @@ impl PgStore {
 
     /// The database's clock: every host's leases are timed by the same clock.
     pub async fn now_ms(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        self.on_conn(async |c| {
+            Ok(
+                sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+                    .fetch_one(c)
+                    .await?,
+            )
+        })
+        .await
     }
 
     /// Sent outcomes, the common case, go in one statement (one round trip, one commit);
     /// the rest row by row in a transaction.
     pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
-        let (sent, others): (Vec<&OutcomeRecord>, Vec<&OutcomeRecord>) = outcomes
-            .iter()
-            .partition(|r| matches!(r.outcome, Outcome::Sent { .. }));
-        let mut fenced = 0;
-        if !sent.is_empty() {
-            let ids: Vec<i64> = sent.iter().map(|r| r.delivery_id).collect();
-            let attempts: Vec<i64> = sent.iter().map(|r| r.attempt).collect();
-            let replies: Vec<String> = sent
-                .iter()
-                .map(|r| match &r.outcome {
-                    Outcome::Sent { reply } => reply.clone(),
-                    _ => String::new(),
-                })
-                .collect();
-            let applied = sqlx::query(
-                "UPDATE deliveries d
-                 SET state = 'sent', sent_at = $4, due_at = NULL, last_reply = u.reply, updated_at = $4
-                 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, attempt, reply)
-                 WHERE d.id = u.id AND d.attempts = u.attempt AND d.state = 'sending'",
-            )
-            .bind(&ids)
-            .bind(&attempts)
-            .bind(&replies)
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-            fenced += sent.len() - usize::try_from(applied).unwrap_or(sent.len());
-        }
-        if others.is_empty() {
-            return Ok(fenced);
-        }
-        let mut tx = self.pool.begin().await?;
-        for r in others {
-            let q = match &r.outcome {
-                Outcome::Sent { reply } => sqlx::query(
-                    "UPDATE deliveries SET state = 'sent', sent_at = $3, due_at = NULL, last_reply = $4, updated_at = $3
-                     WHERE id = $1 AND attempts = $2 AND state = 'sending'",
-                )
-                .bind(r.delivery_id)
-                .bind(r.attempt)
-                .bind(now)
-                .bind(reply),
-                Outcome::Retry { reply, due_at } => sqlx::query(
-                    "UPDATE deliveries SET state = 'queued', failures = failures + 1, due_at = $4, last_reply = $5, updated_at = $3
-                     WHERE id = $1 AND attempts = $2 AND state = 'sending'",
-                )
-                .bind(r.delivery_id)
-                .bind(r.attempt)
-                .bind(now)
-                .bind(due_at)
-                .bind(reply),
-                Outcome::Failed { reply, .. } => sqlx::query(
-                    "UPDATE deliveries SET state = 'failed', due_at = NULL, last_reply = $4, updated_at = $3
-                     WHERE id = $1 AND attempts = $2 AND state = 'sending'",
-                )
-                .bind(r.delivery_id)
-                .bind(r.attempt)
-                .bind(now)
-                .bind(reply),
-                Outcome::Cancelled { reason } => sqlx::query(
-                    "UPDATE deliveries SET state = 'cancelled', due_at = NULL, last_reply = $4, updated_at = $3
-                     WHERE id = $1 AND attempts = $2 AND state = 'sending'",
-                )
-                .bind(r.delivery_id)
-                .bind(r.attempt)
-                .bind(now)
-                .bind(reason),
-                Outcome::Released => sqlx::query(
-                    "UPDATE deliveries SET state = 'queued', due_at = $3, updated_at = $3
-                     WHERE id = $1 AND attempts = $2 AND state = 'sending'",
-                )
-                .bind(r.delivery_id)
-                .bind(r.attempt)
-                .bind(now),
-            };
-            let applied = q.execute(&mut *tx).await?.rows_affected() == 1;
-            if !applied {
-                fenced += 1;
-                continue;
-            }
-            if let Outcome::Failed {
-                reply,
-                bounce: true,
-            } = &r.outcome
-            {
-                sqlx::query(
-                    "UPDATE subscribers SET status = 'bounced', bounced_at = $2, bounce_reply = $3, updated_at = $2
-                     WHERE id = $1 AND status IN ('active', 'pending')",
-                )
-                .bind(r.subscriber_id)
-                .bind(now)
-                .bind(reply)
-                .execute(&mut *tx)
-                .await?;
-                cancel_pending(&mut tx, r.subscriber_id, "subscriber bounced", now).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(fenced)
+        self.on_conn(async |c| record_on(c, outcomes, now).await)
+            .await
     }
+}
 
+async fn record_on(c: &mut PgConnection, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
+    let (sent, others): (Vec<&OutcomeRecord>, Vec<&OutcomeRecord>) = outcomes
+        .iter()
+        .partition(|r| matches!(r.outcome, Outcome::Sent { .. }));
+    let mut fenced = 0;
+    if !sent.is_empty() {
+        let ids: Vec<i64> = sent.iter().map(|r| r.delivery_id).collect();
+        let attempts: Vec<i64> = sent.iter().map(|r| r.attempt).collect();
+        let replies: Vec<String> = sent
+            .iter()
+            .map(|r| match &r.outcome {
+                Outcome::Sent { reply } => reply.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        let applied = sqlx::query(
+            "UPDATE deliveries d
+             SET state = 'sent', sent_at = $4, due_at = NULL, last_reply = u.reply, updated_at = $4
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, attempt, reply)
+             WHERE d.id = u.id AND d.attempts = u.attempt AND d.state = 'sending'",
+        )
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(&replies)
+        .bind(now)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        fenced += sent.len() - usize::try_from(applied).unwrap_or(sent.len());
+    }
+    if others.is_empty() {
+        return Ok(fenced);
+    }
+    let mut tx = c.begin().await?;
+    for r in others {
+        let q = match &r.outcome {
+            Outcome::Sent { reply } => sqlx::query(
+                "UPDATE deliveries SET state = 'sent', sent_at = $3, due_at = NULL, last_reply = $4, updated_at = $3
+                 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            )
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(now)
+            .bind(reply),
+            Outcome::Retry { reply, due_at } => sqlx::query(
+                "UPDATE deliveries SET state = 'queued', failures = failures + 1, due_at = $4, last_reply = $5, updated_at = $3
+                 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            )
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(now)
+            .bind(due_at)
+            .bind(reply),
+            Outcome::Failed { reply, .. } => sqlx::query(
+                "UPDATE deliveries SET state = 'failed', due_at = NULL, last_reply = $4, updated_at = $3
+                 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            )
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(now)
+            .bind(reply),
+            Outcome::Cancelled { reason } => sqlx::query(
+                "UPDATE deliveries SET state = 'cancelled', due_at = NULL, last_reply = $4, updated_at = $3
+                 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            )
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(now)
+            .bind(reason),
+            Outcome::Released => sqlx::query(
+                "UPDATE deliveries SET state = 'queued', due_at = $3, updated_at = $3
+                 WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            )
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(now),
+        };
+        let applied = q.execute(&mut *tx).await?.rows_affected() == 1;
+        if !applied {
+            fenced += 1;
+            continue;
+        }
+        if let Outcome::Failed {
+            reply,
+            bounce: true,
+        } = &r.outcome
+        {
+            sqlx::query(
+                "UPDATE subscribers SET status = 'bounced', bounced_at = $2, bounce_reply = $3, updated_at = $2
+                 WHERE id = $1 AND status IN ('active', 'pending')",
+            )
+            .bind(r.subscriber_id)
+            .bind(now)
+            .bind(reply)
+            .execute(&mut *tx)
+            .await?;
+            cancel_pending(&mut tx, r.subscriber_id, "subscriber bounced", now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(fenced)
+}
+
+impl PgStore {
     pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
         let rows = sqlx::query(
             // Two statements, not `$1 IS NULL OR …`: only a plain equality lets the planner
@@ -229,10 +244,13 @@ impl PgStore {
                 "SELECT EXISTS (SELECT 1 FROM deliveries WHERE state IN ('queued', 'sending') AND $1::uuid IS NULL)"
             }
         };
-        Ok(sqlx::query_scalar(sql)
-            .bind(message_id)
-            .fetch_one(&self.pool)
-            .await?)
+        self.on_conn(async |c| {
+            Ok(sqlx::query_scalar(sql)
+                .bind(message_id)
+                .fetch_one(c)
+                .await?)
+        })
+        .await
     }
 
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
