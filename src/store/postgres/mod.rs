@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -29,6 +30,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(super) pool: PgPool,
+    /// Longest to wait for a new connection (the pool's acquire timeout).
+    connect_timeout: Duration,
     /// Set on a handle made by [`PgStore::dedicated`].
     own: Option<Arc<Dedicated>>,
 }
@@ -88,7 +91,11 @@ impl PgStore {
             .collect();
         // The migrator holds an advisory lock: many processes may start at once.
         Migrator::with_migrations(migrations).run(&pool).await?;
-        Ok(Self { pool, own: None })
+        Ok(Self {
+            pool,
+            connect_timeout: options.statement_timeout,
+            own: None,
+        })
     }
 
     /// A handle that keeps one connection of its own (outside the pool) between its
@@ -98,6 +105,7 @@ impl PgStore {
     pub fn dedicated(&self, plans: Plans) -> Self {
         Self {
             pool: self.pool.clone(),
+            connect_timeout: self.connect_timeout,
             own: Some(Arc::new(Dedicated {
                 conn: Mutex::new(None),
                 plans,
@@ -124,7 +132,20 @@ impl PgStore {
                 if own.plans == Plans::Generic {
                     options = options.options([("plan_cache_mode", "force_generic_plan")]);
                 }
-                kept.insert(PgConnection::connect_with(&options).await?)
+                let connect = PgConnection::connect_with(&options);
+                match tokio::time::timeout(self.connect_timeout, connect).await {
+                    Ok(conn) => kept.insert(conn?),
+                    Err(_) => {
+                        return Err(sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "connecting to PostgreSQL took longer than {:?}",
+                                self.connect_timeout
+                            ),
+                        ))
+                        .into());
+                    }
+                }
             }
         };
         let result = f(conn).await;
