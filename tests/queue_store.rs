@@ -21,6 +21,10 @@ struct Fixture {
 async fn fixture(n: usize) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = support::db::TestDb::new(dir.path());
+    fixture_on(db, dir, n).await
+}
+
+async fn fixture_on(db: support::db::TestDb, dir: tempfile::TempDir, n: usize) -> Fixture {
     let store = Store::connect(&db.url).await.unwrap();
     let key = TokenKey::from_bytes([1; 32]);
     let mut subscribers = Vec::new();
@@ -253,4 +257,47 @@ async fn a_no_such_user_bounce_marks_the_subscriber_and_cancels_their_other_mail
         f.store.status_report(None, 30).await.unwrap().top_failures,
         vec![("550 5.1.1 No such user".to_owned(), 1)]
     );
+}
+
+#[tokio::test]
+async fn the_workers_own_postgres_connections_come_back_after_being_cut() {
+    let f = fixture_on(
+        support::db::TestDb::postgres(),
+        tempfile::tempdir().unwrap(),
+        2,
+    )
+    .await;
+    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    let claimer = f.store.for_claiming();
+    let recorder = f.store.for_recording();
+    let sent = |c: &morningpost::store::Claimed| {
+        record(
+            c,
+            Outcome::Sent {
+                reply: "250 ok".into(),
+            },
+        )
+    };
+    let first = claimer.claim(1, 100_000, 10).await.unwrap().remove(0);
+    assert_eq!(recorder.record(&[sent(&first)], 20).await.unwrap(), 0);
+
+    // What a database restart or an operator's pg_terminate_backend does to them (the
+    // timeout makes it wait until the backends are gone).
+    support::db::execute(
+        &f._db.url,
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    assert!(
+        claimer.claim(1, 100_000, 30).await.is_err(),
+        "the statement on the cut connection fails (the worker retries it)"
+    );
+    let second = claimer.claim(1, 100_000, 40).await.unwrap();
+    assert_eq!(second.len(), 1, "the next claim opens a new connection");
+    let record_second = [sent(&second[0])];
+    assert!(recorder.record(&record_second, 50).await.is_err());
+    assert_eq!(recorder.record(&record_second, 60).await.unwrap(), 0);
+    let counts = f.store.queue_counts(Some(f.message)).await.unwrap();
+    assert_eq!((counts.sent, counts.queued, counts.sending), (2, 0, 0));
 }

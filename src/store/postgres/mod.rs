@@ -114,8 +114,8 @@ impl PgStore {
     }
 
     /// Runs `f` on this handle's own connection, or on one from the pool for a shared
-    /// handle. After an error the kept connection is dropped and the next call opens a
-    /// fresh one: a lost connection is not fatal.
+    /// handle. After an error the kept connection is dropped (it may be broken) and the
+    /// next call opens a fresh one: a lost connection is not fatal.
     pub(super) async fn on_conn<T>(
         &self,
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
@@ -125,33 +125,35 @@ impl PgStore {
             return f(&mut conn).await;
         };
         let mut kept = own.conn.lock().await;
-        let conn = match kept.as_mut() {
+        // Out of the slot while in use: if this future is dropped mid-statement, the
+        // connection goes with it instead of being reused with a reply still pending.
+        let mut conn = match kept.take() {
             Some(conn) => conn,
-            None => {
-                let mut options = (*self.pool.connect_options()).clone();
-                if own.plans == Plans::Generic {
-                    options = options.options([("plan_cache_mode", "force_generic_plan")]);
-                }
-                let connect = PgConnection::connect_with(&options);
-                match tokio::time::timeout(self.connect_timeout, connect).await {
-                    Ok(conn) => kept.insert(conn?),
-                    Err(_) => {
-                        return Err(sqlx::Error::Io(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!(
-                                "connecting to PostgreSQL took longer than {:?}",
-                                self.connect_timeout
-                            ),
-                        ))
-                        .into());
-                    }
-                }
-            }
+            None => self.open_dedicated(own.plans).await?,
         };
-        let result = f(conn).await;
-        if result.is_err() {
-            *kept = None;
+        let result = f(&mut conn).await;
+        if result.is_ok() {
+            *kept = Some(conn);
         }
         result
+    }
+
+    async fn open_dedicated(&self, plans: Plans) -> Result<PgConnection> {
+        let mut options = (*self.pool.connect_options()).clone();
+        if plans == Plans::Generic {
+            options = options.options([("plan_cache_mode", "force_generic_plan")]);
+        }
+        match tokio::time::timeout(self.connect_timeout, PgConnection::connect_with(&options)).await
+        {
+            Ok(conn) => Ok(conn?),
+            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "connecting to PostgreSQL took longer than {:?}",
+                    self.connect_timeout
+                ),
+            ))
+            .into()),
+        }
     }
 }
