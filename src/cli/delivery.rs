@@ -69,7 +69,7 @@ async fn dry_run_send(
     );
     println!(
         "  through  {}",
-        Transport::describe_settings(settings).unwrap_or_else(|e| e.to_string())
+        Transport::named_by(settings).map_or_else(|e| e.to_string(), |t| t.describe())
     );
     Ok(ExitCode::SUCCESS)
 }

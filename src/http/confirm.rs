@@ -8,7 +8,7 @@ use maud::html;
 
 use super::AppState;
 use super::pages::{not_found, page, subscribe_form, unavailable};
-use super::subscribe::token_from_path;
+use crate::domain::Token;
 use crate::queue::now_ms;
 use crate::store::ConfirmOutcome;
 
@@ -16,7 +16,7 @@ const UNKNOWN: &str = "This confirmation link is not valid. It may have been cut
 
 pub async fn show(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
     let n = &app.inner.newsletter;
-    if token_from_path(&raw).is_none() {
+    if Token::parse(&raw).ok().is_none() {
         return not_found(n, UNKNOWN);
     }
     page(
@@ -35,7 +35,7 @@ pub async fn show(State(app): State<AppState>, Path(raw): Path<String>) -> Respo
 
 pub async fn confirm(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
     let n = &app.inner.newsletter;
-    let Some(token) = token_from_path(&raw) else {
+    let Some(token) = Token::parse(&raw).ok() else {
         return not_found(n, UNKNOWN);
     };
     let hash = token.hash();

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::body::{BodyError, SignupFields, parse_signup};
 use super::pages::{page, subscribe_form, unavailable};
-use crate::domain::{SubscriberEmail, SubscriberName, Token};
+use crate::domain::{SubscriberEmail, SubscriberName};
 use crate::queue::now_ms;
 use crate::store::{NewConfirmation, SubscribeRequest};
 
@@ -147,9 +147,4 @@ fn invalid(app: &AppState, fields: &SignupFields, message: &str) -> Response {
 
 fn json_error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
-/// Shape-checks a token from a URL; `None` for anything that cannot be one of ours.
-pub fn token_from_path(raw: &str) -> Option<Token> {
-    Token::parse(raw).ok()
 }

@@ -9,7 +9,7 @@ use maud::html;
 
 use super::AppState;
 use super::pages::{not_found, page, subscribe_form, unavailable};
-use super::subscribe::token_from_path;
+use crate::domain::Token;
 use crate::queue::now_ms;
 use crate::store::Subscriber;
 
@@ -18,7 +18,9 @@ const UNKNOWN: &str =
 
 async fn subscriber(app: &AppState, raw: &str) -> Result<Subscriber, Response> {
     let n = &app.inner.newsletter;
-    let token = token_from_path(raw).ok_or_else(|| not_found(n, UNKNOWN))?;
+    let token = Token::parse(raw)
+        .ok()
+        .ok_or_else(|| not_found(n, UNKNOWN))?;
     match app
         .inner
         .store

@@ -248,32 +248,27 @@ pub enum Transport {
 
 impl Transport {
     /// The transport the settings name, without touching anything (for `--dry-run`).
-    pub fn describe_settings(settings: &crate::config::Settings) -> Result<String, TransportError> {
+    pub fn named_by(settings: &crate::config::Settings) -> Result<Self, TransportError> {
         Ok(match &settings.smtp_url {
-            Some(url) => {
-                let t = SmtpTarget::parse(url, settings.delivery.smtp_timeout)?;
-                format!("SMTP {}:{}", t.host, t.port)
-            }
-            None => format!("outbox folder {}", settings.outbox_dir.display()),
+            Some(url) => Transport::Smtp(Arc::new(SmtpTarget::parse(
+                url,
+                settings.delivery.smtp_timeout,
+            )?)),
+            None => Transport::Outbox(settings.outbox_dir.clone()),
         })
     }
 
-    /// The transport the settings name; creates the outbox folder when that is the one.
+    /// The transport the settings name, ready to send: creates the outbox folder when that
+    /// is the one.
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, TransportError> {
-        match &settings.smtp_url {
-            Some(url) => Ok(Transport::Smtp(Arc::new(SmtpTarget::parse(
-                url,
-                settings.delivery.smtp_timeout,
-            )?))),
-            None => {
-                let dir = settings.outbox_dir.clone();
-                std::fs::create_dir_all(&dir).map_err(|source| TransportError::Outbox {
-                    path: dir.clone(),
-                    source,
-                })?;
-                Ok(Transport::Outbox(dir))
-            }
+        let transport = Self::named_by(settings)?;
+        if let Transport::Outbox(dir) = &transport {
+            std::fs::create_dir_all(dir).map_err(|source| TransportError::Outbox {
+                path: dir.clone(),
+                source,
+            })?;
         }
+        Ok(transport)
     }
 
     pub fn describe(&self) -> String {
