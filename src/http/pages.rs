@@ -3,24 +3,18 @@
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 use crate::config::Newsletter;
+use crate::render::document_head;
 
-const STYLESHEET: &str = include_str!("../../templates/email.css");
 const PAGE_CSS: &str = include_str!("../../templates/pages.css");
 
 pub fn page(status: StatusCode, newsletter: &Newsletter, title: &str, body: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (title) " · " (newsletter.name) }
-                style { (PreEscaped(STYLESHEET)) (PreEscaped(PAGE_CSS)) }
-            }
+            (document_head(&format!("{title} · {}", newsletter.name), PAGE_CSS))
             body {
                 main class="container page" {
                     header class="masthead" {

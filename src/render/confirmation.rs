@@ -3,9 +3,8 @@
 
 use maud::{DOCTYPE, html};
 
+use super::head::document_head;
 use super::{RenderContext, RenderError, Slot, Template, inline};
-
-const STYLESHEET: &str = include_str!("../../templates/email.css");
 
 /// The confirmation mail: subject, HTML and text with slots.
 #[derive(Debug, Clone)]
@@ -24,13 +23,7 @@ pub fn render_confirmation(
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (subject) }
-                style { (maud::PreEscaped(STYLESHEET)) }
-            }
+            (document_head(&subject, ""))
             body {
                 table class="wrapper" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
                     tr { td align="center" {

@@ -2,10 +2,9 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::head::document_head;
 use super::{RenderContext, Slot, long_date};
 use crate::issue::{Block, Card, Inline, Issue};
-
-const STYLESHEET: &str = include_str!("../../templates/email.css");
 
 /// The email carries slots and the unsubscribe footer; the web page carries neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,14 +18,7 @@ pub(super) fn page(issue: &Issue, ctx: &RenderContext, audience: Audience) -> Ma
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                meta name="supported-color-schemes" content="light dark";
-                title { (issue.subject) }
-                style { (PreEscaped(STYLESHEET)) }
-            }
+            (document_head(&issue.subject, ""))
             body {
                 @if let Some(pre) = &issue.preheader {
                     // Hidden inbox preview; the padding keeps clients from pulling body text after it.

@@ -2,6 +2,7 @@
 //! Per-recipient values are slots filled later by [`slots::Template`] (DESIGN.md decision 1).
 
 mod confirmation;
+mod head;
 mod html;
 mod inline;
 pub mod slots;
@@ -11,6 +12,7 @@ use crate::config::{Newsletter, Settings};
 use crate::domain::IssueSlug;
 use crate::issue::Issue;
 pub use confirmation::{ConfirmationMail, render_confirmation};
+pub use head::document_head;
 pub use slots::{Slot, SlotValues, Template, TemplatePiece};
 
 /// Gmail clips a message body past 102 KB ("[Message clipped]") and hides what follows,

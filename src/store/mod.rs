@@ -1,6 +1,7 @@
 //! All SQL lives here, behind one backend-neutral API (DESIGN.md decision 10). Callers hold a
 //! [`Store`] and never see which database is underneath.
 
+mod decode;
 mod postgres;
 mod rules;
 mod sqlite;
@@ -88,8 +89,12 @@ impl Store {
         }
     }
 
+    /// One subscriber: an import of one row.
     pub async fn add_subscriber(&self, new: &NewSubscriber<'_>) -> Result<AddOutcome> {
-        dispatch!(self, s => s.add_subscriber(new).await)
+        self.import_subscribers(std::slice::from_ref(new))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("adding one subscriber gave no outcome".into()))
     }
 
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
@@ -223,4 +228,23 @@ impl Store {
         let pending = dispatch!(self, s => s.has_pending(message_id).await)?;
         Ok(!pending)
     }
+}
+
+/// The migrator of one backend's migration files (embedded, in order).
+fn migrator(files: &'static [(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr as _;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let migrations = files
+        .iter()
+        .map(|(version, name, sql)| {
+            Migration::new(
+                *version,
+                std::borrow::Cow::Borrowed(*name),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
 }

@@ -3,14 +3,12 @@
 //! the lease before any SMTP conversation, and workers time leases by the database's clock
 //! (`Store::now_ms`), so hosts with skewed clocks cannot steal each other's rows early.
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{Connection as _, SqlSafeStr as _};
 use tokio::sync::Mutex;
 
 use super::{Result, StoreError, StoreOptions};
@@ -77,20 +75,8 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(connect_err)?;
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|(version, name, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*name),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect();
         // The migrator holds an advisory lock: many processes may start at once.
-        Migrator::with_migrations(migrations).run(&pool).await?;
+        super::migrator(MIGRATIONS).run(&pool).await?;
         Ok(Self {
             pool,
             connect_timeout: options.statement_timeout,

@@ -1,12 +1,9 @@
 //! SQLite: WAL mode, a busy timeout, foreign keys on; one writer at a time, which the claim
 //! query and the group-committing recorder respect.
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlSafeStr;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -59,19 +56,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|(version, name, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*name),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect();
-        Migrator::with_migrations(migrations).run(&writer).await?;
+        super::migrator(MIGRATIONS).run(&writer).await?;
         Ok(Self { pool, writer })
     }
 }

@@ -6,37 +6,10 @@ use uuid::Uuid;
 use super::SqliteStore;
 use super::rows::*;
 use crate::domain::TokenHash;
+use crate::store::Result;
 use crate::store::types::*;
-use crate::store::{Result, StoreError};
 
 impl SqliteStore {
-    pub async fn add_subscriber(&self, new: &NewSubscriber<'_>) -> Result<AddOutcome> {
-        let inserted = sqlx::query(
-            "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, confirmed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, CASE WHEN ?5 = 'active' THEN ?7 END)
-             ON CONFLICT (email_key) DO NOTHING",
-        )
-        .bind(new.id)
-        .bind(new.email.as_str())
-        .bind(new.email.normalized())
-        .bind(new.name.map(|n| n.as_str()))
-        .bind(new.status.as_str())
-        .bind(&new.unsubscribe_hash.0[..])
-        .bind(new.now)
-        .execute(&self.writer)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(AddOutcome::Added);
-        }
-        let existing = self
-            .subscriber_by_email(&new.email.normalized())
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt("an address conflicted but cannot be found".into())
-            })?;
-        Ok(AddOutcome::Exists(existing.status))
-    }
-
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
     pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
