@@ -15,6 +15,7 @@ mod keys;
 mod secret_key;
 mod values;
 
+pub use crate::secret::Secret;
 pub use keys::KEYS;
 pub use secret_key::SecretKeyError;
 use values::Raw;
@@ -79,36 +80,6 @@ pub struct DeliverySettings {
     pub smtp_timeout: Duration,
 }
 
-/// A value that may hold a password: `Display` and `Debug` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    /// The value with any `user:password@` part masked, for logs.
-    pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut u) if u.password().is_some() => {
-                let _ = u.set_password(Some("***"));
-                u.to_string()
-            }
-            Ok(u) => u.to_string(),
-            Err(_) => "<redacted>".to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret({})", self.redacted())
-    }
-}
-
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
@@ -157,7 +128,7 @@ impl fmt::Display for Origin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration file {}: {source}", path.display())]
+    #[error("cannot read the configuration file {}", path.display())]
     Read {
         path: PathBuf,
         #[source]

@@ -1,15 +1,20 @@
 //! morningpost: an email newsletter delivery pipeline.
 //!
 //! issue file → [`issue`] (parse) → [`render`] (HTML + text, once per issue) →
-//! [`mail`] (per-recipient message) → transport. See `DESIGN.md` for the whole picture.
+//! [`mail`] (per-recipient message) → transport, through the [`store`]'s queue and the
+//! [`queue`] worker; [`http`] serves the reader's pages. `docs/architecture.md` has the
+//! whole picture, the layering and the decisions.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
-pub mod demo;
 pub mod domain;
+pub mod group_commit;
 pub mod http;
 pub mod issue;
 pub mod mail;
 pub mod queue;
 pub mod render;
+pub mod report;
+pub mod secret;
 pub mod store;

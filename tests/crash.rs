@@ -67,7 +67,10 @@ fn sigterm_finishes_what_is_in_flight_and_hands_back_the_rest() {
     app.ok(&["subscribers", "import", path_str(&csv)]);
     app.ok(&["send", &app.sample_issue()]);
     let worker = app.spawn(&["worker"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        sink.wait_for_started(2, Duration::from_secs(20)) >= 2,
+        "the worker has messages in flight"
+    );
     let started = std::time::Instant::now();
     assert!(
         std::process::Command::new("kill")

@@ -5,8 +5,8 @@ mod support;
 
 use morningpost::domain::{SubscriberEmail, TokenKey};
 use morningpost::store::{
-    ConfirmOutcome, MessageKind, NewConfirmation, NewMessage, Store, SubscribeOutcome,
-    SubscribeRequest, SubscriberStatus,
+    ConfirmOutcome, MessageKind, NewConfirmation, NewMessage, Outcome, OutcomeRecord, Store,
+    SubscribeOutcome, SubscribeRequest, SubscriberStatus,
 };
 use uuid::Uuid;
 
@@ -196,5 +196,121 @@ async fn an_unsubscribed_address_signs_up_again_through_confirmation() {
             .unwrap()
             .status,
         SubscriberStatus::Pending
+    );
+}
+
+/// Makes `email` a subscriber whose issue mail hard-bounced (550 5.1.1 at RCPT).
+async fn bounced(store: &Store, template: Uuid, email: &str) -> Uuid {
+    let key = TokenKey::from_bytes([3; 32]);
+    let r = request(email, template, 10);
+    store.subscribe(&r).await.unwrap();
+    let hash = key.confirmation_token(r.confirmation.id).hash();
+    assert!(matches!(
+        store.confirm(&hash, 20).await.unwrap(),
+        ConfirmOutcome::Confirmed { .. }
+    ));
+    let issue = Uuid::now_v7();
+    store
+        .store_issue(&NewMessage {
+            id: issue,
+            kind: MessageKind::Issue,
+            slug: Some("2026-11-27"),
+            subject: "S",
+            title: "T",
+            issue_date: Some("2026-11-27".into()),
+            html: "h",
+            text: "t",
+            web_html: None,
+            source_hash: [1; 32],
+            now: 30,
+        })
+        .await
+        .unwrap();
+    store.enqueue_issue(issue, 30).await.unwrap();
+    // The confirmation mail (priority 10) comes first: send it, then bounce the issue.
+    for c in store.claim(10, 1_000, 40).await.unwrap() {
+        let outcome = if c.token_id.is_some() {
+            Outcome::Sent {
+                reply: "250 ok".into(),
+            }
+        } else {
+            Outcome::Failed {
+                reply: "550 5.1.1 no such user".into(),
+                bounce: true,
+            }
+        };
+        let record = OutcomeRecord {
+            delivery_id: c.delivery_id,
+            attempt: c.attempt,
+            subscriber_id: c.subscriber_id,
+            outcome,
+        };
+        assert_eq!(store.record(&[record], 50).await.unwrap(), 0);
+    }
+    let s = store.subscriber_by_email(email).await.unwrap().unwrap();
+    assert_eq!(s.status, SubscriberStatus::Bounced);
+    s.id
+}
+
+#[tokio::test]
+async fn a_bounced_address_stays_bounced_when_unsubscribed_and_cannot_be_signed_up_again() {
+    let (_d, store, t) = store().await;
+    let id = bounced(&store, t, "gone@example.com").await;
+    assert!(
+        !store.unsubscribe(id, 60).await.unwrap(),
+        "an old one-click link changes nothing"
+    );
+    let status = |store: Store| async move {
+        store
+            .subscriber_by_email("gone@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    };
+    assert_eq!(status(store.clone()).await, SubscriberStatus::Bounced);
+    let queued_before = store.queue_counts(None).await.unwrap().queued;
+    assert_eq!(
+        store
+            .subscribe(&request("gone@example.com", t, 700_000))
+            .await
+            .unwrap(),
+        SubscribeOutcome::Bounced
+    );
+    assert_eq!(
+        store.queue_counts(None).await.unwrap().queued,
+        queued_before,
+        "no confirmation mail to a known-dead mailbox"
+    );
+    assert_eq!(status(store.clone()).await, SubscriberStatus::Bounced);
+}
+
+#[tokio::test]
+async fn allow_bounced_resubscribe_lets_a_bounced_address_confirm_again() {
+    let (_d, store, t) = store().await;
+    bounced(&store, t, "back@example.com").await;
+    let queued_before = store.queue_counts(None).await.unwrap().queued;
+    let again = SubscribeRequest {
+        allow_bounced: true,
+        ..request("back@example.com", t, 700_000)
+    };
+    assert_eq!(
+        store.subscribe(&again).await.unwrap(),
+        SubscribeOutcome::Reactivated
+    );
+    assert_eq!(
+        store.queue_counts(None).await.unwrap().queued,
+        queued_before + 1,
+        "a confirmation mail is queued"
+    );
+    let s = store
+        .subscriber_by_email("back@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.status,
+        SubscriberStatus::Pending,
+        "active only after confirming"
     );
 }

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::mail::dkim::Dkim;
 use crate::mail::transport::Transport;
-use crate::queue::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions, WorkerReport, now_ms};
+use crate::queue::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions, WorkerReport};
 use crate::render::{RenderContext, RenderedIssue, render_issue};
 use crate::store::{MessageKind, NewMessage, QueueCounts, Store, StoreIssueOutcome};
 
@@ -131,10 +131,6 @@ pub async fn send_issue(
 }
 
 async fn store_issue(store: &Store, r: &RenderedIssue) -> anyhow::Result<Uuid> {
-    let mut hash = Sha256::new();
-    hash.update(r.subject.as_bytes());
-    hash.update(r.html.source().as_bytes());
-    hash.update(r.text.source().as_bytes());
     let new = NewMessage {
         id: Uuid::now_v7(),
         kind: MessageKind::Issue,
@@ -145,7 +141,7 @@ async fn store_issue(store: &Store, r: &RenderedIssue) -> anyhow::Result<Uuid> {
         html: r.html.source(),
         text: r.text.source(),
         web_html: Some(&r.web_html),
-        source_hash: hash.finalize().into(),
+        source_hash: NewMessage::content_hash(&r.subject, r.html.source(), r.text.source()),
         now: now_ms(),
     };
     Ok(match store.store_issue(&new).await? {

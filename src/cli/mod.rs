@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job an operator does.
 
 mod delivery;
+mod demo;
 mod preview;
 mod serve;
 mod subscribers;
@@ -100,7 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_files(&files);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { dir } => runtime()?.block_on(crate::demo::run(settings, &dir)),
+        Command::Demo { dir } => runtime()?.block_on(demo::run(settings, &dir)),
         Command::Subscribers(cmd) => runtime()?.block_on(subscribers::run(&settings, cmd)),
         Command::Send {
             issue,

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
-use crate::queue::now_ms;
 use crate::store::{AddOutcome, NewSubscriber, Store, SubscriberStatus};
 
 #[derive(Debug, Subcommand)]

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::Token;
-use crate::queue::now_ms;
 use crate::store::Store;
 
 pub async fn run(

@@ -8,8 +8,8 @@ use maud::html;
 
 use super::AppState;
 use super::pages::{not_found, page, subscribe_form, unavailable};
+use crate::clock::now_ms;
 use crate::domain::Token;
-use crate::queue::now_ms;
 use crate::store::ConfirmOutcome;
 
 const UNKNOWN: &str = "This confirmation link is not valid. It may have been cut short: open it from the mail again, or sign up again.";

@@ -14,13 +14,12 @@ mod unsubscribe;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::clock::now_ms;
 use crate::config::{Newsletter, Settings, SubscriptionSettings};
 use crate::domain::TokenKey;
-use crate::queue::now_ms;
 use crate::render::{RenderContext, render_confirmation};
 use crate::store::{MessageKind, NewMessage, Store};
 
@@ -60,15 +59,6 @@ impl AppState {
         let ctx = RenderContext::from_settings(settings);
         let hours = settings.subscriptions.confirm_valid.as_secs() / 3600;
         let mail = render_confirmation(&ctx, hours)?;
-        let mut hash = Sha256::new();
-        for part in [
-            mail.subject.as_str(),
-            mail.html.source(),
-            mail.text.source(),
-        ] {
-            hash.update(part.as_bytes());
-            hash.update([0]);
-        }
         let template = NewMessage {
             id: Uuid::now_v7(),
             kind: MessageKind::Confirmation,
@@ -79,7 +69,11 @@ impl AppState {
             html: mail.html.source(),
             text: mail.text.source(),
             web_html: None,
-            source_hash: hash.finalize().into(),
+            source_hash: NewMessage::content_hash(
+                &mail.subject,
+                mail.html.source(),
+                mail.text.source(),
+            ),
             now: now_ms(),
         };
         let confirmation_message = store.ensure_template(&template).await?;

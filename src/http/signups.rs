@@ -1,53 +1,31 @@
-//! Sign-ups share transactions: each request hands its sign-up to one task, which stores
-//! all that have arrived meanwhile in one transaction (group commit) and answers each.
-//! On SQLite's single writer this turns one commit per request into one per burst.
+//! Sign-ups share transactions: each request hands its sign-up to a group commit
+//! ([`crate::group_commit`]), which stores all that have arrived meanwhile in one
+//! transaction and answers each.
 
-use tokio::sync::{mpsc, oneshot};
-
-use crate::store::{Store, SubscribeOutcome, SubscribeRequest};
+use crate::group_commit::{GroupCommit, GroupCommitError};
+use crate::store::{Store, StoreError, SubscribeOutcome, SubscribeRequest};
 
 const MAX_BATCH: usize = 256;
 
-type Reply = oneshot::Sender<Result<SubscribeOutcome, String>>;
+pub type SignupError = GroupCommitError<StoreError>;
 
 #[derive(Clone)]
-pub struct SignupQueue {
-    tx: mpsc::Sender<(SubscribeRequest, Reply)>,
-}
+pub struct SignupQueue(GroupCommit<SubscribeRequest, SubscribeOutcome, StoreError>);
 
 impl SignupQueue {
     pub fn spawn(store: Store) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(SubscribeRequest, Reply)>(MAX_BATCH * 4);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (requests, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                match store.subscribe_batch(&requests).await {
-                    Ok(outcomes) => {
-                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                            let _ = reply.send(Ok(outcome));
-                        }
-                    }
-                    Err(e) => {
-                        let message = e.to_string();
-                        for reply in replies {
-                            let _ = reply.send(Err(message.clone()));
-                        }
-                    }
-                }
-            }
-        });
-        Self { tx }
+        let (group, _task) =
+            GroupCommit::spawn(MAX_BATCH, move |requests: Vec<SubscribeRequest>| {
+                let store = store.clone();
+                async move { store.subscribe_batch(&requests).await }
+            });
+        Self(group)
     }
 
-    pub async fn subscribe(&self, request: SubscribeRequest) -> Result<SubscribeOutcome, String> {
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send((request, reply))
-            .await
-            .map_err(|_| "the sign-up queue has stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the sign-up queue dropped the request".to_owned())?
+    pub async fn subscribe(
+        &self,
+        request: SubscribeRequest,
+    ) -> Result<SubscribeOutcome, SignupError> {
+        self.0.submit(request).await
     }
 }

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::body::{BodyError, SignupFields, parse_signup};
 use super::pages::{page, subscribe_form, unavailable};
+use crate::clock::now_ms;
 use crate::domain::{SubscriberEmail, SubscriberName};
-use crate::queue::now_ms;
 use crate::store::{NewConfirmation, SubscribeRequest};
 
 const NEUTRAL: &str = "Check your inbox: if the address can receive our mail, a link to confirm your subscription is on its way.";

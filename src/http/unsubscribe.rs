@@ -9,8 +9,8 @@ use maud::html;
 
 use super::AppState;
 use super::pages::{not_found, page, subscribe_form, unavailable};
+use crate::clock::now_ms;
 use crate::domain::Token;
-use crate::queue::now_ms;
 use crate::store::Subscriber;
 
 const UNKNOWN: &str =

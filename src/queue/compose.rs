@@ -16,14 +16,35 @@ use crate::mail::{IssueMessage, MessageHeaders, Recipient, assemble, message_id}
 use crate::render::{ConfirmationMail, RenderedIssue, SlotValues, Template};
 use crate::store::{Claimed, MessageKind, Store, StoredMessage};
 
+/// Why a delivery's message could not be built. Only [`ComposeError::Load`] may go away by
+/// itself (the database comes back); the others fail the delivery.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
-    /// The message can never be built: failed, not retried.
-    #[error("cannot build the message: {0}")]
-    Bad(String),
-    /// The message row could not be read now: the delivery is retried.
-    #[error("cannot load the message: {0}")]
-    Load(String),
+    #[error("the stored address {address:?} is not a valid recipient")]
+    BadAddress {
+        address: String,
+        #[source]
+        source: crate::domain::SubscriberEmailError,
+    },
+    #[error("the envelope cannot be built")]
+    Envelope(#[source] lettre::error::Error),
+    #[error("DKIM signing failed")]
+    Sign(#[source] crate::mail::dkim::DkimError),
+    #[error("a confirmation mail without its token")]
+    MissingToken,
+    #[error("message {0} does not exist")]
+    MissingMessage(uuid::Uuid),
+    #[error("the stored issue {slug:?} is corrupt: {what}")]
+    CorruptIssue { slug: String, what: &'static str },
+    #[error("cannot load the message")]
+    Load(#[source] crate::store::StoreError),
+}
+
+impl ComposeError {
+    /// Whether trying again later cannot help.
+    pub fn is_permanent(&self) -> bool {
+        !matches!(self, ComposeError::Load(_))
+    }
 }
 
 pub struct Composer {
@@ -72,8 +93,10 @@ impl Composer {
         c: &Claimed,
         now: time::OffsetDateTime,
     ) -> Result<Composed, ComposeError> {
-        let to = SubscriberEmail::parse(&c.email)
-            .map_err(|e| ComposeError::Bad(format!("stored address {:?}: {e}", c.email)))?;
+        let to = SubscriberEmail::parse(&c.email).map_err(|source| ComposeError::BadAddress {
+            address: c.email.clone(),
+            source,
+        })?;
         let name = c
             .name
             .as_deref()
@@ -98,12 +121,10 @@ impl Composer {
             Prepared::Confirmation(mail) => self.confirmation(&mail, c, &to, name, now)?,
         };
         if let Some(dkim) = &self.dkim {
-            bytes = dkim
-                .signed(bytes)
-                .map_err(|e| ComposeError::Bad(e.to_string()))?;
+            bytes = dkim.signed(bytes).map_err(ComposeError::Sign)?;
         }
         let envelope = Envelope::new(Some(self.from.email.clone()), vec![to.to_lettre()])
-            .map_err(|e| ComposeError::Bad(e.to_string()))?;
+            .map_err(ComposeError::Envelope)?;
         Ok(Composed {
             envelope,
             message_id,
@@ -120,9 +141,7 @@ impl Composer {
         name: Option<&str>,
         now: time::OffsetDateTime,
     ) -> Result<(String, Vec<u8>), ComposeError> {
-        let token_id = c
-            .token_id
-            .ok_or_else(|| ComposeError::Bad("a confirmation mail without its token".into()))?;
+        let token_id = c.token_id.ok_or(ComposeError::MissingToken)?;
         let token = self.key.confirmation_token(token_id);
         let confirm_url = format!("{}/confirm/{}", self.base_url, token.expose());
         let values = SlotValues {
@@ -159,8 +178,8 @@ impl Composer {
             .store
             .message(id)
             .await
-            .map_err(|e| ComposeError::Load(e.to_string()))?
-            .ok_or_else(|| ComposeError::Bad(format!("message {id} does not exist")))?;
+            .map_err(ComposeError::Load)?
+            .ok_or(ComposeError::MissingMessage(id))?;
         let prepared = match stored.kind {
             MessageKind::Issue => {
                 let rendered = rendered_from_stored(stored)?;
@@ -186,11 +205,15 @@ impl Composer {
 }
 
 fn rendered_from_stored(m: StoredMessage) -> Result<RenderedIssue, ComposeError> {
-    let slug = IssueSlug::parse(m.slug.as_deref().unwrap_or_default())
-        .map_err(|e| ComposeError::Bad(e.to_string()))?;
+    let stored_slug = m.slug.as_deref().unwrap_or_default();
+    let corrupt = |what| ComposeError::CorruptIssue {
+        slug: stored_slug.to_owned(),
+        what,
+    };
+    let slug = IssueSlug::parse(stored_slug).map_err(|_| corrupt("its slug is not valid"))?;
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(m.issue_date.as_deref().unwrap_or_default(), format)
-        .map_err(|e| ComposeError::Bad(e.to_string()))?;
+        .map_err(|_| corrupt("its date is not YYYY-MM-DD"))?;
     Ok(RenderedIssue {
         slug,
         subject: m.subject,

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::clock::millis;
+
 use crate::config::DeliverySettings;
 
 #[derive(Debug, Clone, Copy)]
@@ -41,17 +43,13 @@ impl RetryPolicy {
 
     /// When to try again, or `None` to give up. The last try is placed at the give-up age.
     pub fn next_attempt(&self, failures: i64, queued_at: i64, now: i64, unit: f64) -> Option<i64> {
-        let give_up_at = queued_at.saturating_add(ms(self.give_up_after));
+        let give_up_at = queued_at.saturating_add(millis(self.give_up_after));
         if now >= give_up_at {
             return None;
         }
         let delay = self.delay(u32::try_from(failures.max(0)).unwrap_or(u32::MAX), unit);
-        Some(now.saturating_add(ms(delay)).min(give_up_at))
+        Some(now.saturating_add(millis(delay)).min(give_up_at))
     }
-}
-
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -9,11 +9,12 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::compose::{ComposeError, Composer};
-use super::now_ms;
+use super::compose::Composer;
 use super::recorder::Recorder;
 use super::retry::RetryPolicy;
+use crate::clock::{millis, now_ms};
 use crate::mail::transport::{SendFailure, Transport};
+use crate::report::Chain;
 use crate::store::{Claimed, Outcome, OutcomeRecord, Store, StoreError, SubscriberStatus};
 
 /// When a worker stops by itself (besides SIGINT/SIGTERM).
@@ -99,7 +100,7 @@ impl Worker {
         let mut slots = Vec::with_capacity(o.concurrency);
         for _ in 0..o.concurrency {
             let slot = Slot {
-                send_budget_ms: i64::try_from(o.send_budget.as_millis()).unwrap_or(i64::MAX),
+                send_budget_ms: millis(o.send_budget),
                 jobs: jobs_rx.clone(),
                 recorder: recorder.clone(),
                 composer: self.composer.clone(),
@@ -141,7 +142,7 @@ impl Worker {
     ) -> Result<(), StoreError> {
         let o = &self.options;
         let store = self.store.for_claiming();
-        let lease_ms = i64::try_from(o.lease.as_millis()).unwrap_or(i64::MAX);
+        let lease_ms = millis(o.lease);
         // Rows wait in the channel under their lease: never claim more than a quarter of a
         // lease's worth at the configured rate.
         let rate_cap = o
@@ -176,7 +177,7 @@ impl Worker {
                         if db_failures > 20 {
                             return Err(e);
                         }
-                        tracing::warn!(error = %e, "claiming failed; retrying");
+                        tracing::warn!(error = %Chain(&e), "claiming failed; retrying");
                         sleep_or_shutdown(
                             Duration::from_millis(200 * u64::from(db_failures.min(10))),
                             &mut shutdown,
@@ -303,14 +304,15 @@ impl Slot {
             .await
         {
             Ok(c) => c,
-            Err(ComposeError::Bad(why)) => {
+            Err(e) if e.is_permanent() => {
+                let why = Chain(&e);
                 tracing::error!(delivery = job.delivery_id, %why, "message cannot be built");
                 return Outcome::Failed {
                     reply: format!("not sent: {why}"),
                     bounce: false,
                 };
             }
-            Err(e @ ComposeError::Load(_)) => return self.retry_or_give_up(job, e.to_string()),
+            Err(e) => return self.retry_or_give_up(job, Chain(&e).to_string()),
         };
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;

@@ -1,12 +1,28 @@
-//! All SQL lives here, behind one backend-neutral API (DESIGN.md decision 10). Callers hold a
-//! [`Store`] and never see which database is underneath.
+//! All SQL lives here, behind one backend-neutral API. Callers hold a [`Store`] and never
+//! see which database is underneath.
+//!
+//! Each query is written once, in `sql/`, with `$N` parameters (which SQLite accepts too).
+//! That folder is compiled twice, once inside each backend's module, against that backend's
+//! concrete types (`Db`, `Conn`, the store handle) — so the shared code has no generic
+//! bounds to spell, and what differs lives in the backend folders only:
+//! - `sqlite/`: one writer connection (`BEGIN IMMEDIATE`), the local clock, claims as an
+//!   update then a read in one transaction, JSON rows through `json_each`;
+//! - `postgres/`: `FOR UPDATE SKIP LOCKED` claims in one statement, the database's clock,
+//!   advisory locks, dedicated connections for the worker, JSON rows through
+//!   `jsonb_to_recordset`, the sent outcomes of a batch in one `unnest` update.
+//!
+//! A new table is a change to `sql/` (its queries), `types.rs` (its values) and one migration
+//! per backend.
 
-mod decode;
+mod error;
+mod options;
 mod postgres;
 mod rules;
 mod sqlite;
 mod types;
 
+pub use error::{Result, StoreError};
+pub use options::StoreOptions;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -14,46 +30,7 @@ pub use types::*;
 use uuid::Uuid;
 
 use crate::domain::TokenHash;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error(
-        "cannot open the database {url}: {source}; check MORNINGPOST_DATABASE_URL and that the folder exists and is writable"
-    )]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
-    #[error("database URL {0:?} is not supported: use sqlite://FILE or postgres://…")]
-    UnsupportedUrl(String),
-    #[error("applying the database migrations failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-}
-
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// Connection settings of the database.
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// PostgreSQL connections per process.
-    pub pool_size: u32,
-    /// Longest a statement may run (PostgreSQL), and longest to wait for a connection.
-    pub statement_timeout: std::time::Duration,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            pool_size: 10,
-            statement_timeout: std::time::Duration::from_secs(30),
-        }
-    }
-}
+use crate::secret::Secret;
 
 /// The database, whichever it is.
 #[derive(Clone, Debug)]
@@ -62,12 +39,14 @@ pub enum Store {
     Postgres(PgStore),
 }
 
+/// Calls the backend's method, naming the operation in its error.
 macro_rules! dispatch {
-    ($self:ident, $store:ident => $call:expr) => {
+    ($self:ident, $op:literal, $store:ident => $call:expr) => {
         match $self {
             Store::Sqlite($store) => $call,
             Store::Postgres($store) => $call,
         }
+        .map_err(|e| e.during($op))
     };
 }
 
@@ -83,9 +62,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Store::Postgres(PgStore::connect(url, options).await?))
         } else {
-            Err(StoreError::UnsupportedUrl(
-                crate::config::Secret::new(url).redacted(),
-            ))
+            Err(StoreError::UnsupportedUrl(Secret::new(url).redacted()))
         }
     }
 
@@ -99,27 +76,29 @@ impl Store {
 
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
     pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
-        dispatch!(self, s => s.import_subscribers(batch).await)
+        dispatch!(self, "importing subscribers", s => s.import_subscribers(batch).await)
     }
 
     pub async fn subscribers(&self, status: Option<SubscriberStatus>) -> Result<Vec<Subscriber>> {
-        dispatch!(self, s => s.subscribers(status).await)
+        dispatch!(self, "listing subscribers", s => s.subscribers(status).await)
     }
 
     pub async fn subscriber_by_email(&self, email_key: &str) -> Result<Option<Subscriber>> {
-        dispatch!(self, s => s.subscriber_by_email(email_key).await)
+        dispatch!(self, "looking up a subscriber", s => s.subscriber_by_email(email_key).await)
     }
 
     pub async fn subscriber_by_unsubscribe_hash(
         &self,
         hash: &TokenHash,
     ) -> Result<Option<Subscriber>> {
-        dispatch!(self, s => s.subscriber_by_unsubscribe_hash(hash).await)
+        dispatch!(self, "looking up an unsubscribe token", s => s.subscriber_by_unsubscribe_hash(hash).await)
     }
 
-    /// Marks a subscriber unsubscribed and cancels what was not yet sent to them.
+    /// Marks an active or pending subscriber unsubscribed and cancels what was not yet sent
+    /// to them. A bounced address stays bounced: "never mail" is never weakened. Returns
+    /// whether the status changed.
     pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
-        dispatch!(self, s => s.unsubscribe(id, now).await)
+        dispatch!(self, "unsubscribing", s => s.unsubscribe(id, now).await)
     }
 
     /// Double opt-in: creates, re-mails, or leaves alone, by each address's state; many
@@ -128,7 +107,7 @@ impl Store {
         &self,
         requests: &[SubscribeRequest],
     ) -> Result<Vec<SubscribeOutcome>> {
-        dispatch!(self, s => s.subscribe_batch(requests).await)
+        dispatch!(self, "storing sign-ups", s => s.subscribe_batch(requests).await)
     }
 
     pub async fn subscribe(&self, request: &SubscribeRequest) -> Result<SubscribeOutcome> {
@@ -140,43 +119,43 @@ impl Store {
 
     /// Spends a confirmation token.
     pub async fn confirm(&self, hash: &TokenHash, now: i64) -> Result<ConfirmOutcome> {
-        dispatch!(self, s => s.confirm(hash, now).await)
+        dispatch!(self, "confirming a subscription", s => s.confirm(hash, now).await)
     }
 
     /// The id of a stored transactional template with this content, stored if new.
     pub async fn ensure_template(&self, message: &NewMessage<'_>) -> Result<Uuid> {
-        dispatch!(self, s => s.ensure_template(message).await)
+        dispatch!(self, "storing a mail template", s => s.ensure_template(message).await)
     }
 
     /// Sent issues, newest first.
     pub async fn archive(&self) -> Result<Vec<ArchiveEntry>> {
-        dispatch!(self, s => s.archive().await)
+        dispatch!(self, "reading the archive", s => s.archive().await)
     }
 
     /// A trivial query: is the database there?
     pub async fn health(&self) -> Result<()> {
-        dispatch!(self, s => s.health().await)
+        dispatch!(self, "checking the database's health", s => s.health().await)
     }
 
     pub async fn store_issue(&self, issue: &NewMessage<'_>) -> Result<StoreIssueOutcome> {
-        dispatch!(self, s => s.store_issue(issue).await)
+        dispatch!(self, "storing an issue", s => s.store_issue(issue).await)
     }
 
     pub async fn message_by_slug(&self, slug: &str) -> Result<Option<StoredMessage>> {
-        dispatch!(self, s => s.message_by_slug(slug).await)
+        dispatch!(self, "reading an issue", s => s.message_by_slug(slug).await)
     }
 
     pub async fn message(&self, id: Uuid) -> Result<Option<StoredMessage>> {
-        dispatch!(self, s => s.message(id).await)
+        dispatch!(self, "reading a message", s => s.message(id).await)
     }
 
     /// One delivery per active subscriber, in one statement; returns how many are new.
     pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
-        dispatch!(self, s => s.enqueue_issue(message_id, now).await)
+        dispatch!(self, "queueing an issue", s => s.enqueue_issue(message_id, now).await)
     }
 
     pub async fn count_active(&self) -> Result<i64> {
-        dispatch!(self, s => s.count_active().await)
+        dispatch!(self, "counting active subscribers", s => s.count_active().await)
     }
 
     /// A handle for the worker's claimer: on PostgreSQL it keeps one connection instead of
@@ -201,31 +180,32 @@ impl Store {
     /// The clock leases are timed by: the database's on PostgreSQL (shared by every host),
     /// the local one on SQLite.
     pub async fn now_ms(&self) -> Result<i64> {
-        dispatch!(self, s => s.now_ms().await)
+        dispatch!(self, "reading the database clock", s => s.now_ms().await)
     }
 
-    /// Claims up to `limit` due deliveries under a lease (DESIGN.md decision 3).
+    /// Claims up to `limit` due deliveries under a lease: their `due_at` becomes
+    /// `lease_until` and their attempt number (the fence) goes up by one.
     pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
-        dispatch!(self, s => s.claim(limit, lease_until, now).await)
+        dispatch!(self, "claiming deliveries", s => s.claim(limit, lease_until, now).await)
     }
 
     /// Records outcomes in one transaction; each update is fenced by its attempt number.
     /// Returns how many were refused by the fence (a newer attempt owns the row).
     pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
-        dispatch!(self, s => s.record(outcomes, now).await)
+        dispatch!(self, "recording delivery outcomes", s => s.record(outcomes, now).await)
     }
 
     pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
-        dispatch!(self, s => s.queue_counts(message_id).await)
+        dispatch!(self, "counting deliveries", s => s.queue_counts(message_id).await)
     }
 
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
-        dispatch!(self, s => s.status_report(message_id, now).await)
+        dispatch!(self, "reading the send status", s => s.status_report(message_id, now).await)
     }
 
     /// True when no delivery (of this message, or at all) is queued or in flight.
     pub async fn is_done(&self, message_id: Option<Uuid>) -> Result<bool> {
-        let pending = dispatch!(self, s => s.has_pending(message_id).await)?;
+        let pending = dispatch!(self, "checking for queued deliveries", s => s.has_pending(message_id).await)?;
         Ok(!pending)
     }
 }

@@ -126,6 +126,108 @@ pub(super) fn tally(counts: &mut QueueCounts, state: &str, retrying: bool, n: i6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{SubscriberEmail, TokenHash};
+    use crate::store::types::NewConfirmation;
+
+    const MINUTE: i64 = 60_000;
+
+    fn request(email: &str, now: i64, allow_bounced: bool) -> SubscribeRequest {
+        SubscribeRequest {
+            new_id: Uuid::new_v4(),
+            new_unsubscribe_hash: TokenHash([1; 32]),
+            email: SubscriberEmail::parse(email).unwrap(),
+            name: None,
+            confirmation: NewConfirmation {
+                id: Uuid::new_v4(),
+                hash: TokenHash([2; 32]),
+                expires_at: now + 60 * MINUTE,
+            },
+            confirmation_message: Uuid::nil(),
+            resend_after_ms: 10 * MINUTE,
+            allow_bounced,
+            now,
+        }
+    }
+
+    fn known(status: SubscriberStatus, last_mail: Option<i64>) -> Known {
+        Known {
+            id: Uuid::new_v4(),
+            status,
+            last_mail,
+        }
+    }
+
+    #[test]
+    fn each_state_gets_its_sign_up_outcome() {
+        use SubscriberStatus::*;
+        let now = 100 * MINUTE;
+        let mut states = HashMap::new();
+        states.insert("active@example.com".to_owned(), known(Active, None));
+        states.insert(
+            "recent@example.com".to_owned(),
+            known(Pending, Some(now - MINUTE)),
+        );
+        states.insert(
+            "stale@example.com".to_owned(),
+            known(Pending, Some(now - 11 * MINUTE)),
+        );
+        states.insert("left@example.com".to_owned(), known(Unsubscribed, Some(0)));
+        states.insert("dead@example.com".to_owned(), known(Bounced, None));
+        let requests = [
+            "new@example.com",
+            "active@example.com",
+            "recent@example.com",
+            "stale@example.com",
+            "left@example.com",
+            "dead@example.com",
+        ]
+        .map(|e| request(e, now, false));
+        let plan = plan_signups(&requests, states.clone());
+        use SubscribeOutcome as O;
+        assert_eq!(
+            plan.outcomes,
+            [
+                O::Created,
+                O::AlreadyActive,
+                O::TooSoon,
+                O::Resent,
+                O::Reactivated,
+                O::Bounced
+            ]
+        );
+        assert_eq!(plan.new.len(), 1);
+        assert_eq!(plan.reactivate.len(), 1);
+        assert_eq!(plan.reactivate[0].0, states["left@example.com"].id);
+        let mailed: Vec<&str> = plan.mails.iter().map(|(_, r)| r.email.as_str()).collect();
+        assert_eq!(
+            mailed,
+            ["new@example.com", "stale@example.com", "left@example.com"]
+        );
+
+        // With `allow_bounced_resubscribe`, a bounced address may try again.
+        let again = [request("dead@example.com", now, true)];
+        let plan = plan_signups(&again, states);
+        assert_eq!(plan.outcomes, [O::Reactivated]);
+        assert_eq!(plan.mails.len(), 1);
+    }
+
+    #[test]
+    fn a_batch_sees_its_own_earlier_requests() {
+        let now = 100 * MINUTE;
+        let requests = [
+            request("Twice@example.com", now, false),
+            request("twice@example.com", now, false),
+        ];
+        let plan = plan_signups(&requests, HashMap::new());
+        assert_eq!(
+            plan.outcomes,
+            [SubscribeOutcome::Created, SubscribeOutcome::TooSoon],
+            "one address, one mail"
+        );
+        assert_eq!(plan.new.len(), 1);
+        assert_eq!(plan.mails.len(), 1);
+        assert_eq!(plan.mails[0].0, requests[0].new_id);
+    }
 
     #[test]
     fn confirmation_steps() {

@@ -107,6 +107,19 @@ impl SmtpSink {
     }
 
     /// Waits until at least `n` messages have arrived.
+    /// Waits until `n` messages have at least begun (their dump file appears at MAIL FROM):
+    /// the observable sign that a sender has messages in flight.
+    pub fn wait_for_started(&self, n: usize, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let c = walk(&self.dir).len();
+            if c >= n || Instant::now() > deadline {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn wait_for(&self, n: usize, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {

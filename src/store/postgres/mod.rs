@@ -13,11 +13,15 @@ use tokio::sync::Mutex;
 
 use super::{Result, StoreError, StoreOptions};
 
-mod messages;
-mod queue;
-mod rows;
-mod signups;
-mod subscribers;
+mod claims;
+mod dialect;
+/// The shared queries, compiled for PostgreSQL. Loading one file as two modules is the point:
+/// each copy is checked against its backend's concrete types (see `store/mod.rs`).
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
+
+use dialect::{Conn, Db, Handle};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
@@ -27,7 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 
 #[derive(Clone, Debug)]
 pub struct PgStore {
-    pub(super) pool: PgPool,
+    pool: PgPool,
     /// Longest to wait for a new connection (the pool's acquire timeout).
     connect_timeout: Duration,
     /// Set on a handle made by [`PgStore::dedicated`].
@@ -55,11 +59,7 @@ pub enum Plans {
 
 impl PgStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
-        let redacted = crate::config::Secret::new(url).redacted();
-        let connect_err = |source| StoreError::Connect {
-            url: redacted.clone(),
-            source,
-        };
+        let connect_err = |source| StoreError::connect(url, source);
         let statement_timeout = format!("{}ms", options.statement_timeout.as_millis());
         let connect = PgConnectOptions::from_str(url)
             .map_err(connect_err)?
@@ -102,10 +102,7 @@ impl PgStore {
     /// Runs `f` on this handle's own connection, or on one from the pool for a shared
     /// handle. After an error the kept connection is dropped (it may be broken) and the
     /// next call opens a fresh one: a lost connection is not fatal.
-    pub(super) async fn on_conn<T>(
-        &self,
-        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
-    ) -> Result<T> {
+    async fn on_conn<T>(&self, f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>) -> Result<T> {
         let Some(own) = &self.own else {
             let mut conn = self.pool.acquire().await?;
             return f(&mut conn).await;
@@ -122,6 +119,40 @@ impl PgStore {
             *kept = Some(conn);
         }
         result
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Sign-up batches from several servers take turns: each reads, decides, then writes.
+    async fn lock_signups(tx: &mut Conn) -> Result<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(7243001)")
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Enqueues of the same message take turns (an advisory lock), so the anti-join of
+    /// `ENQUEUE_ISSUE` sees every earlier row and no speculative insertion is needed; and a
+    /// million rows take longer than an interactive statement may.
+    async fn prepare_enqueue(tx: &mut Conn, message_id: uuid::Uuid) -> Result<()> {
+        sqlx::query("SET LOCAL statement_timeout = '10min'")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7243002, hashtext($1::text))")
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 
     async fn open_dedicated(&self, plans: Plans) -> Result<PgConnection> {

@@ -1,6 +1,7 @@
 //! SQLite: WAL mode, a busy timeout, foreign keys on; one writer at a time, which the claim
 //! query and the group-committing recorder respect.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -10,11 +11,15 @@ use sqlx::sqlite::{
 
 use super::{Result, StoreError};
 
-mod messages;
-mod queue;
-mod rows;
-mod signups;
-mod subscribers;
+mod claims;
+mod dialect;
+/// The shared queries, compiled for SQLite. Loading one file as two modules is the point:
+/// each copy is checked against its backend's concrete types (see `store/mod.rs`).
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
+
+use dialect::{Conn, Db, Handle};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
@@ -25,18 +30,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     /// Readers (WAL lets them run beside the writer).
-    pub(super) pool: SqlitePool,
+    pool: SqlitePool,
     /// The one writer connection: write transactions queue here, asynchronously, instead of
     /// colliding inside SQLite and sleeping in its busy handler.
-    pub(super) writer: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
-        let connect_err = |source| StoreError::Connect {
-            url: url.to_owned(),
-            source,
-        };
+        let connect_err = |source| StoreError::connect(url, source);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
             .create_if_missing(true)
@@ -46,6 +48,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
+        create_private(options.get_filename()).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -58,5 +61,46 @@ impl SqliteStore {
             .map_err(connect_err)?;
         super::migrator(MIGRATIONS).run(&writer).await?;
         Ok(Self { pool, writer })
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// `BEGIN IMMEDIATE`: the transaction takes the write lock at once, so it never fails
+    /// halfway with SQLITE_BUSY when it first writes.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// The one writer connection already serialises sign-up batches.
+    async fn lock_signups(_tx: &mut Conn) -> Result<()> {
+        Ok(())
+    }
+
+    async fn prepare_enqueue(_tx: &mut Conn, _message_id: uuid::Uuid) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Creates a missing database file readable by its owner only (SQLite gives the WAL and
+/// shared-memory files the same mode): subscriber addresses are personal data.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it first: fine.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }

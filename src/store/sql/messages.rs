@@ -3,12 +3,14 @@
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::PgStore;
-use super::rows::*;
+use super::Handle;
+use super::rows::message_from_row;
 use crate::store::types::*;
 use crate::store::{Result, StoreError};
 
-impl PgStore {
+const MESSAGE_COLUMNS: &str = "SELECT id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at, enqueued_at FROM messages";
+
+impl Handle {
     pub async fn store_issue(&self, m: &NewMessage<'_>) -> Result<StoreIssueOutcome> {
         let inserted = sqlx::query(
             "INSERT INTO messages (id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at)
@@ -26,7 +28,7 @@ impl PgStore {
         .bind(m.web_html)
         .bind(&m.source_hash[..])
         .bind(m.now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(StoreIssueOutcome::Created(m.id));
@@ -46,7 +48,7 @@ impl PgStore {
             "{MESSAGE_COLUMNS} WHERE slug = $1"
         )))
         .bind(slug)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(message_from_row).transpose()
     }
@@ -56,22 +58,18 @@ impl PgStore {
             "{MESSAGE_COLUMNS} WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(message_from_row).transpose()
     }
-}
 
-const MESSAGE_COLUMNS: &str = "SELECT id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at, enqueued_at FROM messages";
-
-impl PgStore {
     /// The id of a stored template (transactional mail) with this content, stored if new.
     pub async fn ensure_template(&self, m: &NewMessage<'_>) -> Result<Uuid> {
         let existing: Option<Uuid> =
             sqlx::query_scalar("SELECT id FROM messages WHERE kind = $1 AND source_hash = $2")
                 .bind(m.kind.as_str())
                 .bind(&m.source_hash[..])
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         if let Some(id) = existing {
             return Ok(id);
@@ -88,7 +86,7 @@ impl PgStore {
         .bind(m.text)
         .bind(&m.source_hash[..])
         .bind(m.now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(m.id)
     }
@@ -100,7 +98,7 @@ impl PgStore {
              WHERE kind = 'issue' AND enqueued_at IS NOT NULL AND slug IS NOT NULL
              ORDER BY issue_date DESC, created_at DESC",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -116,7 +114,7 @@ impl PgStore {
     }
 
     pub async fn health(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
         Ok(())
     }
 }

@@ -3,16 +3,20 @@
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::PgStore;
-use super::rows::*;
+use super::Handle;
+use super::queue::cancel_pending;
+use super::rows::{status_of, subscriber_from_row};
 use crate::domain::TokenHash;
 use crate::store::Result;
 use crate::store::types::*;
 
-impl PgStore {
+const SUBSCRIBER_COLUMNS: &str =
+    "SELECT id, email, name, status, created_at, unsubscribe_hash FROM subscribers";
+
+impl Handle {
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
     pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for new in batch {
             let inserted = sqlx::query(
@@ -48,22 +52,31 @@ impl PgStore {
     }
 
     pub async fn subscribers(&self, status: Option<SubscriberStatus>) -> Result<Vec<Subscriber>> {
-        let rows = sqlx::query(
-            "SELECT id, email, name, status, created_at FROM subscribers
-             WHERE $1::text IS NULL OR status = $1 ORDER BY created_at, email_key",
-        )
-        .bind(status.map(SubscriberStatus::as_str))
-        .fetch_all(&self.pool)
-        .await?;
+        let order = "ORDER BY created_at, email_key";
+        let rows = match status {
+            Some(status) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{SUBSCRIBER_COLUMNS} WHERE status = $1 {order}"
+                )))
+                .bind(status.as_str())
+                .fetch_all(self.reader())
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{SUBSCRIBER_COLUMNS} {order}")))
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
         rows.iter().map(subscriber_from_row).collect()
     }
 
     pub async fn subscriber_by_email(&self, email_key: &str) -> Result<Option<Subscriber>> {
-        let row = sqlx::query(
-            "SELECT id, email, name, status, created_at FROM subscribers WHERE email_key = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SUBSCRIBER_COLUMNS} WHERE email_key = $1"
+        )))
         .bind(email_key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(subscriber_from_row).transpose()
     }
@@ -72,11 +85,11 @@ impl PgStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<Subscriber>> {
-        let row = sqlx::query(
-            "SELECT id, email, name, status, created_at, unsubscribe_hash FROM subscribers WHERE unsubscribe_hash = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SUBSCRIBER_COLUMNS} WHERE unsubscribe_hash = $1"
+        )))
         .bind(&hash.0[..])
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         match row {
             Some(row) if hash.matches(&row.try_get::<Vec<u8>, _>("unsubscribe_hash")?) => {
@@ -86,11 +99,13 @@ impl PgStore {
         }
     }
 
+    /// Only an active or pending subscriber becomes unsubscribed: a bounced address keeps
+    /// its stronger "never mail" (an old one-click link must not make it mailable again).
     pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $2, updated_at = $2
-             WHERE id = $1 AND status <> 'unsubscribed'",
+             WHERE id = $1 AND status IN ('active', 'pending')",
         )
         .bind(id)
         .bind(now)

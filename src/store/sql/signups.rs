@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::PgStore;
-use super::rows::*;
+use super::rows::status_of;
+use super::{Conn, Handle, dialect};
 use crate::domain::TokenHash;
 use crate::store::Result;
 use crate::store::rules::{ConfirmStep, Known, confirm_step, plan_signups};
 use crate::store::types::*;
 
-impl PgStore {
+impl Handle {
     /// One transaction for the whole batch; five statements whatever its size, plus one
-    /// update per reactivated address.
+    /// update per reactivated address. Rows travel as one JSON document per statement
+    /// (`dialect` turns it into rows), so the statement text does not depend on the batch size.
     pub async fn subscribe_batch(
         &self,
         requests: &[SubscribeRequest],
@@ -22,20 +23,14 @@ impl PgStore {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await?;
-        // Sign-up batches from several servers take turns: the decision below reads, then writes.
-        sqlx::query("SELECT pg_advisory_xact_lock(7243001)")
-            .execute(&mut *tx)
+        let mut tx = self.begin_write().await?;
+        // The decision below reads, then writes: batches from several servers take turns.
+        Handle::lock_signups(&mut tx).await?;
+        let keys = json_array(requests.iter().map(|r| r.email.normalized().into()));
+        let rows = sqlx::query(dialect::KNOWN_SIGNUPS)
+            .bind(keys)
+            .fetch_all(&mut *tx)
             .await?;
-        let keys: Vec<String> = requests.iter().map(|r| r.email.normalized()).collect();
-        let rows = sqlx::query(
-            "SELECT s.email_key, s.id, s.status,
-                    (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
-             FROM subscribers s WHERE s.email_key = ANY($1)",
-        )
-        .bind(keys)
-        .fetch_all(&mut *tx)
-        .await?;
         let mut known: HashMap<String, Known> = HashMap::with_capacity(rows.len());
         for row in &rows {
             let status = status_of(&row.try_get::<String, _>("status")?)?;
@@ -66,16 +61,11 @@ impl PgStore {
 
     /// Spends a confirmation token: pending → active.
     pub async fn confirm(&self, hash: &TokenHash, now: i64) -> Result<ConfirmOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT t.subscriber_id, t.token_hash, t.expires_at, t.used_at, s.status, s.email
-             FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id
-             WHERE t.token_hash = $1
-             FOR UPDATE OF t, s",
-        )
-        .bind(&hash.0[..])
-        .fetch_optional(&mut *tx)
-        .await?;
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(dialect::CONFIRMATION_BY_HASH)
+            .bind(&hash.0[..])
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = row.filter(|r| {
             r.try_get::<Vec<u8>, _>("token_hash")
                 .is_ok_and(|h| hash.matches(&h))
@@ -109,11 +99,11 @@ impl PgStore {
     }
 }
 
-async fn insert_subscribers(tx: &mut sqlx::PgConnection, new: &[&SubscribeRequest]) -> Result<()> {
+async fn insert_subscribers(tx: &mut Conn, new: &[&SubscribeRequest]) -> Result<()> {
     if new.is_empty() {
         return Ok(());
     }
-    let rows = json_rows(new.iter().map(|r| {
+    let rows = json_array(new.iter().map(|r| {
         serde_json::json!({
             "id": hex::encode(r.new_id.as_bytes()),
             "email": r.email.as_str(),
@@ -123,26 +113,19 @@ async fn insert_subscribers(tx: &mut sqlx::PgConnection, new: &[&SubscribeReques
             "now": r.now,
         })
     }));
-    sqlx::query(
-        "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
-         SELECT j.id::uuid, j.email, j.key, j.name, 'pending', decode(j.uh, 'hex'), j.now, j.now
-         FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, uh text, now bigint)",
-    )
-    .bind(rows)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(dialect::INSERT_PENDING_SUBSCRIBERS)
+        .bind(rows)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
 /// A confirmation token and its mail (priority 10: ahead of bulk issue mail) per sign-up.
-async fn insert_confirmations(
-    tx: &mut sqlx::PgConnection,
-    mails: &[(Uuid, &SubscribeRequest)],
-) -> Result<()> {
+async fn insert_confirmations(tx: &mut Conn, mails: &[(Uuid, &SubscribeRequest)]) -> Result<()> {
     if mails.is_empty() {
         return Ok(());
     }
-    let rows = json_rows(mails.iter().map(|(subscriber, r)| {
+    let rows = json_array(mails.iter().map(|(subscriber, r)| {
         serde_json::json!({
             "tid": hex::encode(r.confirmation.id.as_bytes()),
             "sid": hex::encode(subscriber.as_bytes()),
@@ -152,25 +135,17 @@ async fn insert_confirmations(
             "now": r.now,
         })
     }));
-    sqlx::query(
-        "INSERT INTO confirmation_tokens (id, subscriber_id, token_hash, created_at, expires_at)
-         SELECT j.tid::uuid, j.sid::uuid, decode(j.hash, 'hex'), j.now, j.expires
-         FROM jsonb_to_recordset($1::jsonb) AS j(tid text, sid text, hash text, now bigint, expires bigint, mid text)",
-    )
-    .bind(&rows)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO deliveries (message_id, subscriber_id, token_id, priority, state, due_at, queued_at, updated_at)
-         SELECT j.mid::uuid, j.sid::uuid, j.tid::uuid, 10, 'queued', j.now, j.now, j.now
-         FROM jsonb_to_recordset($1::jsonb) AS j(tid text, sid text, hash text, now bigint, expires bigint, mid text)",
-    )
-    .bind(&rows)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(dialect::INSERT_CONFIRMATION_TOKENS)
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(dialect::INSERT_CONFIRMATION_DELIVERIES)
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
-fn json_rows(rows: impl Iterator<Item = serde_json::Value>) -> String {
-    serde_json::Value::Array(rows.collect()).to_string()
+fn json_array(values: impl Iterator<Item = serde_json::Value>) -> String {
+    serde_json::Value::Array(values.collect()).to_string()
 }

@@ -13,7 +13,7 @@ use crate::queue::StopWhen;
 use crate::store::{AddOutcome, Store};
 
 /// The sample issue ships inside the binary, so the demo works from any folder.
-pub const SAMPLE_ISSUE: &str = include_str!("../examples/issues/2026-11-27.md");
+pub const SAMPLE_ISSUE: &str = include_str!("../../examples/issues/2026-11-27.md");
 
 const SAMPLE_SUBSCRIBERS: &[(&str, &str)] = &[
     ("ada@example.com", "Ada Lovelace"),
@@ -31,7 +31,7 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
     }
     let _ = std::fs::remove_dir_all(dir.join("outbox"));
     settings.database_url =
-        crate::config::Secret::new(format!("sqlite://{}", dir.join("demo.db").display()));
+        crate::secret::Secret::new(format!("sqlite://{}", dir.join("demo.db").display()));
     settings.outbox_dir = dir.join("outbox");
     settings.secret_key_file = dir.join("demo.key");
     settings.smtp_url = None;
@@ -43,8 +43,8 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
         "1. Rendered the sample issue \"{}\" ({}):",
         issue.title, issue.slug
     );
-    let files = crate::cli::write_preview(&settings, &issue, dir)?;
-    crate::cli::print_files(&files);
+    let files = super::write_preview(&settings, &issue, dir)?;
+    super::print_files(&files);
 
     let store = Store::connect(settings.database_url.expose()).await?;
     let key = settings.token_key()?;
@@ -52,7 +52,7 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
     for (email, name) in SAMPLE_SUBSCRIBERS {
         let email = SubscriberEmail::parse(email)?;
         let name = SubscriberName::parse_optional(name)?;
-        let new = crate::cli::new_subscriber(&key, &email, name.as_ref());
+        let new = super::new_subscriber(&key, &email, name.as_ref());
         if store.add_subscriber(&new).await? == AddOutcome::Added {
             added += 1;
         }
@@ -65,7 +65,7 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
     let issue_path = dir.join("issue.md");
     std::fs::write(&issue_path, SAMPLE_ISSUE)?;
     println!("\n3. Sending the issue to every active subscriber through the outbox folder:");
-    crate::cli::send_issue(&settings, &store, &issue_path, StopWhen::QueueEmpty).await?;
+    super::send_issue(&settings, &store, &issue_path, StopWhen::QueueEmpty).await?;
 
     let outbox = settings
         .outbox_dir

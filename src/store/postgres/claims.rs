@@ -1,0 +1,107 @@
+//! Claiming, the clock and recording on PostgreSQL, where many workers on many hosts share
+//! the queue.
+
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnection;
+
+use super::PgStore;
+use super::sql::{claimed_from_row, record_fenced};
+use crate::store::Result;
+use crate::store::types::*;
+
+impl PgStore {
+    /// One statement: pick due rows nobody holds (`SKIP LOCKED`), lease them, return them
+    /// with their subscriber. It commits at once, before any SMTP conversation.
+    pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
+        let rows = self
+            .on_conn(async |c| {
+                Ok(sqlx::query(
+                    "WITH due AS (
+                         SELECT id FROM deliveries
+                         WHERE state IN ('queued', 'sending') AND due_at <= $2
+                         ORDER BY priority DESC, due_at
+                         LIMIT $3
+                         FOR UPDATE SKIP LOCKED)
+                     UPDATE deliveries d
+                     SET state = 'sending', attempts = d.attempts + 1, due_at = $1, updated_at = $2
+                     FROM due, subscribers s
+                     WHERE d.id = due.id AND s.id = d.subscriber_id
+                     RETURNING d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at,
+                               s.id AS subscriber_id, s.email, s.name, s.status",
+                )
+                .bind(lease_until)
+                .bind(now)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(c)
+                .await?)
+            })
+            .await?;
+        let mut claimed = rows
+            .iter()
+            .map(claimed_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        // RETURNING has no order: confirmations first, as the claim picked them.
+        claimed.sort_by_key(|c| (std::cmp::Reverse(c.token_id.is_some()), c.delivery_id));
+        Ok(claimed)
+    }
+
+    /// The database's clock: every host's leases are timed by the same clock.
+    pub async fn now_ms(&self) -> Result<i64> {
+        self.on_conn(async |c| {
+            Ok(
+                sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+                    .fetch_one(c)
+                    .await?,
+            )
+        })
+        .await
+    }
+
+    /// Sent outcomes, the common case, go in one statement (one round trip, one commit);
+    /// the rest row by row in a transaction.
+    pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
+        self.on_conn(async |c| record_on(c, outcomes, now).await)
+            .await
+    }
+}
+
+async fn record_on(c: &mut PgConnection, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
+    let mut ids = Vec::new();
+    let mut attempts = Vec::new();
+    let mut replies = Vec::new();
+    let mut others = Vec::new();
+    for r in outcomes {
+        match &r.outcome {
+            Outcome::Sent { reply } => {
+                ids.push(r.delivery_id);
+                attempts.push(r.attempt);
+                replies.push(reply.as_str());
+            }
+            _ => others.push(r),
+        }
+    }
+    let mut fenced = 0;
+    if !ids.is_empty() {
+        let applied = sqlx::query(
+            "UPDATE deliveries d
+             SET state = 'sent', sent_at = $4, due_at = NULL, last_reply = u.reply, updated_at = $4
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, attempt, reply)
+             WHERE d.id = u.id AND d.attempts = u.attempt AND d.state = 'sending'",
+        )
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(&replies)
+        .bind(now)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        fenced += ids.len() - usize::try_from(applied).unwrap_or(ids.len()).min(ids.len());
+    }
+    if others.is_empty() {
+        return Ok(fenced);
+    }
+    let mut tx = c.begin().await?;
+    fenced += record_fenced(&mut tx, others, now).await?;
+    tx.commit().await?;
+    Ok(fenced)
+}

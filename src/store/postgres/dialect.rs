@@ -1,0 +1,40 @@
+//! The statements whose PostgreSQL text differs from SQLite's: JSON documents become rows
+//! through `jsonb_to_recordset`, row locks where several servers may race, and the enqueue
+//! anti-join that `prepare_enqueue`'s advisory lock makes safe.
+
+/// The types the shared queries (`sql/`) are compiled against.
+pub(super) type Db = sqlx::Postgres;
+pub(super) type Conn = sqlx::PgConnection;
+pub(super) type Handle = super::PgStore;
+
+/// A sign-up batch's addresses (a JSON array of normalised addresses) as PostgreSQL knows them.
+pub(super) const KNOWN_SIGNUPS: &str = "SELECT s.email_key, s.id, s.status,
+        (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
+ FROM subscribers s WHERE s.email_key IN (SELECT jsonb_array_elements_text($1::jsonb))";
+
+pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
+ SELECT j.id::uuid, j.email, j.key, j.name, 'pending', decode(j.uh, 'hex'), j.now, j.now
+ FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, uh text, now bigint)";
+
+pub(super) const INSERT_CONFIRMATION_TOKENS: &str = "INSERT INTO confirmation_tokens (id, subscriber_id, token_hash, created_at, expires_at)
+ SELECT j.tid::uuid, j.sid::uuid, decode(j.hash, 'hex'), j.now, j.expires
+ FROM jsonb_to_recordset($1::jsonb) AS j(tid text, sid text, hash text, now bigint, expires bigint)";
+
+pub(super) const INSERT_CONFIRMATION_DELIVERIES: &str = "INSERT INTO deliveries (message_id, subscriber_id, token_id, priority, state, due_at, queued_at, updated_at)
+ SELECT j.mid::uuid, j.sid::uuid, j.tid::uuid, 10, 'queued', j.now, j.now, j.now
+ FROM jsonb_to_recordset($1::jsonb) AS j(tid text, sid text, mid text, now bigint)";
+
+/// Two servers may spend the same token at once: the rows are locked until the commit.
+pub(super) const CONFIRMATION_BY_HASH: &str =
+    "SELECT t.subscriber_id, t.token_hash, t.expires_at, t.used_at, s.status, s.email
+ FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id
+ WHERE t.token_hash = $1
+ FOR UPDATE OF t, s";
+
+/// An anti-join instead of `ON CONFLICT`: no speculative insertion per row.
+pub(super) const ENQUEUE_ISSUE: &str = "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
+ SELECT $1, s.id, 0, 'queued', $2, $2, $2 FROM subscribers s
+ WHERE s.status = 'active'
+   AND NOT EXISTS (SELECT 1 FROM deliveries d
+                   WHERE d.subscriber_id = s.id AND d.message_id = $1 AND d.token_id IS NULL)
+ ORDER BY s.id";

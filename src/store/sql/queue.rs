@@ -1,0 +1,228 @@
+//! The delivery queue: enqueue, fenced outcomes, counts. Claiming and the clock differ by
+//! backend and live there.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Conn, Handle, dialect};
+use crate::store::Result;
+use crate::store::rules::tally;
+use crate::store::types::*;
+
+impl Handle {
+    /// One statement inserts a delivery per active subscriber who has none for this issue.
+    pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        Handle::prepare_enqueue(&mut tx, message_id).await?;
+        let n = sqlx::query(dialect::ENQUEUE_ISSUE)
+            .bind(message_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE messages SET enqueued_at = COALESCE(enqueued_at, $2) WHERE id = $1")
+            .bind(message_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn count_active(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM subscribers WHERE status = 'active'")
+                .fetch_one(self.reader())
+                .await?,
+        )
+    }
+
+    pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
+        // Two statements, not `$1 IS NULL OR …`: only a plain equality lets the planner
+        // count from the (message_id, state, failures) index.
+        let rows = match message_id {
+            Some(id) => sqlx::query(
+                "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries
+                 WHERE message_id = $1 GROUP BY 1, 2",
+            )
+            .bind(id),
+            None => sqlx::query(
+                "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries GROUP BY 1, 2",
+            ),
+        }
+        .fetch_all(self.reader())
+        .await?;
+        let mut c = QueueCounts::default();
+        for row in &rows {
+            let state: String = row.try_get("state")?;
+            let retrying: bool = row.try_get("retrying")?;
+            let n: i64 = row.try_get("n")?;
+            tally(&mut c, &state, retrying, n)?;
+        }
+        Ok(c)
+    }
+
+    /// Whether anything (of this message) is queued or in flight: an index probe, not a count.
+    pub async fn has_pending(&self, message_id: Option<Uuid>) -> Result<bool> {
+        let query = match message_id {
+            Some(id) => sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $1 AND state IN ('queued', 'sending'))",
+            )
+            .bind(id),
+            None => sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE state IN ('queued', 'sending'))",
+            ),
+        };
+        Ok(query.fetch_one(self.reader()).await?)
+    }
+
+    pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
+        let counts = self.queue_counts(message_id).await?;
+        let since = now - 60_000;
+        let sent_last_minute: i64 = match message_id {
+            Some(id) => sqlx::query_scalar(
+                "SELECT count(*) FROM deliveries WHERE sent_at IS NOT NULL AND sent_at >= $1 AND message_id = $2",
+            )
+            .bind(since)
+            .bind(id),
+            None => sqlx::query_scalar(
+                "SELECT count(*) FROM deliveries WHERE sent_at IS NOT NULL AND sent_at >= $1",
+            )
+            .bind(since),
+        }
+        .fetch_one(self.reader())
+        .await?;
+        let rows = match message_id {
+            Some(id) => sqlx::query(
+                "SELECT last_reply, count(*) AS n FROM deliveries
+                 WHERE message_id = $1 AND (state = 'failed' OR (state = 'queued' AND failures > 0))
+                 GROUP BY last_reply ORDER BY n DESC LIMIT 5",
+            )
+            .bind(id),
+            None => sqlx::query(
+                "SELECT last_reply, count(*) AS n FROM deliveries
+                 WHERE state = 'failed' OR (state = 'queued' AND failures > 0)
+                 GROUP BY last_reply ORDER BY n DESC LIMIT 5",
+            ),
+        }
+        .fetch_all(self.reader())
+        .await?;
+        let top_failures = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                    r.try_get::<i64, _>(1)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(StatusReport {
+            counts,
+            sent_last_minute,
+            top_failures,
+        })
+    }
+}
+
+/// Applies outcomes one row at a time inside the caller's transaction, each fenced by its
+/// attempt number; returns how many the fence refused (a newer attempt owns the row).
+pub async fn record_fenced<'a>(
+    tx: &mut Conn,
+    outcomes: impl IntoIterator<Item = &'a OutcomeRecord>,
+    now: i64,
+) -> Result<usize> {
+    let mut fenced = 0;
+    for r in outcomes {
+        if !record_one(tx, r, now).await? {
+            fenced += 1;
+        }
+    }
+    Ok(fenced)
+}
+
+/// The state change of one outcome; `false` when the fence refused it. Every arm requires
+/// `attempts = attempt AND state = 'sending'`: only the lease holder's outcome lands.
+async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> {
+    let (sql, reply, due_at): (&'static str, Option<&str>, Option<i64>) = match &r.outcome {
+        Outcome::Sent { reply } => (
+            "UPDATE deliveries SET state = 'sent', sent_at = $3, due_at = NULL, last_reply = $4, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            Some(reply),
+            None,
+        ),
+        Outcome::Retry { reply, due_at } => (
+            "UPDATE deliveries SET state = 'queued', failures = failures + 1, due_at = $5, last_reply = $4, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            Some(reply),
+            Some(*due_at),
+        ),
+        Outcome::Failed { reply, .. } => (
+            "UPDATE deliveries SET state = 'failed', due_at = NULL, last_reply = $4, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            Some(reply),
+            None,
+        ),
+        Outcome::Cancelled { reason } => (
+            "UPDATE deliveries SET state = 'cancelled', due_at = NULL, last_reply = $4, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            Some(reason),
+            None,
+        ),
+        Outcome::Released => (
+            "UPDATE deliveries SET state = 'queued', due_at = $3, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            None,
+            None,
+        ),
+    };
+    let mut q = sqlx::query(sql)
+        .bind(r.delivery_id)
+        .bind(r.attempt)
+        .bind(now);
+    if let Some(reply) = reply {
+        q = q.bind(reply);
+    }
+    if let Some(due_at) = due_at {
+        q = q.bind(due_at);
+    }
+    if q.execute(&mut *tx).await?.rows_affected() != 1 {
+        return Ok(false);
+    }
+    if let Outcome::Failed {
+        reply,
+        bounce: true,
+    } = &r.outcome
+    {
+        sqlx::query(
+            "UPDATE subscribers SET status = 'bounced', bounced_at = $2, bounce_reply = $3, updated_at = $2
+             WHERE id = $1 AND status IN ('active', 'pending')",
+        )
+        .bind(r.subscriber_id)
+        .bind(now)
+        .bind(reply)
+        .execute(&mut *tx)
+        .await?;
+        cancel_pending(tx, r.subscriber_id, "subscriber bounced", now).await?;
+    }
+    Ok(true)
+}
+
+/// Cancels a subscriber's queued deliveries. Rows leased right now are left to their
+/// worker, which checks the subscriber's status before sending.
+pub(super) async fn cancel_pending(
+    tx: &mut Conn,
+    subscriber_id: Uuid,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE deliveries SET state = 'cancelled', due_at = NULL, last_reply = $2, updated_at = $3
+         WHERE subscriber_id = $1 AND state = 'queued'",
+    )
+    .bind(subscriber_id)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

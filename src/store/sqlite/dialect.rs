@@ -1,0 +1,38 @@
+//! The statements whose SQLite text differs from PostgreSQL's: JSON documents become rows
+//! through `json_each`, uuids and hashes travel as hex and become blobs through `unhex`.
+
+/// The types the shared queries (`sql/`) are compiled against.
+pub(super) type Db = sqlx::Sqlite;
+pub(super) type Conn = sqlx::SqliteConnection;
+pub(super) type Handle = super::SqliteStore;
+
+/// A sign-up batch's addresses (a JSON array of normalised addresses) as SQLite knows them.
+pub(super) const KNOWN_SIGNUPS: &str = "SELECT s.email_key, s.id, s.status,
+        (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
+ FROM subscribers s WHERE s.email_key IN (SELECT value FROM json_each($1))";
+
+pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
+ SELECT unhex(j.value ->> 'id'), j.value ->> 'email', j.value ->> 'key', j.value ->> 'name', 'pending',
+        unhex(j.value ->> 'uh'), j.value ->> 'now', j.value ->> 'now'
+ FROM json_each($1) AS j";
+
+pub(super) const INSERT_CONFIRMATION_TOKENS: &str = "INSERT INTO confirmation_tokens (id, subscriber_id, token_hash, created_at, expires_at)
+ SELECT unhex(j.value ->> 'tid'), unhex(j.value ->> 'sid'), unhex(j.value ->> 'hash'), j.value ->> 'now', j.value ->> 'expires'
+ FROM json_each($1) AS j";
+
+pub(super) const INSERT_CONFIRMATION_DELIVERIES: &str = "INSERT INTO deliveries (message_id, subscriber_id, token_id, priority, state, due_at, queued_at, updated_at)
+ SELECT unhex(j.value ->> 'mid'), unhex(j.value ->> 'sid'), unhex(j.value ->> 'tid'), 10, 'queued',
+        j.value ->> 'now', j.value ->> 'now', j.value ->> 'now'
+ FROM json_each($1) AS j";
+
+/// The writer connection serialises confirmations: no row lock needed.
+pub(super) const CONFIRMATION_BY_HASH: &str =
+    "SELECT t.subscriber_id, t.token_hash, t.expires_at, t.used_at, s.status, s.email
+ FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id
+ WHERE t.token_hash = $1";
+
+/// The unique index settles duplicates (a second `send` of the same issue).
+pub(super) const ENQUEUE_ISSUE: &str = "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
+ SELECT $1, id, 0, 'queued', $2, $2, $2 FROM subscribers WHERE status = 'active'
+ ORDER BY id
+ ON CONFLICT (message_id, subscriber_id) WHERE token_id IS NULL DO NOTHING";
