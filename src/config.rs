@@ -80,6 +80,31 @@ pub struct DeliverySettings {
     pub smtp_timeout: Duration,
 }
 
+/// "A send must end before its lease does", in one place: the transport applies these
+/// timeouts, the worker hands back a row with less lease left than `send_budget`, and the
+/// configuration refuses a lease shorter than `shortest_lease`.
+impl DeliverySettings {
+    /// Connecting, the greeting, EHLO, STARTTLS and AUTH.
+    pub fn connect_timeout(&self) -> Duration {
+        self.smtp_timeout
+    }
+
+    /// MAIL, RCPT, DATA and the body: enough for a large message on a slow link.
+    pub fn transaction_timeout(&self) -> Duration {
+        self.smtp_timeout * 2
+    }
+
+    /// The longest one send may take.
+    pub fn send_budget(&self) -> Duration {
+        self.connect_timeout() + self.transaction_timeout()
+    }
+
+    /// A lease outlasts a send, with time to record its outcome.
+    pub fn shortest_lease(&self) -> Duration {
+        self.send_budget() + Duration::from_secs(5)
+    }
+}
+
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")

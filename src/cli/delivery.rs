@@ -235,8 +235,7 @@ impl WorkerParts {
             retry: RetryPolicy::from_settings(d),
             stop,
             idle_poll: Duration::from_millis(250),
-            // Connect, then MAIL/RCPT/DATA: each bounded by the SMTP timeout (see transport).
-            send_budget: d.smtp_timeout * 3,
+            send_budget: d.send_budget(),
         };
         let progress = progress_for
             .map(|id| tokio::spawn(show_progress(self.store.clone(), id, shutdown.clone())));

@@ -237,7 +237,7 @@ impl Raw {
             pool_size: self.number("database_pool_size", 1, 1000)?,
             statement_timeout: self.seconds("database_statement_timeout_seconds", 1, 3600)?,
         };
-        if delivery.lease < delivery.smtp_timeout * 3 + Duration::from_secs(5) {
+        if delivery.lease < delivery.shortest_lease() {
             return Err(self.invalid(
                 "lease_seconds",
                 "is too short for the SMTP timeout",
