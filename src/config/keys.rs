@@ -1,5 +1,6 @@
-//! Every configuration key, its environment variable and its default. `morningpost config`
-//! and the README's table come from here.
+//! Every configuration key, its default and its help line. The file and the environment are
+//! checked against this list (an unknown key in the file is an error that lists the known
+//! ones), and `MORNINGPOST_<KEY>` is derived from each name.
 
 pub struct Key {
     pub name: &'static str,
