@@ -87,13 +87,14 @@ fn half_sent_sign_up(port: u16) -> TcpStream {
 #[test]
 fn silent_drip_fed_and_idle_connections_are_closed_on_time() {
     let mut app = App::new();
-    app.set("MORNINGPOST_HTTP_HEADER_TIMEOUT_SECONDS", "2")
+    // Far enough apart that each close says which timeout fired.
+    app.set("MORNINGPOST_HTTP_HEADER_TIMEOUT_SECONDS", "3")
         .set("MORNINGPOST_HTTP_IDLE_TIMEOUT_SECONDS", "1");
     let s = Server::start(&mut app, &["--no-worker"]);
     let port = s.port;
     std::thread::scope(|scope| {
         // Silent: connects and sends nothing. Closed at the header timeout (was: never).
-        let silent = scope.spawn(|| closed_within(&mut connect(port), Duration::from_secs(6)));
+        let silent = scope.spawn(|| closed_within(&mut connect(port), Duration::from_secs(8)));
         // Drip-fed: a header line every 250 ms, never the blank line that ends the head.
         // Closed at the header timeout, counted from the start (was: never).
         let drip = scope.spawn(|| {
@@ -101,7 +102,7 @@ fn silent_drip_fed_and_idle_connections_are_closed_on_time() {
             c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
                 .unwrap();
             let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(6) {
+            while start.elapsed() < Duration::from_secs(8) {
                 if c.write_all(b"X-Drip: 1\r\n").is_err() {
                     return Some(start.elapsed());
                 }

@@ -98,7 +98,8 @@ impl Limiter {
     }
 
     /// Clients tracked now.
-    pub fn tracked(&self) -> usize {
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
         self.clients
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

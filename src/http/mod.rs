@@ -32,7 +32,7 @@ use crate::queue::now_ms;
 use crate::render::{RenderContext, render_confirmation};
 use crate::store::{MessageKind, NewMessage, Store};
 
-pub use limiter::{Limiter, MAX_CLIENTS};
+use limiter::{Limiter, MAX_CLIENTS};
 pub use router::router;
 pub use server::{Limits, serve};
 
