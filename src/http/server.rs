@@ -105,8 +105,8 @@ pub async fn serve(
     let mut answering = JoinSet::new();
     let mut failing_accepts = AcceptFailures::default();
     loop {
-        while connections.try_join_next().is_some() {}
-        while answering.try_join_next().is_some() {}
+        reap(&mut connections);
+        reap(&mut answering);
         let accepted = tokio::select! {
             () = stop_requested(&mut shutdown) => break,
             accepted = listener.accept() => accepted,
@@ -172,6 +172,17 @@ pub async fn serve(
     }
     connections.shutdown().await;
     answering.shutdown().await;
+}
+
+/// Collects the connections that ended; a panic in one is logged, not lost.
+fn reap(tasks: &mut JoinSet<()>) {
+    while let Some(ended) = tasks.try_join_next() {
+        if let Err(e) = ended
+            && e.is_panic()
+        {
+            tracing::error!(error = %e, "a connection's task panicked");
+        }
+    }
 }
 
 /// Errors of one connection that came and went, not of the listener.
