@@ -48,6 +48,7 @@ pub struct Settings {
     pub newsletter: Newsletter,
     pub delivery: DeliverySettings,
     pub subscriptions: SubscriptionSettings,
+    pub http: HttpSettings,
 }
 
 /// Double opt-in and the subscribe endpoint's limits.
@@ -59,6 +60,26 @@ pub struct SubscriptionSettings {
     /// Sign-ups per client per minute; `None` = no limit.
     pub rate_per_minute: Option<u32>,
     pub trust_forwarded_for: bool,
+    /// The proxies whose `X-Forwarded-For` entries are believed (loopback by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins besides `base_url`'s whose pages may post the sign-up form (ASCII serialized,
+    /// e.g. `https://blog.example.com`).
+    pub allowed_origins: Vec<String>,
+}
+
+/// How long the HTTP server waits for slow or silent clients, and how many it holds at once.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// From a connection's start (or the end of its last response) to a whole request head.
+    pub header_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
+    /// Connections open at once; the open-file limit may lower it at start.
+    pub max_connections: usize,
+    /// How long SIGTERM waits for requests in progress before closing their connections.
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +140,7 @@ impl fmt::Debug for Settings {
             .field("newsletter", &self.newsletter)
             .field("delivery", &self.delivery)
             .field("subscriptions", &self.subscriptions)
+            .field("http", &self.http)
             .finish()
     }
 }

@@ -111,16 +111,35 @@ struct Hostile {
     headers: Vec<(&'static str, &'static str)>,
     body: Vec<u8>,
     status: u16,
+    /// What the answer must say.
+    says: &'static str,
 }
 
-fn form(name: &'static str, body: &str, status: u16) -> Hostile {
+fn form(name: &'static str, body: &str, status: u16, says: &'static str) -> Hostile {
     Hostile {
         name,
         headers: vec![FORM],
         body: body.as_bytes().to_vec(),
         status,
+        says,
     }
 }
+
+fn json(name: &'static str, body: &str, status: u16, says: &'static str) -> Hostile {
+    Hostile {
+        name,
+        headers: vec![JSON],
+        body: body.as_bytes().to_vec(),
+        status,
+        says,
+    }
+}
+
+const SENT: &str = "Check your inbox";
+const NO_MAIL: &str = "That address cannot receive mail";
+const BAD_NAME: &str = "That name cannot be used";
+const UNSUPPORTED: &str = "send the form as application/x-www-form-urlencoded (UTF-8) or JSON";
+const TOO_LARGE: &str = "larger than 16 KiB";
 
 #[test]
 fn hostile_sign_ups_get_their_stated_status_and_are_never_echoed_raw() {
@@ -132,85 +151,137 @@ fn hostile_sign_ups_get_their_stated_status_and_are_never_echoed_raw() {
             "CR/LF in the address",
             "email=ada%40example.com%0D%0ABcc%3A+victim%40example.com",
             422,
+            NO_MAIL,
         ),
-        form("LF in the address", "email=ada%0A%40example.com", 422),
+        form(
+            "LF in the address",
+            "email=ada%0A%40example.com",
+            422,
+            NO_MAIL,
+        ),
         form(
             "CR/LF in the name",
             "email=crlf%40example.com&name=Ada%0D%0ABcc%3A+victim%40example.com",
             422,
+            BAD_NAME,
         ),
-        form("300-character local part", &long_local, 422),
+        form("300-character local part", &long_local, 422, NO_MAIL),
         form(
             "script in the address",
             "email=%3Cscript%3Ealert(1)%3C%2Fscript%3E%40example.com",
             422,
+            NO_MAIL,
         ),
         form(
             "script in the name",
             "email=xss%40example.com&name=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
             200,
+            SENT,
         ),
         form(
             "SQL in the address",
             "email=%27%3B+DROP+TABLE+subscribers%3B--%40example.com",
             422,
+            NO_MAIL,
         ),
         form(
             "SQL in the name",
             "email=sql%40example.com&name=Robert%27%29%3B+DROP+TABLE+subscribers%3B--",
             200,
+            SENT,
         ),
-        form("empty address", "email=", 422),
-        form("whitespace address", "email=+++", 422),
-        form("no fields at all", "", 422),
+        form("empty address", "email=", 422, NO_MAIL),
+        form("whitespace address", "email=+++", 422, NO_MAIL),
+        form("no fields at all", "", 422, NO_MAIL),
         form(
             "repeated email field",
             "email=a%40example.com&email=b%40example.com",
             422,
+            "The field &quot;email&quot; was sent more than once",
         ),
         form(
             "repeated name field",
             "email=c%40example.com&name=a&name=b",
             422,
+            "The field &quot;name&quot; was sent more than once",
         ),
-        form("IDN domain", "email=reader%40b%C3%BCcher.example", 200),
-        form("non-ASCII local part", "email=j%C3%B6rg%40example.com", 422),
-        form("invalid UTF-8", "email=%FF%FE%40example.com", 422),
+        form(
+            "IDN domain",
+            "email=reader%40b%C3%BCcher.example",
+            200,
+            SENT,
+        ),
+        form(
+            "non-ASCII local part",
+            "email=j%C3%B6rg%40example.com",
+            422,
+            NO_MAIL,
+        ),
+        form(
+            "invalid UTF-8, percent-encoded",
+            "email=%FF%FE%40example.com",
+            422,
+            "The field &quot;email&quot; is not valid UTF-8",
+        ),
+        // Raw bytes that are not UTF-8 (was: stored as "Ada\u{FFFD}\u{FFFD}", 200).
+        Hostile {
+            name: "invalid UTF-8, raw",
+            headers: vec![FORM],
+            body: b"email=rawbytes%40example.com&name=Ada\xff\xfe".to_vec(),
+            status: 422,
+            says: "The field &quot;name&quot; is not valid UTF-8",
+        },
+        // A correctly encoded U+FFFD is a character like any other (was: 422).
+        form(
+            "encoded U+FFFD in the name",
+            "email=fffd%40example.com&name=Ada%EF%BF%BD",
+            200,
+            SENT,
+        ),
         form(
             "honeypot filled",
             "email=bot%40example.com&website=http%3A%2F%2Fspam.example",
             200,
+            SENT,
         ),
         form(
             "name of 101 characters",
             &format!("email=long%40example.com&name={}", "n".repeat(101)),
             422,
+            BAD_NAME,
         ),
-        Hostile {
-            name: "invalid JSON",
-            headers: vec![JSON],
-            body: b"{\"email\": ".to_vec(),
-            status: 400,
-        },
-        Hostile {
-            name: "JSON array",
-            headers: vec![JSON],
-            body: b"[\"a@example.com\"]".to_vec(),
-            status: 422,
-        },
-        Hostile {
-            name: "JSON number for email",
-            headers: vec![JSON],
-            body: b"{\"email\": 42}".to_vec(),
-            status: 422,
-        },
-        Hostile {
-            name: "JSON with script name",
-            headers: vec![JSON],
-            body: b"{\"email\":\"j@example.com\",\"name\":\"<img src=x onerror=alert(1)>\"}"
-                .to_vec(),
-            status: 200,
-        },
+        json(
+            "invalid JSON",
+            "{\"email\": ",
+            400,
+            "the body is not valid JSON",
+        ),
+        json(
+            "JSON array",
+            "[\"a@example.com\"]",
+            422,
+            "send a JSON object",
+        ),
+        // Was: an HTML page.
+        json(
+            "JSON number for email",
+            "{\"email\": 42}",
+            422,
+            "\"field\":\"email\",\"reason\":\"must be a string\"",
+        ),
+        // Was: 200, b@ stored.
+        json(
+            "JSON with the email key twice",
+            "{\"email\":\"dup-a@example.com\",\"email\":\"dup-b@example.com\"}",
+            422,
+            "\"field\":\"email\",\"reason\":\"was sent more than once",
+        ),
+        json(
+            "JSON with script name",
+            "{\"email\":\"j@example.com\",\"name\":\"<img src=x onerror=alert(1)>\"}",
+            200,
+            SENT,
+        ),
         Hostile {
             name: "wrong charset",
             headers: vec![(
@@ -219,18 +290,21 @@ fn hostile_sign_ups_get_their_stated_status_and_are_never_echoed_raw() {
             )],
             body: b"email=a%40example.com".to_vec(),
             status: 415,
+            says: UNSUPPORTED,
         },
         Hostile {
             name: "text/plain",
             headers: vec![("Content-Type", "text/plain")],
             body: b"email=a@example.com".to_vec(),
             status: 415,
+            says: UNSUPPORTED,
         },
         Hostile {
             name: "no content type",
             headers: vec![],
             body: b"email=a%40example.com".to_vec(),
             status: 415,
+            says: UNSUPPORTED,
         },
         Hostile {
             name: "10 MB body",
@@ -241,15 +315,16 @@ fn hostile_sign_ups_get_their_stated_status_and_are_never_echoed_raw() {
             ]
             .concat(),
             status: 413,
+            says: TOO_LARGE,
         },
         Hostile {
             name: "17 KB body",
             headers: vec![FORM],
             body: vec![b'a'; 17 * 1024],
             status: 413,
+            says: TOO_LARGE,
         },
     ];
-    assert!(cases.len() >= 20);
     for case in &cases {
         let r = request(s.port, "POST", "/subscribe", &case.headers, &case.body);
         assert_eq!(
@@ -259,7 +334,22 @@ fn hostile_sign_ups_get_their_stated_status_and_are_never_echoed_raw() {
             case.name,
             r.body.chars().take(300).collect::<String>()
         );
-        assert!(r.status < 500, "{}: a 5xx", case.name);
+        assert!(
+            r.body.contains(case.says),
+            "{}: does not say {:?}: {}",
+            case.name,
+            case.says,
+            r.body.chars().take(600).collect::<String>()
+        );
+        // A JSON request gets a JSON answer, whatever went wrong with it.
+        if case.headers.contains(&JSON) && r.status != 413 {
+            assert_eq!(
+                r.header("content-type"),
+                Some("application/json"),
+                "{}",
+                case.name
+            );
+        }
         for raw in ["<script>alert(1)</script>", "<img src=x onerror"] {
             assert!(
                 !r.body.contains(raw),
@@ -301,6 +391,20 @@ fn hostile_sign_ups_get_their_stated_status_and_are_never_echoed_raw() {
         "{list}"
     );
     assert!(list.contains("reader@xn--bcher-kva.example"), "{list}");
+    assert!(
+        list.contains("fffd@example.com\tAda\u{FFFD}\tpending"),
+        "{list}"
+    );
+    for refused in [
+        "rawbytes@",
+        "dup-a@",
+        "dup-b@",
+        "crlf@",
+        "long@",
+        "c@example",
+    ] {
+        assert!(!list.contains(refused), "{refused} was stored: {list}");
+    }
     assert!(
         !list.contains("bot@example.com"),
         "the honeypot stored nothing"
@@ -371,7 +475,7 @@ fn tokens_expired_reused_truncated_and_forged_get_their_answers() {
         let r = post_form(p, &path, "");
         assert_eq!(r.status, status, "{name}");
         assert!(r.body.contains(says), "{name}: {}", r.body);
-        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{name}");
+        assert_eq!(r.header("referrer-policy"), Some("same-origin"), "{name}");
         assert_eq!(r.header("cache-control"), Some("no-store"), "{name}");
     }
     assert_eq!(app.status_of("ada@example.com"), "active");
@@ -467,7 +571,9 @@ fn every_response_carries_the_security_headers() {
             Some("nosniff"),
             "{path}"
         );
-        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{path}");
+        // Not `no-referrer`: under it browsers post our own form with `Origin: null`, which
+        // the cross-site check must refuse.
+        assert_eq!(r.header("referrer-policy"), Some("same-origin"), "{path}");
     }
     let page = get(s.port, "/");
     assert!(
@@ -497,4 +603,99 @@ fn the_sign_up_rate_limit_answers_429_with_retry_after() {
         .expect("Retry-After in seconds");
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_eq!(get(s.port, "/").status, 200, "only sign-ups are limited");
+}
+
+#[test]
+fn a_form_posted_from_another_site_is_refused() {
+    let mut app = App::new();
+    app.set("MORNINGPOST_ALLOWED_ORIGINS", "https://blog.example.org");
+    let s = server(&mut app);
+    let own = format!("http://127.0.0.1:{}", s.port);
+    let own_page = format!("{own}/issues");
+    let other_port = "http://127.0.0.1:1".to_owned();
+    // (who, headers, status); the address is made from the index.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
+    let cases: Vec<Case> = vec![
+        (
+            "Origin of another site",
+            vec![FORM, ("Origin", "https://evil.example")],
+            403,
+        ),
+        (
+            "Referer of another site",
+            vec![FORM, ("Referer", "https://evil.example/p?q=1")],
+            403,
+        ),
+        (
+            "Origin null (a sandboxed or no-referrer page)",
+            vec![FORM, ("Origin", "null")],
+            403,
+        ),
+        (
+            "Origin on another port",
+            vec![FORM, ("Origin", &other_port)],
+            403,
+        ),
+        (
+            "text/plain from another site",
+            vec![
+                ("Content-Type", "text/plain"),
+                ("Origin", "https://evil.example"),
+            ],
+            403,
+        ),
+        ("our own Origin", vec![FORM, ("Origin", &own)], 200),
+        ("our own Referer", vec![FORM, ("Referer", &own_page)], 200),
+        (
+            "an allowed origin",
+            vec![FORM, ("Origin", "https://blog.example.org")],
+            200,
+        ),
+        ("neither header (curl, old clients)", vec![FORM], 200),
+    ];
+    for (i, (who, headers, status)) in cases.iter().enumerate() {
+        let r = request(
+            s.port,
+            "POST",
+            "/subscribe",
+            headers,
+            format!("email=site{i}%40example.com").as_bytes(),
+        );
+        assert_eq!(r.status, *status, "{who}: {}", r.body);
+        if *status == 403 {
+            assert!(
+                r.body.contains("sent from another site")
+                    && r.body.contains("action=\"/subscribe\""),
+                "{who}: explains and offers our own form: {}",
+                r.body
+            );
+        }
+    }
+    assert!(
+        request(
+            s.port,
+            "POST",
+            "/subscribe",
+            &[FORM, ("Origin", "https://evil.example")],
+            b"email=x"
+        )
+        .body
+        .contains("(https://evil.example)"),
+        "names the site it came from"
+    );
+    // A JSON call is an API call: browsers do not send one across sites without CORS.
+    let r = request(
+        s.port,
+        "POST",
+        "/subscribe",
+        &[JSON, ("Origin", "https://evil.example")],
+        b"{\"email\":\"api@example.com\"}",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = app.statuses();
+    for (i, (who, _, status)) in cases.iter().enumerate() {
+        let stored = list.contains(&format!("site{i}@example.com\t"));
+        assert_eq!(stored, *status == 200, "{who}: stored = {stored}: {list}");
+    }
+    assert!(list.contains("api@example.com\t"), "{list}");
 }

@@ -1,5 +1,6 @@
 //! `morningpost serve`: the HTTP endpoint and, unless `--no-worker`, a queue worker in the
-//! same process. SIGINT/SIGTERM stop both gracefully.
+//! same process. SIGINT/SIGTERM stop both gracefully (HTTP requests in progress get until
+//! `http_shutdown_timeout_seconds`).
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use anyhow::Context;
 
 use super::delivery::{WorkerParts, shutdown_on_signal};
 use crate::config::Settings;
-use crate::http::{AppState, bind, router, serve as serve_http};
+use crate::http::{AppState, Limits, bind, router, serve as serve_http};
 use crate::queue::StopWhen;
 
 pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitCode> {
@@ -34,7 +35,13 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
                 .await
         })
     });
-    serve_http(listener, router(state), shutdown).await?;
+    serve_http(
+        listener,
+        router(state),
+        shutdown,
+        Limits::from_settings(settings),
+    )
+    .await;
     if let Some(task) = worker_task {
         let report = task.await.context("the worker task failed")??;
         println!(

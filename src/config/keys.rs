@@ -119,6 +119,41 @@ pub const KEYS: &[Key] = &[
         "take the client address from X-Forwarded-For (only behind your own proxy)",
     ),
     key(
+        "trusted_proxies",
+        Some("127.0.0.0/8, ::1"),
+        "addresses or CIDRs of the proxies whose X-Forwarded-For is believed",
+    ),
+    key(
+        "allowed_origins",
+        None,
+        "other sites allowed to post the sign-up form, e.g. https://blog.example.com (comma-separated)",
+    ),
+    key(
+        "http_header_timeout_seconds",
+        Some("10"),
+        "how long a client may take to send a request's headers",
+    ),
+    key(
+        "http_idle_timeout_seconds",
+        Some("5"),
+        "how long an idle keep-alive connection stays open (at most the header timeout)",
+    ),
+    key(
+        "http_body_timeout_seconds",
+        Some("10"),
+        "how long a client may take to send a request's body (408 after)",
+    ),
+    key(
+        "http_max_connections",
+        Some("1024"),
+        "HTTP connections open at once (503 past it); lowered to fit the open-file limit",
+    ),
+    key(
+        "http_shutdown_timeout_seconds",
+        Some("10"),
+        "how long SIGTERM waits for requests in progress before closing their connections",
+    ),
+    key(
         "database_pool_size",
         Some("10"),
         "PostgreSQL connections per process",

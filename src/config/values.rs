@@ -8,8 +8,8 @@ use lettre::message::Mailbox;
 
 use super::keys::{self, KEYS};
 use super::{
-    ConfigError, DeliverySettings, DkimSettings, Newsletter, Origin, Secret, Settings,
-    SubscriptionSettings,
+    ConfigError, DeliverySettings, DkimSettings, HttpSettings, Newsletter, Origin, Secret,
+    Settings, SubscriptionSettings,
 };
 
 pub(super) struct Raw {
@@ -232,6 +232,22 @@ impl Raw {
             allow_bounced: self.flag("allow_bounced_resubscribe")?,
             rate_per_minute: (rate > 0).then_some(rate),
             trust_forwarded_for: self.flag("trust_forwarded_for")?,
+            trusted_proxies: self.networks("trusted_proxies")?,
+            allowed_origins: self.origins("allowed_origins")?,
+        };
+        if subscriptions.trust_forwarded_for && subscriptions.trusted_proxies.is_empty() {
+            return Err(self.invalid(
+                "trusted_proxies",
+                "is empty while trust_forwarded_for is true",
+                "list your proxy's address (e.g. 127.0.0.1), or set trust_forwarded_for = false",
+            ));
+        }
+        let http = HttpSettings {
+            header_timeout: self.seconds("http_header_timeout_seconds", 1, 3_600)?,
+            idle_timeout: self.seconds("http_idle_timeout_seconds", 1, 3_600)?,
+            body_timeout: self.seconds("http_body_timeout_seconds", 1, 3_600)?,
+            max_connections: self.number("http_max_connections", 1, 1_000_000)?,
+            shutdown_timeout: self.seconds("http_shutdown_timeout_seconds", 1, 3_600)?,
         };
         let database = crate::store::StoreOptions {
             pool_size: self.number("database_pool_size", 1, 1000)?,
@@ -258,7 +274,41 @@ impl Raw {
             bind,
             newsletter,
             delivery,
+            http,
         })
+    }
+
+    /// A comma-separated list of addresses and CIDRs; empty = none.
+    fn networks(&self, key: &'static str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        let fix =
+            "list addresses or CIDRs separated by commas, e.g. \"127.0.0.1, 10.0.0.0/8, ::1\"";
+        list(self.get(key))
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        self.invalid(key, format!("has {item:?}, not an address or CIDR"), fix)
+                    })
+            })
+            .collect()
+    }
+
+    /// A comma-separated list of web origins (`https://host[:port]`), ASCII serialized.
+    fn origins(&self, key: &'static str) -> Result<Vec<String>, ConfigError> {
+        let fix = "list origins separated by commas, e.g. \"https://blog.example.com, https://example.org:8443\"";
+        list(self.get(key))
+            .map(|item| {
+                let bad = |why: &str| self.invalid(key, format!("has {item:?}, {why}"), fix);
+                let url = url::Url::parse(item).map_err(|_| bad("not a URL"))?;
+                if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+                    return Err(bad("not an http(s) origin"));
+                }
+                if url.path() != "/" || url.query().is_some() || url.username() != "" {
+                    return Err(bad("which has more than scheme, host and port"));
+                }
+                Ok(url.origin().ascii_serialization())
+            })
+            .collect()
     }
 
     fn base_url(&self) -> Result<String, ConfigError> {
@@ -338,6 +388,15 @@ impl Raw {
     }
 }
 
+/// The non-empty, trimmed items of a comma-separated value.
+fn list(value: Option<&str>) -> impl Iterator<Item = &str> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +468,93 @@ mod tests {
             .to_string();
         assert!(
             e.contains("`lease_seconds`") && e.contains("3 × smtp_timeout_seconds + 5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn proxies_and_origins_are_lists_checked_item_by_item() {
+        let s = Settings::from_sources(None, &env(&[])).unwrap();
+        let loopback = |ip: &str| {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            s.subscriptions
+                .trusted_proxies
+                .iter()
+                .any(|n| n.contains(&ip))
+        };
+        assert!(loopback("127.0.0.1") && loopback("127.9.9.9") && loopback("::1"));
+        assert!(!loopback("10.0.0.1") && !loopback("192.0.2.55"));
+        assert!(s.subscriptions.allowed_origins.is_empty());
+
+        let s = Settings::from_sources(
+            None,
+            &env(&[
+                (
+                    "MORNINGPOST_TRUSTED_PROXIES",
+                    " 10.0.0.0/8,192.0.2.9 ,, fd00::/8",
+                ),
+                (
+                    "MORNINGPOST_ALLOWED_ORIGINS",
+                    "https://Blog.Example.com/, http://localhost:3000",
+                ),
+            ]),
+        )
+        .unwrap();
+        let nets: Vec<String> = s
+            .subscriptions
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.9/32", "fd00::/8"]);
+        assert_eq!(
+            s.subscriptions.allowed_origins,
+            ["https://blog.example.com", "http://localhost:3000"]
+        );
+
+        for (var, value, says) in [
+            (
+                "MORNINGPOST_TRUSTED_PROXIES",
+                "10.0.0.0/33",
+                "\"10.0.0.0/33\", not an address",
+            ),
+            (
+                "MORNINGPOST_TRUSTED_PROXIES",
+                "proxy.local",
+                "\"proxy.local\", not an address",
+            ),
+            (
+                "MORNINGPOST_ALLOWED_ORIGINS",
+                "blog.example.com",
+                "not a URL",
+            ),
+            (
+                "MORNINGPOST_ALLOWED_ORIGINS",
+                "ftp://example.com",
+                "not an http(s) origin",
+            ),
+            (
+                "MORNINGPOST_ALLOWED_ORIGINS",
+                "https://example.com/form",
+                "more than scheme",
+            ),
+        ] {
+            let e = Settings::from_sources(None, &env(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says) && e.contains(var), "{value}: {e}");
+        }
+        let e = Settings::from_sources(
+            None,
+            &env(&[
+                ("MORNINGPOST_TRUST_FORWARDED_FOR", "true"),
+                ("MORNINGPOST_TRUSTED_PROXIES", ""),
+            ]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is empty while trust_forwarded_for is true"),
             "{e}"
         );
     }

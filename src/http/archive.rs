@@ -7,19 +7,22 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 
 use super::AppState;
-use super::pages::{not_found, page, unavailable};
+use super::error::{Answer, HttpError};
+use super::pages::{not_found, page};
 use crate::domain::IssueSlug;
 
-pub async fn index(State(app): State<AppState>) -> Response {
+pub async fn index(State(app): State<AppState>) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
-    let issues = match app.inner.store.archive().await {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::error!(error = %e, "archive lookup failed");
-            return unavailable(n);
-        }
-    };
-    page(
+    let issues = app
+        .inner
+        .store
+        .archive()
+        .await
+        .map_err(HttpError::unavailable(
+            app.page(),
+            "the archive lookup failed",
+        ))?;
+    Ok(page(
         StatusCode::OK,
         n,
         "Past issues",
@@ -35,35 +38,45 @@ pub async fn index(State(app): State<AppState>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
-pub async fn issue(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
+pub async fn issue(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
     let Ok(slug) = IssueSlug::parse(&raw) else {
-        return not_found(n, "There is no issue at this address.");
+        return Ok(not_found(n, "There is no issue at this address."));
     };
-    match app.inner.store.message_by_slug(slug.as_str()).await {
-        Ok(Some(m)) if m.enqueued_at.is_some() => match m.web_html {
+    let message = app
+        .inner
+        .store
+        .message_by_slug(slug.as_str())
+        .await
+        .map_err(HttpError::unavailable(
+            app.page(),
+            "the issue lookup failed",
+        ))?;
+    Ok(match message {
+        Some(m) if m.enqueued_at.is_some() => match m.web_html {
             Some(html) => Html(html).into_response(),
             None => not_found(n, "There is no web version of this issue."),
         },
-        Ok(_) => not_found(n, "There is no issue at this address."),
-        Err(e) => {
-            tracing::error!(error = %e, "issue lookup failed");
-            unavailable(n)
-        }
-    }
+        _ => not_found(n, "There is no issue at this address."),
+    })
 }
 
-pub async fn healthz(State(app): State<AppState>) -> Response {
-    match app.inner.store.health().await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        }
-    }
+pub async fn healthz(State(app): State<AppState>) -> Result<Response, HttpError> {
+    app.inner
+        .store
+        .health()
+        .await
+        .map_err(HttpError::unavailable(
+            Answer::Text("database unavailable\n"),
+            "the health check failed",
+        ))?;
+    Ok((StatusCode::OK, "ok\n").into_response())
 }
 
 pub async fn fallback(State(app): State<AppState>) -> Response {

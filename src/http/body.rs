@@ -1,6 +1,45 @@
-//! Reading a sign-up from a form or JSON body, strictly: one value per field, UTF-8 only.
+//! Reading a sign-up from a form or JSON body, strictly: each field at most once, each value
+//! valid UTF-8 after decoding, each JSON value a string.
+
+use std::fmt;
 
 use axum::http::{HeaderMap, header};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+/// What the body says it is, from `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Form,
+    Json,
+    /// Another type, or a charset other than UTF-8.
+    Unsupported,
+}
+
+impl Kind {
+    pub fn of(headers: &HeaderMap) -> Self {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let mut parts = content_type.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let charset = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+        if charset
+            .as_deref()
+            .is_some_and(|c| c != "utf-8" && c != "utf8")
+        {
+            return Self::Unsupported;
+        }
+        match essence.as_str() {
+            "application/x-www-form-urlencoded" => Self::Form,
+            "application/json" => Self::Json,
+            _ => Self::Unsupported,
+        }
+    }
+}
 
 /// The fields of a sign-up, before validation.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -9,7 +48,20 @@ pub struct SignupFields {
     pub name: String,
     /// The honeypot: people leave it empty; bots fill it.
     pub website: String,
-    pub json: bool,
+}
+
+/// The fields read, in the order of `SignupFields`.
+const FIELDS: [&str; 3] = ["email", "name", "website"];
+
+impl SignupFields {
+    fn slot(&mut self, field: usize) -> Option<&mut String> {
+        match field {
+            0 => Some(&mut self.email),
+            1 => Some(&mut self.name),
+            2 => Some(&mut self.website),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -18,77 +70,153 @@ pub enum BodyError {
     UnsupportedType,
     #[error("the body is not valid JSON: {0}")]
     BadJson(String),
-    #[error("{0}")]
-    BadField(String),
+    /// `field` is `None` when the body as a whole has the wrong shape.
+    #[error("{}", field_message(*field, reason))]
+    BadField {
+        field: Option<&'static str>,
+        reason: &'static str,
+    },
 }
 
-pub fn parse_signup(headers: &HeaderMap, body: &[u8]) -> Result<SignupFields, BodyError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let mut parts = content_type.split(';').map(str::trim);
-    let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
-    let charset = parts
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
-        .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
-    if charset
-        .as_deref()
-        .is_some_and(|c| c != "utf-8" && c != "utf8")
-    {
-        return Err(BodyError::UnsupportedType);
+fn field_message(field: Option<&str>, reason: &str) -> String {
+    match field {
+        Some(field) => format!("the field \"{field}\" {reason}"),
+        None => reason.to_owned(),
     }
-    match essence.as_str() {
-        "application/x-www-form-urlencoded" => parse_form(body),
-        "application/json" => parse_json(body),
-        _ => Err(BodyError::UnsupportedType),
+}
+
+const TWICE: &str = "was sent more than once; send it once";
+const NOT_UTF8: &str = "is not valid UTF-8";
+const NOT_A_STRING: &str = "must be a string";
+const NOT_AN_OBJECT: &str = "send a JSON object: {\"email\": …, \"name\": …}";
+
+pub fn parse_signup(kind: Kind, body: &[u8]) -> Result<SignupFields, BodyError> {
+    match kind {
+        Kind::Form => parse_form(body),
+        Kind::Json => parse_json(body),
+        Kind::Unsupported => Err(BodyError::UnsupportedType),
     }
 }
 
 fn parse_form(body: &[u8]) -> Result<SignupFields, BodyError> {
     let mut fields = SignupFields::default();
-    let mut seen = [false; 3];
-    for (key, value) in url::form_urlencoded::parse(body) {
-        if value.contains('\u{FFFD}') && !String::from_utf8_lossy(body).contains('\u{FFFD}') {
-            return Err(BodyError::BadField(format!(
-                "the field {key:?} is not valid UTF-8"
-            )));
-        }
-        let (slot, i) = match key.as_ref() {
-            "email" => (&mut fields.email, 0),
-            "name" => (&mut fields.name, 1),
-            "website" => (&mut fields.website, 2),
-            _ => continue,
+    let mut seen = [false; FIELDS.len()];
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut halves = pair.splitn(2, |b| *b == b'=');
+        let key = percent_decode(halves.next().unwrap_or_default());
+        let Some(i) = FIELDS.iter().position(|f| f.as_bytes() == key) else {
+            continue;
         };
-        if seen[i] {
-            return Err(BodyError::BadField(format!("send the field {key:?} once")));
+        let field = Some(FIELDS[i]);
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(BodyError::BadField {
+                field,
+                reason: TWICE,
+            });
         }
-        seen[i] = true;
-        *slot = value.into_owned();
+        // Each value is checked once decoded: an invalid byte sent raw or as %XX is refused,
+        // and a correctly encoded U+FFFD is a character like any other.
+        let value =
+            String::from_utf8(percent_decode(halves.next().unwrap_or_default())).map_err(|_| {
+                BodyError::BadField {
+                    field,
+                    reason: NOT_UTF8,
+                }
+            })?;
+        if let Some(slot) = fields.slot(i) {
+            *slot = value;
+        }
     }
     Ok(fields)
 }
 
-fn parse_json(body: &[u8]) -> Result<SignupFields, BodyError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| BodyError::BadJson(e.to_string()))?;
-    let object = value.as_object().ok_or_else(|| {
-        BodyError::BadField("send a JSON object: {\"email\": …, \"name\": …}".into())
-    })?;
-    let text = |key: &str| -> Result<String, BodyError> {
-        match object.get(key) {
-            None | Some(serde_json::Value::Null) => Ok(String::new()),
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(BodyError::BadField(format!("\"{key}\" must be a string"))),
+/// application/x-www-form-urlencoded decoding to bytes: `+` is a space and `%XY` a byte; a `%`
+/// without two hex digits after it stays as it is (as in the WHATWG URL standard).
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        match (b, hex(input.get(i + 1)), hex(input.get(i + 2))) {
+            (b'%', Some(high), Some(low)) => {
+                out.extend(u8::try_from(high * 16 + low).ok());
+                i += 3;
+            }
+            (b'+', ..) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
         }
-    };
-    Ok(SignupFields {
-        email: text("email")?,
-        name: text("name")?,
-        website: text("website")?,
-        json: true,
-    })
+    }
+    out
+}
+
+fn parse_json(body: &[u8]) -> Result<SignupFields, BodyError> {
+    match serde_json::from_slice::<JsonSignup>(body) {
+        Ok(JsonSignup(result)) => result,
+        // The only data error left is a body that is not an object.
+        Err(e) if e.classify() == serde_json::error::Category::Data => Err(BodyError::BadField {
+            field: None,
+            reason: NOT_AN_OBJECT,
+        }),
+        Err(e) => Err(BodyError::BadJson(e.to_string())),
+    }
+}
+
+/// A JSON object read key by key, so that a repeated key is seen (a map would keep the last).
+/// Problems with the fields are kept, not raised, so the rest of the body is still checked for
+/// syntax: a body that is not JSON is a 400, whatever its fields.
+struct JsonSignup(Result<SignupFields, BodyError>);
+
+impl<'de> Deserialize<'de> for JsonSignup {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(JsonSignupVisitor)
+    }
+}
+
+struct JsonSignupVisitor;
+
+impl<'de> Visitor<'de> for JsonSignupVisitor {
+    type Value = JsonSignup;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonSignup, A::Error> {
+        let mut fields = SignupFields::default();
+        let mut seen = [false; FIELDS.len()];
+        let mut problem = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(i) = FIELDS.iter().position(|f| *f == key) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let value = map.next_value::<serde_json::Value>()?;
+            let field = Some(FIELDS[i]);
+            let reason = if std::mem::replace(&mut seen[i], true) {
+                TWICE
+            } else {
+                match (value, fields.slot(i)) {
+                    (serde_json::Value::Null, _) => continue,
+                    (serde_json::Value::String(s), Some(slot)) => {
+                        *slot = s;
+                        continue;
+                    }
+                    _ => NOT_A_STRING,
+                }
+            };
+            problem.get_or_insert(BodyError::BadField { field, reason });
+        }
+        Ok(JsonSignup(match problem {
+            Some(problem) => Err(problem),
+            None => Ok(fields),
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -101,64 +229,137 @@ mod tests {
         h
     }
 
+    fn form(body: &[u8]) -> Result<SignupFields, BodyError> {
+        parse_signup(Kind::Form, body)
+    }
+
+    fn json(body: &str) -> Result<SignupFields, BodyError> {
+        parse_signup(Kind::Json, body.as_bytes())
+    }
+
+    fn bad(field: Option<&'static str>, reason: &'static str) -> Result<SignupFields, BodyError> {
+        Err(BodyError::BadField { field, reason })
+    }
+
     #[test]
     fn forms_and_json_parse_to_the_same_fields() {
-        let form = parse_signup(
-            &with_type("application/x-www-form-urlencoded"),
-            b"email=a%40example.com&name=Ada+L",
-        )
-        .unwrap();
+        let expected = SignupFields {
+            email: "a@example.com".into(),
+            name: "Ada L".into(),
+            website: String::new(),
+        };
+        assert_eq!(form(b"email=a%40example.com&name=Ada+L"), Ok(expected));
+        let expected = SignupFields {
+            email: "a@example.com".into(),
+            name: "Ada L".into(),
+            website: String::new(),
+        };
         assert_eq!(
-            (form.email.as_str(), form.name.as_str(), form.json),
-            ("a@example.com", "Ada L", false)
+            json(r#"{"email":"a@example.com","name":"Ada L","other":[1,{"x":2}]}"#),
+            Ok(expected)
         );
-        let json = parse_signup(
-            &with_type("application/json; charset=utf-8"),
-            br#"{"email":"a@example.com","name":"Ada L"}"#,
-        )
-        .unwrap();
         assert_eq!(
-            (json.email.as_str(), json.name.as_str(), json.json),
-            ("a@example.com", "Ada L", true)
+            json(r#"{"email":"a@example.com","name":null}"#).map(|f| f.name),
+            Ok("".into())
         );
     }
 
     #[test]
-    fn strictness() {
-        let form = with_type("application/x-www-form-urlencoded");
-        assert!(matches!(
-            parse_signup(&form, b"email=a&email=b"),
-            Err(BodyError::BadField(_))
-        ));
-        assert!(matches!(
-            parse_signup(&form, b"email=%FF%FE"),
-            Err(BodyError::BadField(_))
-        ));
-        assert_eq!(
-            parse_signup(&with_type("text/plain"), b"x"),
-            Err(BodyError::UnsupportedType)
-        );
-        assert_eq!(
-            parse_signup(
-                &with_type("application/x-www-form-urlencoded; charset=latin1"),
-                b"x"
+    fn the_kind_comes_from_the_content_type_and_its_charset() {
+        for (ct, kind) in [
+            ("application/x-www-form-urlencoded", Kind::Form),
+            ("Application/JSON; charset=\"UTF-8\"", Kind::Json),
+            ("application/json; charset=utf8", Kind::Json),
+            (
+                "application/x-www-form-urlencoded; charset=latin1",
+                Kind::Unsupported,
             ),
-            Err(BodyError::UnsupportedType)
+            ("text/plain", Kind::Unsupported),
+        ] {
+            assert_eq!(Kind::of(&with_type(ct)), kind, "{ct}");
+        }
+        assert_eq!(Kind::of(&HeaderMap::new()), Kind::Unsupported);
+    }
+
+    #[test]
+    fn each_decoded_form_value_must_be_utf8() {
+        // Raw bytes that are not UTF-8: refused (they used to become U+FFFD and be stored).
+        assert_eq!(
+            form(b"email=a%40example.com&name=Ada\xff\xfe"),
+            bad(Some("name"), NOT_UTF8)
         );
+        // The same bytes percent-encoded: refused too.
+        assert_eq!(
+            form(b"email=%FF%FE%40example.com"),
+            bad(Some("email"), NOT_UTF8)
+        );
+        // U+FFFD correctly encoded is a character like any other (it used to be refused).
+        assert_eq!(
+            form(b"email=a%40example.com&name=Ada%EF%BF%BD").map(|f| f.name),
+            Ok("Ada\u{FFFD}".into())
+        );
+        // Raw UTF-8 is fine; a stray % stays; unknown fields are ignored, even when not UTF-8.
+        assert_eq!(
+            form("email=a%40example.com&name=J%C3%B6rg+100%+sure&x=%FF".as_bytes()).map(|f| f.name),
+            Ok("Jörg 100% sure".into())
+        );
+        assert_eq!(
+            form("name=Zoë".as_bytes()).map(|f| f.name),
+            Ok("Zoë".into())
+        );
+    }
+
+    #[test]
+    fn a_field_sent_twice_is_refused_in_forms_and_json() {
+        assert_eq!(form(b"email=a&email=b"), bad(Some("email"), TWICE));
+        assert_eq!(form(b"email=a&%65mail=b"), bad(Some("email"), TWICE));
+        // JSON used to keep the last value and store b@example.com.
+        assert_eq!(
+            json(r#"{"email":"a@example.com","email":"b@example.com"}"#),
+            bad(Some("email"), TWICE)
+        );
+        assert_eq!(
+            json(r#"{"name":"a","email":"x","name":null}"#),
+            bad(Some("name"), TWICE)
+        );
+        assert_eq!(
+            json(r#"{"email":"a@example.com","x":1,"x":2}"#).map(|f| f.email),
+            Ok("a@example.com".into())
+        );
+    }
+
+    #[test]
+    fn json_of_the_wrong_shape_names_the_field() {
+        assert_eq!(json(r#"{"email": 42}"#), bad(Some("email"), NOT_A_STRING));
+        assert_eq!(
+            json(r#"{"email":"a@example.com","website":["x"]}"#),
+            bad(Some("website"), NOT_A_STRING)
+        );
+        assert_eq!(json(r#"["a@example.com"]"#), bad(None, NOT_AN_OBJECT));
+        assert_eq!(json("42"), bad(None, NOT_AN_OBJECT));
+        // Broken syntax is a 400 even after a field problem.
         assert!(matches!(
-            parse_signup(&with_type("application/json"), b"{"),
+            json(r#"{"email": 42, "#),
             Err(BodyError::BadJson(_))
         ));
         assert!(matches!(
-            parse_signup(&with_type("application/json"), b"[1]"),
-            Err(BodyError::BadField(_))
-        ));
-        assert!(matches!(
-            parse_signup(&with_type("application/json"), br#"{"email":5}"#),
-            Err(BodyError::BadField(_))
+            json(r#"{"email":"a"} x"#),
+            Err(BodyError::BadJson(_))
         ));
         assert_eq!(
-            parse_signup(&HeaderMap::new(), b"email=a"),
+            BodyError::BadField {
+                field: Some("email"),
+                reason: NOT_A_STRING
+            }
+            .to_string(),
+            "the field \"email\" must be a string"
+        );
+    }
+
+    #[test]
+    fn unsupported_types_are_refused() {
+        assert_eq!(
+            parse_signup(Kind::Unsupported, b"email=a"),
             Err(BodyError::UnsupportedType)
         );
     }

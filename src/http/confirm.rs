@@ -7,7 +7,8 @@ use axum::response::Response;
 use maud::html;
 
 use super::AppState;
-use super::pages::{not_found, page, subscribe_form, unavailable};
+use super::error::HttpError;
+use super::pages::{not_found, page, subscribe_form};
 use crate::clock::now_ms;
 use crate::domain::Token;
 use crate::store::ConfirmOutcome;
@@ -33,21 +34,29 @@ pub async fn show(State(app): State<AppState>, Path(raw): Path<String>) -> Respo
     )
 }
 
-pub async fn confirm(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
+pub async fn confirm(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
     let Some(token) = Token::parse(&raw).ok() else {
-        return not_found(n, UNKNOWN);
+        return Ok(not_found(n, UNKNOWN));
     };
     let hash = token.hash();
-    let outcome = match app.inner.store.confirm(&hash, now_ms()).await {
-        Ok(o) => o,
-        Err(e) => {
-            tracing::error!(error = %e, token = %hash.short(), "confirmation could not be stored");
-            return unavailable(n);
-        }
-    };
+    let outcome =
+        app.inner
+            .store
+            .confirm(&hash, now_ms())
+            .await
+            .map_err(HttpError::unavailable(
+                app.page(),
+                format!(
+                    "the confirmation of token {} could not be stored",
+                    hash.short()
+                ),
+            ))?;
     tracing::info!(token = %hash.short(), outcome = ?std::mem::discriminant(&outcome), "confirmation");
-    match outcome {
+    Ok(match outcome {
         ConfirmOutcome::Confirmed { .. } => page(
             StatusCode::OK,
             n,
@@ -78,5 +87,5 @@ pub async fn confirm(State(app): State<AppState>, Path(raw): Path<String>) -> Re
             },
         ),
         ConfirmOutcome::Unknown => not_found(n, UNKNOWN),
-    }
+    })
 }

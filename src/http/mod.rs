@@ -3,18 +3,26 @@
 
 mod archive;
 mod body;
+mod client_ip;
 mod confirm;
+mod error;
+mod limiter;
+mod open_files;
 mod pages;
+mod read_body;
 mod router;
+mod same_site;
 mod security;
+mod server;
 mod signups;
+mod slots;
 mod subscribe;
 mod unsubscribe;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
@@ -23,7 +31,9 @@ use crate::domain::TokenKey;
 use crate::render::{RenderContext, render_confirmation};
 use crate::store::{MessageKind, NewMessage, Store};
 
+use limiter::{Limiter, MAX_CLIENTS};
 pub use router::router;
+pub use server::{Limits, serve};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -35,22 +45,25 @@ struct Inner {
     store: Store,
     signups: signups::SignupQueue,
     key: TokenKey,
-    newsletter: Newsletter,
+    newsletter: Arc<Newsletter>,
     subscriptions: SubscriptionSettings,
     /// The stored template of the confirmation mail.
     confirmation_message: Uuid,
+    /// The sign-up rate limit; `None` = no limit.
+    limiter: Option<Arc<Limiter>>,
+    client_ip: client_ip::ClientIp,
+    same_site: same_site::SameSite,
+    body_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: {source}; set MORNINGPOST_BIND to a free address:port")]
+    #[error("cannot listen on {addr}; set MORNINGPOST_BIND to a free address:port")]
     Bind {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("the HTTP server failed: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 impl AppState {
@@ -77,32 +90,38 @@ impl AppState {
             now: now_ms(),
         };
         let confirmation_message = store.ensure_template(&template).await?;
+        let subscriptions = &settings.subscriptions;
+        let limiter = subscriptions.rate_per_minute.map(|per_minute| {
+            let limiter = Arc::new(Limiter::new(per_minute, MAX_CLIENTS));
+            Limiter::spawn_pruning(&limiter);
+            limiter
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 signups: signups::SignupQueue::spawn(store.clone()),
                 store,
                 key,
-                newsletter: settings.newsletter.clone(),
-                subscriptions: settings.subscriptions.clone(),
+                newsletter: Arc::new(settings.newsletter.clone()),
+                subscriptions: subscriptions.clone(),
                 confirmation_message,
+                limiter,
+                client_ip: client_ip::ClientIp::new(
+                    subscriptions.trust_forwarded_for,
+                    &subscriptions.trusted_proxies,
+                ),
+                same_site: same_site::SameSite::new(
+                    &settings.base_url,
+                    &subscriptions.allowed_origins,
+                ),
+                body_timeout: settings.http.body_timeout,
             }),
         })
     }
-}
 
-/// Serves until `shutdown` turns true, then finishes the requests in progress.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    mut shutdown: watch::Receiver<bool>,
-) -> Result<(), ServeError> {
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
-        .map_err(ServeError::Serve)
+    /// The failure answer of pages.
+    fn page(&self) -> error::Answer {
+        error::Answer::Page(Arc::clone(&self.inner.newsletter))
+    }
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {

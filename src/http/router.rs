@@ -1,30 +1,19 @@
-//! Routes, body limits, the per-client rate limit on sign-ups, and security headers.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! Routes, the body deadline and limit, the per-client rate limit on sign-ups, and security
+//! headers.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
-use tower_governor::GovernorLayer;
-use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};
 
-use super::{AppState, archive, confirm, security, subscribe, unsubscribe};
-
-/// Bodies are small forms; anything larger is refused with 413 before it is read.
-pub const MAX_BODY: usize = 16 * 1024;
+use super::read_body::{MAX_BODY, read_body};
+use super::{AppState, archive, confirm, limiter, security, subscribe, unsubscribe};
 
 pub fn router(state: AppState) -> Router {
-    let subscriptions = state.inner.subscriptions.clone();
-    let signup = Router::new().route("/subscribe", post(subscribe::submit));
-    let signup = match subscriptions.rate_per_minute {
-        None => signup,
-        Some(per_minute) if subscriptions.trust_forwarded_for => {
-            limit(signup, per_minute, SmartIpKeyExtractor)
-        }
-        Some(per_minute) => limit(signup, per_minute, PeerIpKeyExtractor),
-    };
+    let body_deadline = state.inner.body_timeout;
+    let signup = Router::new()
+        .route("/subscribe", post(subscribe::submit))
+        .route_layer(from_fn_with_state(state.clone(), limiter::limit));
     Router::new()
         .route("/", get(subscribe::form))
         .route(
@@ -41,25 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(signup)
         .fallback(archive::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(from_fn_with_state(body_deadline, read_body))
+        .layer(from_fn(security::headers))
         .with_state(state)
-}
-
-/// `per_minute` sign-ups per client, in a burst of up to that many; 429 with Retry-After past it.
-fn limit<K>(routes: Router<AppState>, per_minute: u32, key: K) -> Router<AppState>
-where
-    K: KeyExtractor + Send + Sync + 'static,
-    K::Key: Send + Sync,
-{
-    let period =
-        Duration::from_millis(60_000 / u64::from(per_minute.max(1))).max(Duration::from_millis(1));
-    let config = GovernorConfigBuilder::default()
-        .period(period)
-        .burst_size(per_minute.max(1))
-        .key_extractor(key)
-        .finish();
-    match config {
-        Some(config) => routes.layer(GovernorLayer::new(Arc::new(config))),
-        None => routes,
-    }
 }

@@ -1,6 +1,8 @@
 //! Headers on every response: a Content-Security-Policy without inline script (styles are
-//! inline: the pages share the email's stylesheet), no sniffing, no framing, no referrer
-//! (token URLs must not leak to other sites), and no caching of token pages.
+//! inline: the pages share the email's stylesheet), no sniffing, no framing, a referrer for
+//! this site only (token URLs must not leak to other sites; `no-referrer` would make browsers
+//! send `Origin: null` with our own form, which the cross-site check refuses), and no caching
+//! of token pages.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -28,7 +30,7 @@ pub async fn headers(request: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if token_page {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -12,8 +12,10 @@ use maud::html;
 use uuid::Uuid;
 
 use super::AppState;
-use super::body::{BodyError, SignupFields, parse_signup};
-use super::pages::{page, subscribe_form, unavailable};
+use super::body::{BodyError, Kind, SignupFields, parse_signup};
+use super::error::{Answer, HttpError};
+use super::pages::{page, subscribe_form};
+use super::same_site::CrossSite;
 use crate::clock::now_ms;
 use crate::domain::{SubscriberEmail, SubscriberName};
 use crate::store::{NewConfirmation, SubscribeRequest};
@@ -34,40 +36,60 @@ pub async fn form(State(app): State<AppState>) -> Response {
     )
 }
 
-pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let fields = match parse_signup(&headers, &body) {
+pub async fn submit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let kind = Kind::of(&headers);
+    if kind != Kind::Json
+        && let Err(cross_site) = app.inner.same_site.check(&headers)
+    {
+        tracing::info!(origin = %cross_site.named, "cross-site sign-up refused");
+        return Ok(refused(&app, &cross_site));
+    }
+    let fields = match parse_signup(kind, &body) {
         Ok(f) => f,
-        Err(BodyError::UnsupportedType) => {
-            return (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                BodyError::UnsupportedType.to_string(),
-            )
-                .into_response();
+        Err(e @ BodyError::UnsupportedType) => {
+            return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()).into_response());
         }
         Err(e @ BodyError::BadJson(_)) => {
-            return json_error(StatusCode::BAD_REQUEST, &e.to_string());
+            return Ok(json_error(StatusCode::BAD_REQUEST, &e.to_string(), None));
         }
-        Err(e @ BodyError::BadField(_)) => {
-            return invalid(&app, &SignupFields::default(), &e.to_string());
+        Err(e @ BodyError::BadField { field, reason }) => {
+            let problem = Problem {
+                field,
+                reason: reason.to_owned(),
+                message: format!("{}.", capitalized(&e.to_string())),
+            };
+            return Ok(invalid(&app, kind, &SignupFields::default(), &problem));
         }
     };
     if !fields.website.trim().is_empty() {
         tracing::info!("sign-up with the honeypot filled: answered, nothing stored");
-        return neutral(&app, fields.json);
+        return Ok(neutral(&app, kind));
     }
     let email = match SubscriberEmail::parse(&fields.email) {
         Ok(e) => e,
         Err(e) => {
-            return invalid(
-                &app,
-                &fields,
-                &format!("That address cannot receive mail: {e}."),
-            );
+            let problem = Problem {
+                field: Some("email"),
+                message: format!("That address cannot receive mail: {e}."),
+                reason: format!("cannot receive mail: {e}"),
+            };
+            return Ok(invalid(&app, kind, &fields, &problem));
         }
     };
     let name = match SubscriberName::parse_optional(&fields.name) {
         Ok(n) => n,
-        Err(e) => return invalid(&app, &fields, &format!("That name cannot be used: {e}.")),
+        Err(e) => {
+            let problem = Problem {
+                field: Some("name"),
+                message: format!("That name cannot be used: {e}."),
+                reason: format!("cannot be used: {e}"),
+            };
+            return Ok(invalid(&app, kind, &fields, &problem));
+        }
     };
     let inner = &app.inner;
     let now = now_ms();
@@ -88,20 +110,21 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         allow_bounced: inner.subscriptions.allow_bounced,
         now,
     };
-    match inner.signups.subscribe(request).await {
-        Ok(outcome) => {
-            tracing::info!(?outcome, "sign-up");
-            neutral(&app, fields.json)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "sign-up could not be stored");
-            if fields.json {
-                json_error(StatusCode::SERVICE_UNAVAILABLE, "try again in a minute")
-            } else {
-                unavailable(&inner.newsletter)
-            }
-        }
-    }
+    let answer = if kind == Kind::Json {
+        Answer::Json
+    } else {
+        app.page()
+    };
+    let outcome = inner
+        .signups
+        .subscribe(request)
+        .await
+        .map_err(HttpError::unavailable(
+            answer,
+            "a sign-up could not be stored",
+        ))?;
+    tracing::info!(?outcome, "sign-up");
+    Ok(neutral(&app, kind))
 }
 
 fn millis(d: std::time::Duration) -> i64 {
@@ -109,8 +132,8 @@ fn millis(d: std::time::Duration) -> i64 {
 }
 
 /// The one answer for every accepted sign-up.
-fn neutral(app: &AppState, json: bool) -> Response {
-    if json {
+fn neutral(app: &AppState, kind: Kind) -> Response {
+    if kind == Kind::Json {
         return (
             StatusCode::OK,
             Json(serde_json::json!({ "message": NEUTRAL })),
@@ -129,10 +152,22 @@ fn neutral(app: &AppState, json: bool) -> Response {
     )
 }
 
-/// 422 with the form shown again, the input kept.
-fn invalid(app: &AppState, fields: &SignupFields, message: &str) -> Response {
-    if fields.json {
-        return json_error(StatusCode::UNPROCESSABLE_ENTITY, message);
+/// What is wrong with a sign-up, for a person (`message`) and for a program (`field`, `reason`).
+struct Problem {
+    /// `None` when the body as a whole is at fault.
+    field: Option<&'static str>,
+    reason: String,
+    message: String,
+}
+
+/// 422: JSON naming the field and the reason, or the form shown again with the input kept.
+fn invalid(app: &AppState, kind: Kind, fields: &SignupFields, problem: &Problem) -> Response {
+    if kind == Kind::Json {
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &problem.message,
+            Some(problem),
+        );
     }
     page(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -140,11 +175,42 @@ fn invalid(app: &AppState, fields: &SignupFields, message: &str) -> Response {
         "Subscribe",
         html! {
             h1 class="headline" { "Subscribe to " (app.inner.newsletter.name) }
-            (subscribe_form(&fields.email, &fields.name, Some(message)))
+            (subscribe_form(&fields.email, &fields.name, Some(&problem.message)))
         },
     )
 }
 
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+/// 403 for a form posted from another site's page, with our own form to use instead.
+fn refused(app: &AppState, cross_site: &CrossSite) -> Response {
+    let n = &app.inner.newsletter;
+    page(
+        StatusCode::FORBIDDEN,
+        n,
+        "Subscribe here",
+        html! {
+            h1 class="headline" { "Subscribe here" }
+            p {
+                "This sign-up was sent from another site (" (cross_site.named) "), so it was not "
+                "accepted: only " (n.name) "'s own pages can sign you up. If you meant to "
+                "subscribe, use this form:"
+            }
+            (subscribe_form("", "", None))
+        },
+    )
+}
+
+fn json_error(status: StatusCode, message: &str, problem: Option<&Problem>) -> Response {
+    let body = match problem {
+        Some(p) => serde_json::json!({ "error": message, "field": p.field, "reason": p.reason }),
+        None => serde_json::json!({ "error": message }),
+    };
+    (status, Json(body)).into_response()
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -8,7 +8,8 @@ use axum::response::Response;
 use maud::html;
 
 use super::AppState;
-use super::pages::{not_found, page, subscribe_form, unavailable};
+use super::error::HttpError;
+use super::pages::{not_found, page, subscribe_form};
 use crate::clock::now_ms;
 use crate::domain::Token;
 use crate::store::Subscriber;
@@ -16,33 +17,31 @@ use crate::store::Subscriber;
 const UNKNOWN: &str =
     "This unsubscribe link is not valid. It may have been cut short: open it from the mail again.";
 
-async fn subscriber(app: &AppState, raw: &str) -> Result<Subscriber, Response> {
-    let n = &app.inner.newsletter;
-    let token = Token::parse(raw)
-        .ok()
-        .ok_or_else(|| not_found(n, UNKNOWN))?;
-    match app
-        .inner
+/// The subscriber the token names; `None` for a token that names nobody.
+async fn subscriber(app: &AppState, raw: &str) -> Result<Option<Subscriber>, HttpError> {
+    let Ok(token) = Token::parse(raw) else {
+        return Ok(None);
+    };
+    let hash = token.hash();
+    app.inner
         .store
-        .subscriber_by_unsubscribe_hash(&token.hash())
+        .subscriber_by_unsubscribe_hash(&hash)
         .await
-    {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(not_found(n, UNKNOWN)),
-        Err(e) => {
-            tracing::error!(error = %e, token = %token.hash().short(), "unsubscribe lookup failed");
-            Err(unavailable(n))
-        }
-    }
+        .map_err(HttpError::unavailable(
+            app.page(),
+            format!("the unsubscribe lookup of token {} failed", hash.short()),
+        ))
 }
 
-pub async fn show(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
-    let s = match subscriber(&app, &raw).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn show(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
-    page(
+    let Some(s) = subscriber(&app, &raw).await? else {
+        return Ok(not_found(n, UNKNOWN));
+    };
+    Ok(page(
         StatusCode::OK,
         n,
         "Unsubscribe",
@@ -54,21 +53,27 @@ pub async fn show(State(app): State<AppState>, Path(raw): Path<String>) -> Respo
                 button type="submit" class="button" { "Unsubscribe" }
             }
         },
-    )
+    ))
 }
 
-pub async fn unsubscribe(State(app): State<AppState>, Path(raw): Path<String>) -> Response {
-    let s = match subscriber(&app, &raw).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn unsubscribe(
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
-    if let Err(e) = app.inner.store.unsubscribe(s.id, now_ms()).await {
-        tracing::error!(error = %e, "unsubscribe could not be stored");
-        return unavailable(n);
-    }
+    let Some(s) = subscriber(&app, &raw).await? else {
+        return Ok(not_found(n, UNKNOWN));
+    };
+    app.inner
+        .store
+        .unsubscribe(s.id, now_ms())
+        .await
+        .map_err(HttpError::unavailable(
+            app.page(),
+            format!("the unsubscribe of {} could not be stored", s.id),
+        ))?;
     tracing::info!(subscriber = %s.id, "unsubscribed");
-    page(
+    Ok(page(
         StatusCode::OK,
         n,
         "Unsubscribed",
@@ -78,5 +83,5 @@ pub async fn unsubscribe(State(app): State<AppState>, Path(raw): Path<String>) -
             p { "Changed your mind? Subscribe again:" }
             (subscribe_form(&s.email, "", None))
         },
-    )
+    ))
 }

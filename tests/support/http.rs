@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::app::App;
@@ -114,12 +114,38 @@ pub struct Server {
 
 impl Server {
     pub fn start(app: &mut App, args: &[&str]) -> Self {
+        Self::start_with(app, args, None)
+    }
+
+    /// The same, with at most `open_files` file descriptors (`ulimit -n`, as systemd's
+    /// `LimitNOFILE=` would set).
+    pub fn start_limited(app: &mut App, args: &[&str], open_files: u32) -> Self {
+        Self::start_with(app, args, Some(open_files))
+    }
+
+    fn start_with(app: &mut App, args: &[&str], open_files: Option<u32>) -> Self {
         let port = free_port();
         app.set("MORNINGPOST_BIND", &format!("127.0.0.1:{port}"));
         app.set("MORNINGPOST_BASE_URL", &format!("http://127.0.0.1:{port}"));
         let mut all = vec!["serve"];
         all.extend_from_slice(args);
-        let child = app.spawn(&all);
+        let child = match open_files {
+            None => app.spawn(&all),
+            Some(n) => {
+                let mut cmd = Command::new("sh");
+                cmd.current_dir(app.dir.path())
+                    .env_clear()
+                    .env("PATH", std::env::var("PATH").unwrap_or_default())
+                    .envs(&app.env)
+                    .args(["-c", "ulimit -n \"$0\" && exec \"$@\""])
+                    .arg(n.to_string())
+                    .arg(env!("CARGO_BIN_EXE_morningpost"))
+                    .args(&all)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                cmd.spawn().expect("spawn morningpost under ulimit")
+            }
+        };
         let server = Self { port, child };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -143,6 +169,44 @@ impl Server {
             .arg(self.child.id().to_string())
             .status();
         self.child.wait().expect("server exits")
+    }
+}
+
+impl Server {
+    /// Sends SIGTERM and returns when it was sent.
+    pub fn terminate(&self) -> Instant {
+        let sent = Instant::now();
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        sent
+    }
+
+    /// The exit status, if the process ends within `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the server") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then everything the server wrote to stderr.
+    pub fn stop_with_log(mut self) -> (std::process::ExitStatus, String) {
+        self.terminate();
+        let mut log = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut log);
+        }
+        (self.child.wait().expect("server exits"), log)
     }
 }
 

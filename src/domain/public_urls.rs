@@ -1,0 +1,102 @@
+//! Every address the newsletter gives out — in mail, on its pages, in its feed — is built
+//! here, and the HTTP router's paths are the same constants, so a link and the route that
+//! answers it cannot drift apart.
+
+use std::fmt;
+
+use super::IssueSlug;
+
+/// The router's paths (axum's `{name}` captures).
+pub mod routes {
+    pub const HOME: &str = "/";
+    pub const SUBSCRIBE: &str = "/subscribe";
+    pub const CONFIRM: &str = "/confirm/{token}";
+    pub const UNSUBSCRIBE: &str = "/unsubscribe/{token}";
+    pub const ARCHIVE: &str = "/issues";
+    pub const ISSUE: &str = "/issues/{slug}";
+    pub const HEALTH: &str = "/healthz";
+}
+
+/// The public base URL (no trailing slash) and the addresses below it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicUrls {
+    base: String,
+}
+
+impl fmt::Debug for PublicUrls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicUrls({})", self.base)
+    }
+}
+
+impl PublicUrls {
+    /// `base` is the configured `base_url`, already checked by the configuration.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The subscribe page.
+    pub fn home(&self) -> String {
+        self.absolute(routes::HOME)
+    }
+
+    pub fn confirm(&self, token: &str) -> String {
+        format!("{}/confirm/{token}", self.base)
+    }
+
+    pub fn unsubscribe(&self, token: &str) -> String {
+        format!("{}/unsubscribe/{token}", self.base)
+    }
+
+    pub fn archive(&self) -> String {
+        self.absolute(routes::ARCHIVE)
+    }
+
+    /// An issue's web version: the "view in browser" link.
+    pub fn issue(&self, slug: &IssueSlug) -> String {
+        self.absolute(&issue_path(slug))
+    }
+
+    /// A site-relative path (`/issues`, from an issue's own links) made absolute.
+    pub fn absolute(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// The path of an issue's page, for links between the site's own pages.
+pub fn issue_path(slug: &IssueSlug) -> String {
+    format!("{}/{slug}", routes::ARCHIVE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_built_from_the_base_and_the_routes() {
+        let urls = PublicUrls::new("https://news.example.com/");
+        let slug = IssueSlug::parse("2026-11-27").unwrap();
+        assert_eq!(urls.home(), "https://news.example.com/");
+        assert_eq!(urls.issue(&slug), "https://news.example.com/issues/2026-11-27");
+        assert_eq!(urls.archive(), "https://news.example.com/issues");
+        assert_eq!(urls.confirm("t0k"), "https://news.example.com/confirm/t0k");
+        assert_eq!(urls.unsubscribe("t0k"), "https://news.example.com/unsubscribe/t0k");
+        assert_eq!(urls.absolute("/about"), "https://news.example.com/about");
+        // The captures of the routes sit where the builders put the values.
+        assert_eq!(
+            routes::CONFIRM.replace("{token}", "t0k"),
+            urls.confirm("t0k").trim_start_matches(urls.base())
+        );
+        assert_eq!(
+            routes::UNSUBSCRIBE.replace("{token}", "t0k"),
+            urls.unsubscribe("t0k").trim_start_matches(urls.base())
+        );
+        assert_eq!(routes::ISSUE.replace("{slug}", slug.as_str()), issue_path(&slug));
+    }
+}
