@@ -92,7 +92,9 @@ impl Composer {
                     unsubscribe_token: token.expose(),
                     message_id: &id,
                 };
-                let bytes = message.build(&recipient, now);
+                let bytes = message
+                    .build(&recipient, now)
+                    .map_err(|e| ComposeError::Bad(e.to_string()))?;
                 (id, bytes)
             }
             Prepared::Confirmation(mail) => self.confirmation(&mail, c, &to, name, now)?,
@@ -142,7 +144,8 @@ impl Composer {
             &headers,
             &mail.text.fill_text(&values),
             &mail.html.fill_html(&values),
-        );
+        )
+        .map_err(|e| ComposeError::Bad(e.to_string()))?;
         Ok((id, bytes))
     }
 
