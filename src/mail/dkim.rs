@@ -38,7 +38,7 @@ pub enum DkimError {
         source: std::io::Error,
     },
     #[error(
-        "the DKIM key {} is not a usable RSA or Ed25519 private key; make one with \
+        "the DKIM key {} is not a PEM RSA or Ed25519 private key that can sign; make one with \
          `openssl genpkey -algorithm ed25519 -out FILE` or `openssl genrsa -out FILE 2048`",
         path.display()
     )]

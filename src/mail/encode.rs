@@ -136,10 +136,11 @@ const FRAMING: usize = 12;
 /// would take for an encoded word becomes RFC 2047 encoded words, the first one fitted on the
 /// line after the name, so that no line passes 76 characters.
 pub fn header(name: &str, value: &str, out: &mut String) {
+    // A word fits when it fits a continuation line: a space and the word.
     let plain = value.is_ascii()
         && value
             .split(' ')
-            .all(|w| 1 + w.len() <= LINE && !looks_encoded(w));
+            .all(|w| w.len() < LINE && !looks_encoded(w));
     if plain {
         structured_header(name, value, out);
         return;

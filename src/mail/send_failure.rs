@@ -128,19 +128,24 @@ impl SendFailure {
             }
             SendFailure::Permanent { reply, .. } => (reply, None),
         };
-        let mut line = reply.clone();
+        let mut parts = vec![reply.clone()];
         let mut cause: Option<&(dyn std::error::Error + 'static)> =
             source.map(|s| s as &(dyn std::error::Error + 'static));
         while let Some(c) = cause {
             let text = c.to_string();
-            // lettre's own message already ends with its cause's: say each cause once.
-            if !line.ends_with(&text) {
-                line.push_str(": ");
-                line.push_str(&text);
+            let next = c.source().map(|n| n.to_string());
+            // lettre's messages end with their cause's ("Connection error: …"): keep each
+            // layer's own words, and each once.
+            let own = match next.as_deref().and_then(|n| text.strip_suffix(n)) {
+                Some(head) => head.trim_end_matches(": ").to_owned(),
+                None => text,
+            };
+            if !own.is_empty() && parts.last() != Some(&own) {
+                parts.push(own);
             }
             cause = c.source();
         }
-        one_line(&line)
+        one_line(&parts.join(": "))
     }
 }
 
@@ -175,6 +180,49 @@ mod tests {
         assert!(!is_addressing("5.1 not a code"));
         assert!(!is_addressing("5.1.1000 too long"));
         assert!(!is_addressing(""));
+    }
+
+    /// An error that, like lettre's, prints its cause after its own words.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match &self.1 {
+                Some(inner) => write!(f, "{}: {inner}", self.0),
+                None => f.write_str(self.0),
+            }
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn nested_causes_that_print_their_causes_are_said_once() {
+        let chain = Layer(
+            "Connection error",
+            Some(Box::new(Layer(
+                "Connection error",
+                Some(Box::new(Layer(
+                    "invalid peer certificate: UnknownIssuer",
+                    None,
+                ))),
+            ))),
+        );
+        let failure = SendFailure::Relay {
+            reply: "TLS with relay.example.com:587 failed".into(),
+            source: Some(Box::new(chain)),
+        };
+        assert_eq!(
+            failure.reply(),
+            "TLS with relay.example.com:587 failed: Connection error: invalid peer certificate: UnknownIssuer"
+        );
     }
 
     #[test]

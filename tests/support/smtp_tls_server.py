@@ -30,7 +30,8 @@ def authenticate(server, session, envelope, mechanism, data):
     ok = credentials is not None and (data.login, data.password) == credentials
     if ok:
         session.mp_mechanism = mechanism
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a refusal with "535 5.7.8 Authentication credentials invalid".
+    return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
 
 class Dump:
