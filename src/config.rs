@@ -40,6 +40,8 @@ pub struct Settings {
     pub database_url: Secret,
     pub database: crate::store::StoreOptions,
     pub smtp_url: Option<Secret>,
+    /// Certificate authorities to trust for the relay besides the public ones.
+    pub smtp_ca_file: Option<PathBuf>,
     pub outbox_dir: PathBuf,
     pub secret_key: Option<Secret>,
     pub secret_key_file: PathBuf,
@@ -134,6 +136,7 @@ impl fmt::Debug for Settings {
             .field("database_url", &self.database_url)
             .field("database", &self.database)
             .field("smtp_url", &self.smtp_url)
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .field("outbox_dir", &self.outbox_dir)
             .field("dkim", &self.dkim)
             .field("bind", &self.bind)

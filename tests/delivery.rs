@@ -398,9 +398,18 @@ fn a_550_5_1_1_marks_the_subscriber_bounced() {
     );
 }
 
+/// A server that takes the whole message and hangs up before its reply: the sender cannot
+/// know the message arrived, so it sends it again (at least once). The copies that arrive are
+/// exactly one per attempt that reached the final dot: every failed attempt here did, plus
+/// the one that succeeded, so each reader gets `failures + 1` copies, and at least two.
 #[test]
 fn a_hang_up_after_data_is_retried() {
     let mut app = App::new();
+    // Retries no sooner than 2 s (4 s with "equal jitter"), so no attempt falls in the moment
+    // the faulty server is swapped for a healthy one: every failure is a hang-up after a
+    // whole message.
+    app.set("MORNINGPOST_RETRY_FIRST_SECONDS", "4")
+        .set("MORNINGPOST_RETRY_CAP_SECONDS", "4");
     let dump = app.path("sink");
     let faulty = SmtpSink::start(&dump, &["-q", "."]);
     let port = faulty.port;
@@ -416,20 +425,38 @@ fn a_hang_up_after_data_is_retried() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(s.contains("(of which retrying: 3)"), "{s}");
+    assert!(
+        s.contains("broke at the end of the message"),
+        "the hang-up is recorded: {s}"
+    );
     faulty.stop();
+    // The same folder: the copies the faulty server took count too.
     let healthy = SmtpSink::start_on(port, &dump, &[]);
     assert!(worker.wait().unwrap().success());
-    let delivered: BTreeMap<String, usize> =
-        healthy
-            .messages()
-            .iter()
-            .fold(BTreeMap::new(), |mut m, bytes| {
-                *m.entry(raw_header(bytes, "To")).or_default() += 1;
-                m
-            });
-    assert_eq!(delivered.len(), 3, "{delivered:?}");
     let s = status(&app);
     assert_eq!(count_in(&s, "sent"), 3, "{s}");
+
+    let mut copies: BTreeMap<String, i64> = BTreeMap::new();
+    for bytes in healthy.messages() {
+        let to = MessageParser::default()
+            .parse(&bytes)
+            .and_then(|m| {
+                m.to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address().map(str::to_owned))
+            })
+            .expect("a whole message with its To");
+        *copies.entry(to).or_default() += 1;
+    }
+    let failures = support::rows::failures_by_email(&app.database_url());
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    let expected: BTreeMap<String, i64> =
+        failures.iter().map(|(e, f)| (e.clone(), f + 1)).collect();
+    assert_eq!(copies, expected, "one copy per attempt (failures + 1 each)");
+    assert!(
+        copies.values().all(|n| *n >= 2),
+        "the duplicate is visible: {copies:?}"
+    );
 }
 
 #[test]

@@ -117,7 +117,9 @@ fn the_eml_parses_back_with_every_header_and_both_parts() {
         unsubscribe_token: "TOKEN123",
         message_id: &id,
     };
-    let bytes = message.build(&recipient, time::OffsetDateTime::now_utc());
+    let bytes = message
+        .build(&recipient, time::OffsetDateTime::now_utc())
+        .expect("today's date can be written");
     assert!(
         bytes
             .split(|b| *b == b'\n')

@@ -55,7 +55,7 @@ pub fn write_preview(
         recipient: PREVIEW_RECIPIENT,
         confirm_url: "",
     };
-    let eml = message.build(&recipient, time::OffsetDateTime::now_utc());
+    let eml = message.build(&recipient, time::OffsetDateTime::now_utc())?;
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the folder {}", out.display()))?;
     let files = [

@@ -41,6 +41,11 @@ pub const KEYS: &[Key] = &[
         secret: true,
         help: "smtp://[user:pass@]host[:port][?tls=starttls|none] or smtps://…; unset = outbox folder",
     },
+    key(
+        "smtp_ca_file",
+        None,
+        "PEM file of a private CA that signed the relay's certificate (trusted besides the public ones)",
+    ),
     Key {
         name: "secret_key",
         default: None,

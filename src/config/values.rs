@@ -267,6 +267,7 @@ impl Raw {
             from,
             database_url,
             smtp_url,
+            smtp_ca_file: self.get("smtp_ca_file").map(Into::into),
             outbox_dir: self.required("outbox_dir", "set a folder path")?.into(),
             secret_key: self.get("secret_key").map(Secret::new),
             secret_key_file: self.required("secret_key_file", "set a file path")?.into(),

@@ -53,6 +53,16 @@ pub enum Problem {
     MissingKey(&'static str, &'static str),
     #[error("`{0}` must be one line of text and not blank")]
     BadText(&'static str),
+    #[error(
+        "`{key}` is {chars} characters and becomes the mail's subject, which is at most {max}: \
+         shorten it{}",
+        shorter_subject_hint(.key)
+    )]
+    SubjectTooLong {
+        key: &'static str,
+        chars: usize,
+        max: usize,
+    },
     #[error("`date` must be a calendar date like 2026-11-27 (no time): {0}")]
     BadDate(String),
     #[error("`slug`: {0}")]
@@ -71,4 +81,13 @@ pub enum Problem {
     ReservedCharacter(char),
     #[error("a heading cannot be empty")]
     EmptyHeading,
+}
+
+/// A long title is only a problem as the subject: a shorter `subject` solves it too.
+fn shorter_subject_hint(key: &str) -> &'static str {
+    if key == "title" {
+        " or add a shorter `subject`"
+    } else {
+        ""
+    }
 }

@@ -6,6 +6,10 @@ use toml::Spanned;
 use super::error::Problem;
 use crate::domain::IssueSlug;
 
+/// The longest subject, in characters. RFC 5322 sets no bound (long ones are folded), but mail
+/// programs show some 60 characters and a subject of thousands is a mistake.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+
 /// Byte offsets are relative to the text handed in; the caller adds its own base.
 type Located<T> = Result<T, (usize, Problem)>;
 
@@ -76,12 +80,25 @@ impl FrontMatter {
             0,
             Problem::MissingKey("title", "title = \"Today's headline\""),
         ))?;
+        let title_start = title.span().start;
         let title = one_line("title", title)?;
         let date = raw
             .date
             .ok_or((0, Problem::MissingKey("date", "date = 2026-11-27")))?;
         let date = parse_date(date)?;
-        let subject = raw.subject.map(|s| one_line("subject", s)).transpose()?;
+        let subject = match raw.subject {
+            Some(s) => {
+                let start = s.span().start;
+                let subject = one_line("subject", s)?;
+                bound_subject("subject", &subject, start)?;
+                Some(subject)
+            }
+            // The title is the subject then.
+            None => {
+                bound_subject("title", &title, title_start)?;
+                None
+            }
+        };
         let preheader = raw
             .preheader
             .map(|s| one_line("preheader", s))
@@ -113,6 +130,22 @@ fn one_line(key: &'static str, value: Spanned<String>) -> Located<String> {
         return Err((start, Problem::BadText(key)));
     }
     Ok(trimmed.to_owned())
+}
+
+/// A subject of at most `MAX_SUBJECT_CHARS` characters.
+fn bound_subject(key: &'static str, text: &str, start: usize) -> Located<()> {
+    let chars = text.chars().count();
+    if chars > MAX_SUBJECT_CHARS {
+        return Err((
+            start,
+            Problem::SubjectTooLong {
+                key,
+                chars,
+                max: MAX_SUBJECT_CHARS,
+            },
+        ));
+    }
+    Ok(())
 }
 
 fn parse_date(value: Spanned<toml::Value>) -> Located<time::Date> {

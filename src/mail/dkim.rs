@@ -4,11 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
+use pkcs8::PrivateKeyInfo;
+use pkcs8::der::Decode;
+use pkcs8::der::asn1::AnyRef;
+use rustls_pki_types::pem::SectionKind;
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer};
+
+use super::pem::PemProblem;
 
 /// The headers the signature covers (`h=`): those of DESIGN.md decision 6 and the MIME ones.
 pub const SIGNED_HEADERS: [&str; 10] = [
@@ -26,20 +31,65 @@ pub const SIGNED_HEADERS: [&str; 10] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum DkimError {
-    #[error("cannot read the DKIM key {}: {source}; check MORNINGPOST_DKIM_KEY_FILE", path.display())]
+    #[error("cannot read the DKIM key {}; check dkim_key_file (MORNINGPOST_DKIM_KEY_FILE)", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error(
-        "the DKIM key {} is not a PEM RSA or Ed25519 private key ({why}); make one with \
-         `openssl genpkey -algorithm ed25519` or `openssl genrsa 2048`",
+        "the DKIM key {} is not a PEM RSA or Ed25519 private key that can sign; make one with \
+         `openssl genpkey -algorithm ed25519 -out FILE` or `openssl genrsa -out FILE 2048`",
         path.display()
     )]
-    BadKey { path: PathBuf, why: String },
-    #[error("DKIM signing failed: {0}")]
-    Sign(String),
+    BadKey {
+        path: PathBuf,
+        #[source]
+        problem: KeyProblem,
+    },
+    #[error("DKIM signing failed")]
+    Sign(#[source] mail_auth::Error),
+}
+
+/// What is wrong with the text of a key file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("it is not well-formed PEM")]
+    Pem(#[source] PemProblem),
+    #[error(
+        "it holds no `-----BEGIN PRIVATE KEY-----` or `-----BEGIN RSA PRIVATE KEY-----` block{}",
+        found_blocks(.0)
+    )]
+    NoKey(Vec<&'static str>),
+    #[error("it holds {0} private keys: keep only the one whose public half is in DNS")]
+    SeveralKeys(usize),
+    #[error("its key block has nothing between the BEGIN and END lines")]
+    Empty,
+    #[error("it holds an EC key, and DKIM signs only with RSA or Ed25519")]
+    Ec,
+    #[error("its key is not one whole DER structure (cut short, or with bytes after it)")]
+    Der(#[source] pkcs8::Error),
+    #[error(
+        "it holds a key for algorithm {0}; DKIM signs only with RSA ({RSA_ENCRYPTION}) or \
+         Ed25519 ({ED25519})"
+    )]
+    Algorithm(String),
+    #[error("its RSA key cannot be used")]
+    Rsa(#[source] mail_auth::Error),
+    #[error("its Ed25519 key cannot be used")]
+    Ed25519(#[source] mail_auth::Error),
+}
+
+/// The PKCS#8 algorithm identifiers DKIM can sign with (RFC 8017, RFC 8410).
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+const ED25519: &str = "1.3.101.112";
+
+fn found_blocks(labels: &[&str]) -> String {
+    if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" (found: {})", labels.join(", "))
+    }
 }
 
 enum Signer {
@@ -60,46 +110,49 @@ impl std::fmt::Debug for Dkim {
 
 impl Dkim {
     pub fn load(key_file: &Path, domain: &str, selector: &str) -> Result<Self, DkimError> {
-        let pem = std::fs::read_to_string(key_file).map_err(|source| DkimError::Read {
+        let pem = std::fs::read(key_file).map_err(|source| DkimError::Read {
             path: key_file.to_owned(),
             source,
         })?;
-        Self::from_pem(&pem, domain, selector).map_err(|why| DkimError::BadKey {
+        Self::from_pem(&pem, domain, selector).map_err(|problem| DkimError::BadKey {
             path: key_file.to_owned(),
-            why,
+            problem,
         })
     }
 
-    pub fn from_pem(pem: &str, domain: &str, selector: &str) -> Result<Self, String> {
-        let (label, der) = pem_block(pem)?;
-        match label.as_str() {
-            "RSA PRIVATE KEY" => {
-                let key = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs1(
-                    PrivatePkcs1KeyDer::from(der.as_slice()),
-                ))
-                .map_err(|e| e.to_string())?;
-                Ok(Self {
-                    signer: Signer::Rsa(configure(DkimSigner::from_key(key), domain, selector)),
-                    algorithm: "rsa-sha256",
-                })
-            }
-            "PRIVATE KEY" => {
-                if let Ok(key) = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs8(
+    pub fn from_pem(pem: &[u8], domain: &str, selector: &str) -> Result<Self, KeyProblem> {
+        let (kind, der) = private_key_block(pem)?;
+        let rsa = |key: RsaKey<Sha256>| Self {
+            signer: Signer::Rsa(configure(DkimSigner::from_key(key), domain, selector)),
+            algorithm: "rsa-sha256",
+        };
+        if kind == SectionKind::RsaPrivateKey {
+            // Strict DER first: the crypto library takes a key with bytes after it.
+            AnyRef::from_der(&der).map_err(|e| KeyProblem::Der(e.into()))?;
+            let key = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs1(
+                PrivatePkcs1KeyDer::from(der.as_slice()),
+            ))
+            .map_err(KeyProblem::Rsa)?;
+            return Ok(rsa(key));
+        }
+        let info = PrivateKeyInfo::try_from(der.as_slice()).map_err(KeyProblem::Der)?;
+        match info.algorithm.oid.to_string().as_str() {
+            RSA_ENCRYPTION => {
+                let key = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs8(
                     PrivatePkcs8KeyDer::from(der.as_slice()),
-                )) {
-                    return Ok(Self {
-                        signer: Signer::Rsa(configure(DkimSigner::from_key(key), domain, selector)),
-                        algorithm: "rsa-sha256",
-                    });
-                }
+                ))
+                .map_err(KeyProblem::Rsa)?;
+                Ok(rsa(key))
+            }
+            ED25519 => {
                 let key = Ed25519Key::from_pkcs8_maybe_unchecked_der(&der)
-                    .map_err(|e| format!("neither RSA nor Ed25519: {e}"))?;
+                    .map_err(KeyProblem::Ed25519)?;
                 Ok(Self {
                     signer: Signer::Ed25519(configure(DkimSigner::from_key(key), domain, selector)),
                     algorithm: "ed25519-sha256",
                 })
             }
-            other => Err(format!("a PEM block labelled {other:?}")),
+            other => Err(KeyProblem::Algorithm(other.to_owned())),
         }
     }
 
@@ -109,7 +162,7 @@ impl Dkim {
             Signer::Rsa(s) => s.sign(message),
             Signer::Ed25519(s) => s.sign(message),
         }
-        .map_err(|e| DkimError::Sign(e.to_string()))?;
+        .map_err(DkimError::Sign)?;
         Ok(signature.to_header())
     }
 
@@ -135,48 +188,219 @@ fn configure<T: mail_auth::common::crypto::SigningKey>(
         .body_canonicalization(Canonicalization::Relaxed)
 }
 
-/// The label and bytes of the first PEM block.
-fn pem_block(pem: &str) -> Result<(String, Vec<u8>), String> {
-    let begin = pem.find("-----BEGIN ").ok_or("no -----BEGIN line")?;
-    let rest = &pem[begin + 11..];
-    let label_end = rest.find("-----").ok_or("a broken BEGIN line")?;
-    let label = rest[..label_end].to_owned();
-    let body_start = label_end + 5;
-    let end = rest.find("-----END ").ok_or("no -----END line")?;
-    let b64: String = rest[body_start..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| format!("bad base64: {e}"))?;
-    Ok((label, der))
+/// The one private key block of a key file: PKCS#1 (`RSA PRIVATE KEY`) or PKCS#8
+/// (`PRIVATE KEY`). Other blocks (a certificate kept beside the key) are ignored.
+fn private_key_block(pem: &[u8]) -> Result<(SectionKind, Vec<u8>), KeyProblem> {
+    let sections = super::pem::sections(pem).map_err(KeyProblem::Pem)?;
+    let is_key = |kind: &SectionKind| {
+        matches!(
+            kind,
+            SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey
+        )
+    };
+    let keys = sections.iter().filter(|(kind, _)| is_key(kind)).count();
+    if keys > 1 {
+        return Err(KeyProblem::SeveralKeys(keys));
+    }
+    let Some((kind, der)) = sections.iter().find(|(kind, _)| is_key(kind)) else {
+        return Err(KeyProblem::NoKey(
+            sections
+                .iter()
+                .map(|(kind, _)| super::pem::label(*kind))
+                .collect(),
+        ));
+    };
+    if *kind == SectionKind::EcPrivateKey {
+        return Err(KeyProblem::Ec);
+    }
+    if der.is_empty() {
+        return Err(KeyProblem::Empty);
+    }
+    Ok((*kind, der.clone()))
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+
     use super::*;
 
+    /// A PKCS#8 Ed25519 key (RFC 8410) around a fixed seed, base64 of its DER.
+    fn ed25519_b64(extra: &[u8]) -> String {
+        let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
+        der.extend_from_slice(&[7u8; 32]);
+        der.extend_from_slice(extra);
+        base64::engine::general_purpose::STANDARD.encode(der)
+    }
+
+    /// The same seed as an X25519 key: well-formed PKCS#8, an algorithm DKIM cannot use.
+    fn x25519_b64() -> String {
+        let mut der = hex::decode("302e020100300506032b656e04220420").unwrap();
+        der.extend_from_slice(&[7u8; 32]);
+        base64::engine::general_purpose::STANDARD.encode(der)
+    }
+
+    fn block(label: &str, body: &str) -> String {
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    }
+
+    fn problem(pem: &str) -> String {
+        match Dkim::from_pem(pem.as_bytes(), "example.com", "s") {
+            Ok(_) => panic!("accepted: {pem:?}"),
+            Err(e) => {
+                // The whole chain, as main prints it.
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text.push_str(" / ");
+                    text.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                text
+            }
+        }
+    }
+
     #[test]
-    fn garbage_keys_are_refused_with_a_reason() {
+    fn a_well_formed_key_signs_whatever_its_line_ends_and_the_text_around_it() {
+        let key = block("PRIVATE KEY", &ed25519_b64(&[]));
+        let certificate = block("CERTIFICATE", "AAAA");
+        for pem in [
+            key.clone(),
+            key.replace('\n', "\r\n"),
+            format!("a comment line\n{key}trailing words after the END line\n"),
+            format!("{certificate}{key}"),
+        ] {
+            let dkim = Dkim::from_pem(pem.as_bytes(), "example.com", "s")
+                .unwrap_or_else(|e| panic!("{pem:?}: {e}"));
+            assert_eq!(dkim.algorithm, "ed25519-sha256");
+            let header = dkim.sign(b"From: a@example.com\r\n\r\nbody\r\n").unwrap();
+            assert!(header.starts_with("DKIM-Signature:"), "{header}");
+        }
+    }
+
+    /// Each broken key file is refused with its own reason (on today's code the one-line file
+    /// panicked at start-up: `end < start`).
+    #[test]
+    fn broken_key_files_are_refused_with_a_reason() {
+        let b64 = ed25519_b64(&[]);
+        let key = block("PRIVATE KEY", &b64);
+        for (name, pem, reason) in [
+            (
+                "not PEM",
+                "not a key".to_owned(),
+                "no `-----BEGIN PRIVATE KEY-----`",
+            ),
+            (
+                "one line",
+                "-----BEGIN PRIVATE KEY-----END PRIVATE KEY-----".to_owned(),
+                "on one line",
+            ),
+            (
+                "one line with a body",
+                format!("-----BEGIN PRIVATE KEY-----{b64}-----END PRIVATE KEY-----"),
+                "on one line",
+            ),
+            (
+                "END before BEGIN",
+                format!("-----END PRIVATE KEY-----\n{b64}\n-----BEGIN PRIVATE KEY-----\n"),
+                "no matching `-----END",
+            ),
+            (
+                "no END",
+                format!("-----BEGIN PRIVATE KEY-----\n{b64}\n"),
+                "no matching `-----END",
+            ),
+            (
+                "END of another label",
+                format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END RSA PRIVATE KEY-----\n"),
+                "no matching `-----END",
+            ),
+            (
+                "bad base64",
+                block("PRIVATE KEY", "MC4C*AQAw"),
+                "not valid base64",
+            ),
+            (
+                "empty body",
+                "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n".to_owned(),
+                "nothing between",
+            ),
+            (
+                "wrong label",
+                block("CERTIFICATE", "AAAA"),
+                "(found: CERTIFICATE)",
+            ),
+            (
+                "public key",
+                block("PUBLIC KEY", "AAAA"),
+                "(found: PUBLIC KEY)",
+            ),
+            ("EC key", block("EC PRIVATE KEY", "AAAA"), "EC key"),
+            ("two keys", format!("{key}{key}"), "holds 2 private keys"),
+            (
+                "not a key inside",
+                block("PRIVATE KEY", "AAAA"),
+                "not one whole DER structure",
+            ),
+            (
+                "garbage after the key's DER",
+                block("PRIVATE KEY", &ed25519_b64(b"garbage")),
+                "not one whole DER structure",
+            ),
+            (
+                "PKCS#1 key with garbage after it",
+                block("RSA PRIVATE KEY", &ed25519_b64(b"garbage")),
+                "not one whole DER structure",
+            ),
+            (
+                "PKCS#1 label, not PKCS#1 inside",
+                block("RSA PRIVATE KEY", &b64),
+                "RSA key cannot be used",
+            ),
+            (
+                "an X25519 key",
+                block("PRIVATE KEY", &x25519_b64()),
+                "algorithm 1.3.101.110",
+            ),
+        ] {
+            let e = problem(&pem);
+            assert!(e.contains(reason), "{name}: expected {reason:?} in {e}");
+        }
+    }
+
+    #[test]
+    fn errors_print_each_cause_once_and_keep_the_chain() {
+        let e = Dkim::load(Path::new("/nonexistent/dkim.pem"), "example.com", "s").unwrap_err();
+        assert!(matches!(e, DkimError::Read { .. }));
+        let top = e.to_string();
+        let source = std::error::Error::source(&e)
+            .expect("the io error is kept")
+            .to_string();
         assert!(
-            Dkim::from_pem("not a key", "example.com", "s")
-                .unwrap_err()
-                .contains("BEGIN")
+            top.contains("/nonexistent/dkim.pem") && top.contains("dkim_key_file"),
+            "{top}"
         );
-        let e = Dkim::from_pem(
-            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-            "example.com",
-            "s",
-        )
-        .unwrap_err();
-        assert!(e.contains("CERTIFICATE"), "{e}");
-        let e = Dkim::from_pem(
-            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-            "example.com",
-            "s",
-        )
-        .unwrap_err();
-        assert!(e.contains("neither RSA nor Ed25519"), "{e}");
+        assert!(
+            !top.contains(&source),
+            "the cause is printed by main, not twice: {top}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.pem");
+        std::fs::write(&path, "-----BEGIN PRIVATE KEY-----END PRIVATE KEY-----").unwrap();
+        let e = Dkim::load(&path, "example.com", "s").unwrap_err();
+        let DkimError::BadKey { problem, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            matches!(problem, KeyProblem::Pem(PemProblem::OneLine)),
+            "{problem:?}"
+        );
+        assert!(!e.to_string().contains(&problem.to_string()), "{e}");
+        assert!(
+            e.to_string().contains("openssl genpkey"),
+            "says what to do: {e}"
+        );
     }
 }

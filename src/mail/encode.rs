@@ -124,52 +124,118 @@ impl QpTemplate {
     }
 }
 
-/// A header line `Name: value\r\n`, the value folded at spaces to keep lines near 78 columns.
-/// Non-ASCII values become RFC 2047 encoded words.
+/// RFC 5322 §2.1.1: a header line should stay within 78 characters.
+const LINE: usize = 78;
+/// RFC 2047 §2: a line that holds an encoded word stays within 76 characters.
+const ENCODED_LINE: usize = 76;
+/// The framing of an encoded word: `=?utf-8?B?` and `?=`.
+const FRAMING: usize = 12;
+
+/// An unstructured header (Subject): `Name: text\r\n`, folded at spaces within 78 characters.
+/// Text that is not ASCII, that has a word too long for a line of its own, or that a reader
+/// would take for an encoded word becomes RFC 2047 encoded words, the first one fitted on the
+/// line after the name, so that no line passes 76 characters.
 pub fn header(name: &str, value: &str, out: &mut String) {
+    // A word fits when it fits a continuation line: a space and the word.
+    let plain = value.is_ascii()
+        && value
+            .split(' ')
+            .all(|w| w.len() < LINE && !looks_encoded(w));
+    if plain {
+        structured_header(name, value, out);
+        return;
+    }
     out.push_str(name);
     out.push(':');
+    // Every encoded word after the first starts a continuation line of its own.
     let mut col = name.len() + 1;
-    if value.is_ascii() {
-        for word in value.split(' ').filter(|w| !w.is_empty()) {
-            if col + 1 + word.len() > 78 && col > name.len() + 1 {
-                out.push_str("\r\n");
-                col = 0;
-            }
-            out.push(' ');
-            out.push_str(word);
-            col += 1 + word.len();
+    let mut rest = value;
+    loop {
+        if raw_room(col) < 4 {
+            // Not even one character fits after the name: start on a line of its own.
+            out.push_str("\r\n");
+            col = 0;
         }
-    } else {
-        for (i, word) in encoded_words(value).iter().enumerate() {
-            if i > 0 {
-                out.push_str("\r\n");
-            }
-            out.push(' ');
-            out.push_str(word);
+        let (chunk, after) = split_at_most(rest, raw_room(col));
+        out.push(' ');
+        out.push_str(&encoded_word(chunk));
+        rest = after;
+        if rest.is_empty() {
+            break;
         }
+        // Whitespace between two encoded words is not part of the text (RFC 2047 §6.2).
+        out.push_str("\r\n");
+        col = 0;
     }
     out.push_str("\r\n");
 }
 
-/// `=?utf-8?B?…?=` words of at most 75 characters, split between characters.
-pub fn encoded_words(value: &str) -> Vec<String> {
-    const MAX_RAW: usize = 45; // 45 bytes → 60 base64 characters + 12 of framing
-    let mut words = Vec::new();
-    let mut chunk_start = 0;
-    let mut chunk_len = 0;
-    for (i, c) in value.char_indices() {
-        if chunk_len + c.len_utf8() > MAX_RAW {
-            words.push(encoded_word(&value[chunk_start..i]));
-            chunk_start = i;
-            chunk_len = 0;
+/// A structured header (addresses, ids, dates): `Name: value\r\n`, folded at spaces within
+/// 78 characters, or 76 on a line that holds an encoded word. The value is ASCII by
+/// construction (display names come encoded from `display_name`).
+pub fn structured_header(name: &str, value: &str, out: &mut String) {
+    out.push_str(name);
+    out.push(':');
+    let mut col = name.len() + 1;
+    let mut line_has_encoded = false;
+    for word in value.split(' ').filter(|w| !w.is_empty()) {
+        let encoded = looks_encoded(word);
+        let limit = if encoded || line_has_encoded {
+            ENCODED_LINE
+        } else {
+            LINE
+        };
+        if col + 1 + word.len() > limit && col > name.len() + 1 {
+            out.push_str("\r\n");
+            col = 0;
+            line_has_encoded = false;
         }
-        chunk_len += c.len_utf8();
+        out.push(' ');
+        out.push_str(word);
+        col += 1 + word.len();
+        line_has_encoded |= encoded;
     }
-    if chunk_start < value.len() || words.is_empty() {
-        words.push(encoded_word(&value[chunk_start..]));
+    out.push_str("\r\n");
+}
+
+/// A decoder may take `=?…` for the start of an encoded word: such text is encoded itself.
+fn looks_encoded(word: &str) -> bool {
+    word.contains("=?")
+}
+
+/// How many bytes of text an encoded word after a space at column `col` can hold: base64
+/// writes 3 bytes as 4 characters.
+fn raw_room(col: usize) -> usize {
+    ENCODED_LINE.saturating_sub(col + 1 + FRAMING) / 4 * 3
+}
+
+/// The longest start of `s` of at most `max` bytes that ends between characters (at least one
+/// character, so that every call makes progress), and the rest.
+fn split_at_most(s: &str, max: usize) -> (&str, &str) {
+    let end = s
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take_while(|end| *end <= max)
+        .last()
+        .or_else(|| s.chars().next().map(char::len_utf8))
+        .unwrap_or(0);
+    s.split_at_checked(end).unwrap_or((s, ""))
+}
+
+/// `=?utf-8?B?…?=` words of at most 60 characters, split between characters: short enough
+/// that one fits after any header name we write on a line of 76.
+fn encoded_words(value: &str) -> Vec<String> {
+    const MAX_RAW: usize = 36; // 36 bytes → 48 base64 characters + 12 of framing
+    let mut words = Vec::new();
+    let mut rest = value;
+    loop {
+        let (chunk, after) = split_at_most(rest, MAX_RAW);
+        words.push(encoded_word(chunk));
+        rest = after;
+        if rest.is_empty() {
+            return words;
+        }
     }
-    words
 }
 
 fn encoded_word(s: &str) -> String {
@@ -288,6 +354,42 @@ mod tests {
         let mut h = String::new();
         header("Subject", "Grüße aus München", &mut h);
         assert_eq!(h, "Subject: =?utf-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?=\r\n");
+    }
+
+    /// On today's code a 1,200-character word made one 1,210-octet line, and the first line of
+    /// an encoded Subject was 81 characters (the name was not counted).
+    #[test]
+    fn no_header_line_passes_its_limit_whatever_the_text() {
+        for value in [
+            "x".repeat(1200),
+            "Grüße ".repeat(200),
+            "😀".repeat(300),
+            format!("short {} words", "y".repeat(90)),
+        ] {
+            for name in [
+                "Subject",
+                "X-A-Rather-Long-Header-Name-Of-Sixty-Characters-For-Testing",
+            ] {
+                let mut h = String::new();
+                header(name, &value, &mut h);
+                assert!(h.ends_with("\r\n"), "{h}");
+                for line in h.trim_end_matches("\r\n").split("\r\n") {
+                    assert!(
+                        line.len() <= 76,
+                        "{name}: {} characters: {line}",
+                        line.len()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_a_reader_would_decode_is_encoded() {
+        let mut h = String::new();
+        header("Subject", "Try =?utf-8?B?SGk=?= now", &mut h);
+        assert!(!h.contains("SGk=?= now"), "{h}");
+        assert!(h.starts_with("Subject: =?utf-8?B?"), "{h}");
     }
 
     #[test]

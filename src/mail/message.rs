@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 use uuid::Uuid;
 
-use super::encode::{QpTemplate, header, mailbox, quoted_printable};
+use super::encode::{QpTemplate, header, mailbox, quoted_printable, structured_header};
 use crate::config::Newsletter;
 use crate::render::{RenderedIssue, SlotValues};
 
@@ -35,36 +35,57 @@ pub struct MessageHeaders<'a> {
     pub list: Option<ListHeaders<'a>>,
 }
 
+/// A message that cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error(
+        "cannot write the Date header for {date}: RFC 5322 dates are years 1900 to 9999 with a \
+         whole-minute offset; check the system clock"
+    )]
+    Date {
+        date: OffsetDateTime,
+        #[source]
+        source: time::error::Format,
+    },
+}
+
 /// The whole message, CRLF line ends, ready for DATA (the SMTP client dot-stuffs).
-pub fn assemble(h: &MessageHeaders<'_>, text: &str, html: &str) -> Vec<u8> {
+pub fn assemble(h: &MessageHeaders<'_>, text: &str, html: &str) -> Result<Vec<u8>, MessageError> {
     let mut out = Vec::with_capacity((text.len() + html.len()) * 11 / 10 + 2048);
-    write_head(h, &mut out);
+    write_head(h, &mut out)?;
     write_alternatives(
         &mut out,
         |o| quoted_printable(text, o),
         |o| quoted_printable(html, o),
     );
-    out
+    Ok(out)
 }
 
 /// The header block, ending with the multipart Content-Type and the blank line.
-fn write_head(h: &MessageHeaders<'_>, out: &mut Vec<u8>) {
+fn write_head(h: &MessageHeaders<'_>, out: &mut Vec<u8>) -> Result<(), MessageError> {
+    // Formatted first: a message without a valid Date is never written.
+    let date = h
+        .date
+        .format(&Rfc2822)
+        .map_err(|source| MessageError::Date {
+            date: h.date,
+            source,
+        })?;
     let mut head = String::with_capacity(1024);
-    header("From", h.from, &mut head);
-    header("To", h.to, &mut head);
+    structured_header("From", h.from, &mut head);
+    structured_header("To", h.to, &mut head);
     header("Subject", h.subject, &mut head);
-    let date = h.date.format(&Rfc2822).unwrap_or_default();
-    header("Date", &date, &mut head);
-    header("Message-ID", h.message_id, &mut head);
-    header("MIME-Version", "1.0", &mut head);
+    structured_header("Date", &date, &mut head);
+    structured_header("Message-ID", h.message_id, &mut head);
+    structured_header("MIME-Version", "1.0", &mut head);
     if let Some(list) = h.list {
-        header("List-Id", list.list_id, &mut head);
+        structured_header("List-Id", list.list_id, &mut head);
         head.push_str("List-Unsubscribe: <");
         head.push_str(list.unsubscribe_url);
         head.push_str(">,\r\n <");
         head.push_str(list.unsubscribe_mailto);
         head.push_str(">\r\n");
-        header(
+        structured_header(
             "List-Unsubscribe-Post",
             "List-Unsubscribe=One-Click",
             &mut head,
@@ -74,6 +95,7 @@ fn write_head(h: &MessageHeaders<'_>, out: &mut Vec<u8>) {
     head.push_str(BOUNDARY);
     head.push_str("\"\r\n\r\n");
     out.extend_from_slice(head.as_bytes());
+    Ok(())
 }
 
 /// text/plain first, text/html last (RFC 2046 §5.1.4: the last is the richest).
@@ -162,7 +184,7 @@ impl IssueMessage {
     }
 
     /// The message for one recipient, slots filled (HTML-escaped in the HTML part).
-    pub fn build(&self, r: &Recipient<'_>, date: OffsetDateTime) -> Vec<u8> {
+    pub fn build(&self, r: &Recipient<'_>, date: OffsetDateTime) -> Result<Vec<u8>, MessageError> {
         let unsubscribe_url = self.unsubscribe_url(r.unsubscribe_token);
         let mailto = format!(
             "mailto:{}?subject=unsubscribe%20{}",
@@ -185,12 +207,49 @@ impl IssueMessage {
         let mut out = Vec::with_capacity(
             self.text_qp.encoded_len_hint() + self.html_qp.encoded_len_hint() + 2048,
         );
-        write_head(&headers, &mut out);
+        write_head(&headers, &mut out)?;
         write_alternatives(
             &mut out,
             |o| self.text_qp.fill_into(&values, false, o),
             |o| self.html_qp.fill_into(&values, true, o),
         );
-        out
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn headers(date: OffsetDateTime) -> MessageHeaders<'static> {
+        MessageHeaders {
+            from: "<morning@example.com>",
+            to: "<ada@example.com>",
+            subject: "Hello",
+            date,
+            message_id: "<1@example.com>",
+            list: None,
+        }
+    }
+
+    /// On today's code a date RFC 5322 cannot hold became an empty `Date:` header.
+    #[test]
+    fn a_date_that_cannot_be_written_is_an_error_not_an_empty_header() {
+        for date in [
+            datetime!(1899-12-31 23:59:59 UTC),
+            datetime!(2026-11-27 06:00:00 +01:00:30),
+        ] {
+            let e = assemble(&headers(date), "t", "h").unwrap_err();
+            assert!(matches!(e, MessageError::Date { .. }), "{e:?}");
+            assert!(e.to_string().contains("check the system clock"), "{e}");
+        }
+        let ok = assemble(&headers(datetime!(2026-11-27 06:00:00 UTC)), "t", "h").unwrap();
+        let text = String::from_utf8(ok).unwrap();
+        assert!(
+            text.contains("\r\nDate: Fri, 27 Nov 2026 06:00:00 +0000\r\n"),
+            "{text}"
+        );
     }
 }

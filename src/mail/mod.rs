@@ -3,6 +3,13 @@
 pub mod dkim;
 pub mod encode;
 pub mod message;
+mod outbox;
+pub mod pem;
+pub mod send_failure;
+mod smtp_session;
+pub mod smtp_target;
 pub mod transport;
 
-pub use message::{IssueMessage, ListHeaders, MessageHeaders, Recipient, assemble, message_id};
+pub use message::{
+    IssueMessage, ListHeaders, MessageError, MessageHeaders, Recipient, assemble, message_id,
+};

@@ -28,6 +28,8 @@ pub enum ComposeError {
     },
     #[error("the envelope cannot be built")]
     Envelope(#[source] lettre::error::Error),
+    #[error("the message cannot be written")]
+    Message(#[source] crate::mail::message::MessageError),
     #[error("DKIM signing failed")]
     Sign(#[source] crate::mail::dkim::DkimError),
     #[error("a confirmation mail without its token")]
@@ -115,7 +117,9 @@ impl Composer {
                     unsubscribe_token: token.expose(),
                     message_id: &id,
                 };
-                let bytes = message.build(&recipient, now);
+                let bytes = message
+                    .build(&recipient, now)
+                    .map_err(ComposeError::Message)?;
                 (id, bytes)
             }
             Prepared::Confirmation(mail) => self.confirmation(&mail, c, &to, name, now)?,
@@ -161,7 +165,8 @@ impl Composer {
             &headers,
             &mail.text.fill_text(&values),
             &mail.html.fill_html(&values),
-        );
+        )
+        .map_err(ComposeError::Message)?;
         Ok((id, bytes))
     }
 

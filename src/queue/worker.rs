@@ -333,8 +333,15 @@ impl Slot {
                     bounce: no_such_user,
                 }
             }
-            Err(SendFailure::Temporary(reply)) => {
+            Err(failure @ SendFailure::Temporary { .. }) => {
+                let reply = failure.reply();
                 tracing::debug!(delivery = job.delivery_id, %reply, "temporary failure");
+                self.retry_or_give_up(job, reply)
+            }
+            // Every message fails alike until the operator acts: say so at once, and retry.
+            Err(failure @ SendFailure::Relay { .. }) => {
+                let reply = failure.reply();
+                tracing::error!(delivery = job.delivery_id, %reply, "the SMTP relay cannot be used; retrying");
                 self.retry_or_give_up(job, reply)
             }
         }

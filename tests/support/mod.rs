@@ -5,7 +5,9 @@ pub mod app;
 pub mod db;
 pub mod http;
 pub mod mail;
+pub mod rows;
 pub mod sink;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

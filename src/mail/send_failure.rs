@@ -1,0 +1,244 @@
+//! What an attempt to hand a message over came to (DESIGN.md decision 4), told apart with
+//! lettre's typed errors (`status()`, `is_transient()`, `is_permanent()`, the reply's own words
+//! and enhanced status code) and the step of the SMTP dialogue that failed.
+
+use std::error::Error as _;
+
+use lettre::transport::smtp::Error as SmtpError;
+
+/// A cause kept behind a failure: lettre's error or an I/O error.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// The step of the SMTP dialogue an error came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The TCP connection, the greeting and EHLO.
+    Connect,
+    /// STARTTLS, or the handshake of implicit TLS.
+    Tls,
+    Auth,
+    MailFrom,
+    RcptTo,
+    Data,
+    /// The message itself and its final dot.
+    Message,
+}
+
+impl Stage {
+    /// Up to MAIL FROM a refusal is about us as a client of the relay, not about this message.
+    fn is_session(self) -> bool {
+        matches!(
+            self,
+            Stage::Connect | Stage::Tls | Stage::Auth | Stage::MailFrom
+        )
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            Stage::Connect => "the greeting or EHLO",
+            Stage::Tls => "STARTTLS",
+            Stage::Auth => "AUTH",
+            Stage::MailFrom => "MAIL FROM",
+            Stage::RcptTo => "RCPT TO",
+            Stage::Data => "DATA",
+            Stage::Message => "the end of the message",
+        }
+    }
+}
+
+/// What an attempt to hand over a message came to.
+#[derive(Debug, thiserror::Error)]
+pub enum SendFailure {
+    /// A 4xx reply, or the connection lost or silent in the middle of a message: try again
+    /// later.
+    #[error("{reply}")]
+    Temporary {
+        reply: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    /// A 5xx reply to this recipient or this message: never retried. `no_such_user` when its
+    /// enhanced status code is 5.1.x (RFC 3463: addressing).
+    #[error("{reply}")]
+    Permanent { reply: String, no_such_user: bool },
+    /// The relay cannot be used at all, whatever the message: nothing listens, TLS fails
+    /// (an untrusted certificate), the login is refused, it does not speak SMTP, or it answers
+    /// EHLO, AUTH or MAIL FROM with a 5xx. Retried like a temporary failure, but the operator
+    /// must hear of it at once.
+    #[error("{reply}")]
+    Relay {
+        reply: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl SendFailure {
+    /// A failure of lettre's at `stage` of a session with `peer` (`host:port`).
+    pub fn classify(e: SmtpError, stage: Stage, peer: &str) -> Self {
+        if let Some(code) = e.status() {
+            // lettre keeps the reply's text (its lines joined) as the error's source.
+            let words = e.source().map(ToString::to_string).unwrap_or_default();
+            let reply = one_line(&format!("{code} {words}"));
+            return if e.is_transient() {
+                SendFailure::Temporary {
+                    reply,
+                    source: None,
+                }
+            } else if stage.is_session() {
+                SendFailure::Relay {
+                    reply: format!("{reply} (in reply to {})", stage.command()),
+                    source: None,
+                }
+            } else {
+                SendFailure::Permanent {
+                    no_such_user: is_addressing(&words),
+                    reply,
+                }
+            };
+        }
+        let what = match stage {
+            Stage::Connect => format!("cannot open an SMTP session with {peer}"),
+            Stage::Tls => format!("TLS with {peer} failed"),
+            Stage::Auth => format!("logging in to {peer} failed"),
+            other => format!("the session with {peer} broke at {}", other.command()),
+        };
+        let source = Some(Box::new(e) as Cause);
+        if stage.is_session() {
+            SendFailure::Relay {
+                reply: what,
+                source,
+            }
+        } else {
+            // In the middle of a message lettre reports a hang-up and a garbled reply alike
+            // (a response error): both are a session lost, to be tried again.
+            SendFailure::Temporary {
+                reply: what,
+                source,
+            }
+        }
+    }
+
+    /// What is recorded as the delivery's last reply: the server's own words, or what failed
+    /// followed by each of its causes once, on one line.
+    pub fn reply(&self) -> String {
+        let (reply, source) = match self {
+            SendFailure::Temporary { reply, source } | SendFailure::Relay { reply, source } => {
+                (reply, source.as_deref())
+            }
+            SendFailure::Permanent { reply, .. } => (reply, None),
+        };
+        let mut parts = vec![reply.clone()];
+        let mut cause: Option<&(dyn std::error::Error + 'static)> =
+            source.map(|s| s as &(dyn std::error::Error + 'static));
+        while let Some(c) = cause {
+            let text = c.to_string();
+            let next = c.source().map(|n| n.to_string());
+            // lettre's messages end with their cause's ("Connection error: …"): keep each
+            // layer's own words, and each once.
+            let own = match next.as_deref().and_then(|n| text.strip_suffix(n)) {
+                Some(head) => head.trim_end_matches(": ").to_owned(),
+                None => text,
+            };
+            if !own.is_empty() && parts.last() != Some(&own) {
+                parts.push(own);
+            }
+            cause = c.source();
+        }
+        one_line(&parts.join(": "))
+    }
+}
+
+/// Whether a 5xx reply's enhanced status code (RFC 3463, the reply's first word as RFC 2034
+/// §4 puts it) is in class 5.1: the address is bad.
+fn is_addressing(words: &str) -> bool {
+    let Some(first) = words.split_whitespace().next() else {
+        return false;
+    };
+    let parts: Vec<&str> = first.split('.').collect();
+    let numeric = |p: &str| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    parts.len() == 3 && parts.iter().all(|p| numeric(p)) && parts[0] == "5" && parts[1] == "1"
+}
+
+/// Whitespace runs (line breaks too) become one space; at most 500 characters are kept.
+pub fn one_line(s: &str) -> String {
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    s.chars().take(500).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_5_1_x_enhanced_code_in_first_place_is_a_bad_address() {
+        assert!(is_addressing("5.1.1 No such user"));
+        assert!(is_addressing("5.1.10 Recipient address has null MX"));
+        // Not in first place, another class, or not a code at all.
+        assert!(!is_addressing("Mailbox 5.1.1 unknown"));
+        assert!(!is_addressing("5.7.1 Message refused by policy"));
+        assert!(!is_addressing("5.1 not a code"));
+        assert!(!is_addressing("5.1.1000 too long"));
+        assert!(!is_addressing(""));
+    }
+
+    /// An error that, like lettre's, prints its cause after its own words.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match &self.1 {
+                Some(inner) => write!(f, "{}: {inner}", self.0),
+                None => f.write_str(self.0),
+            }
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn nested_causes_that_print_their_causes_are_said_once() {
+        let chain = Layer(
+            "Connection error",
+            Some(Box::new(Layer(
+                "Connection error",
+                Some(Box::new(Layer(
+                    "invalid peer certificate: UnknownIssuer",
+                    None,
+                ))),
+            ))),
+        );
+        let failure = SendFailure::Relay {
+            reply: "TLS with relay.example.com:587 failed".into(),
+            source: Some(Box::new(chain)),
+        };
+        assert_eq!(
+            failure.reply(),
+            "TLS with relay.example.com:587 failed: Connection error: invalid peer certificate: UnknownIssuer"
+        );
+    }
+
+    #[test]
+    fn the_recorded_reply_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let failure = SendFailure::Relay {
+            reply: "cannot open an SMTP session with 127.0.0.1:1".into(),
+            source: Some(Box::new(io)),
+        };
+        assert_eq!(
+            failure.to_string(),
+            "cannot open an SMTP session with 127.0.0.1:1"
+        );
+        assert_eq!(
+            failure.reply(),
+            "cannot open an SMTP session with 127.0.0.1:1: refused"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! How each failure of a real SMTP server is classified: smtp-sink answers any command with a
+//! 4xx (`-r`), a 5xx (`-f`) or a hang-up (`-q`), and the sender reports what that means for the
+//! delivery: retry (temporary), fail (permanent) or retry and tell the operator (relay).
+
+mod support;
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use morningpost::mail::transport::{SendFailure, Transport};
+use support::sink::{SmtpSink, free_port};
+
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Temporary,
+    Permanent { no_such_user: bool },
+    Relay,
+}
+
+fn kind(f: &SendFailure) -> Kind {
+    match f {
+        SendFailure::Temporary { .. } => Kind::Temporary,
+        SendFailure::Permanent { no_such_user, .. } => Kind::Permanent {
+            no_such_user: *no_such_user,
+        },
+        SendFailure::Relay { .. } => Kind::Relay,
+    }
+}
+
+/// Sends one small message to `url`; the failure, or the reply to the final dot.
+fn send(url: &str) -> Result<String, SendFailure> {
+    let settings = support::settings(&[
+        ("MORNINGPOST_SMTP_URL", url),
+        ("MORNINGPOST_SMTP_TIMEOUT_SECONDS", "2"),
+        ("MORNINGPOST_LEASE_SECONDS", "12"),
+    ]);
+    let transport = Transport::from_settings(&settings).expect("transport");
+    let envelope = Envelope::new(
+        Some("morning@example.com".parse().expect("from")),
+        vec!["reader@example.com".parse().expect("to")],
+    )
+    .expect("envelope");
+    let message = b"From: <morning@example.com>\r\nTo: <reader@example.com>\r\nSubject: hi\r\nMessage-ID: <1@example.com>\r\n\r\nHello.\r\n";
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let mut sender = transport.sender();
+            let result = sender.send(&envelope, "<1@example.com>", message).await;
+            sender.close().await;
+            result
+        })
+}
+
+#[test]
+fn every_kind_of_server_answer_is_classified_from_the_reply_and_the_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // (smtp-sink flags, what the delivery gets, what is recorded as its reply)
+    let cases: &[(&[&str], Kind, &str)] = &[
+        // 4xx wherever it comes: try again later, in the server's own words.
+        (
+            &["-r", "rcpt", "-b", "451 4.7.1 Greylisted, try again later"],
+            Kind::Temporary,
+            "451 4.7.1 Greylisted, try again later",
+        ),
+        (
+            &["-r", "mail"],
+            Kind::Temporary,
+            "450 4.3.0 Error: command failed",
+        ),
+        (
+            &["-r", "ehlo"],
+            Kind::Temporary,
+            "450 4.3.0 Error: command failed",
+        ),
+        // 5xx to the recipient or the message: this delivery fails; 5.1.x bounces the reader.
+        (
+            &["-f", "rcpt", "-B", "550 5.1.1 No such user"],
+            Kind::Permanent { no_such_user: true },
+            "550 5.1.1 No such user",
+        ),
+        (
+            &["-f", "rcpt", "-B", "550 5.7.1 Message refused by policy"],
+            Kind::Permanent {
+                no_such_user: false,
+            },
+            "550 5.7.1 Message refused by policy",
+        ),
+        (
+            &["-f", "rcpt", "-B", "550 Mailbox 5.1.1 is not a code here"],
+            Kind::Permanent {
+                no_such_user: false,
+            },
+            "550 Mailbox 5.1.1 is not a code here",
+        ),
+        (
+            &["-f", "data"],
+            Kind::Permanent {
+                no_such_user: false,
+            },
+            "500 5.3.0 Error: command failed",
+        ),
+        (
+            &["-f", ".", "-B", "554 5.6.0 Content rejected"],
+            Kind::Permanent {
+                no_such_user: false,
+            },
+            "554 5.6.0 Content rejected",
+        ),
+        // 5xx before any recipient: the relay refuses us, whatever the message (on today's
+        // code these failed the delivery for good).
+        (
+            &["-f", "mail", "-B", "553 5.7.1 Sender address rejected"],
+            Kind::Relay,
+            "553 5.7.1 Sender address rejected (in reply to MAIL FROM)",
+        ),
+        (
+            &["-f", "ehlo"],
+            Kind::Relay,
+            "500 5.3.0 Error: command failed (in reply to the greeting or EHLO)",
+        ),
+        (
+            &["-f", "connect", "-B", "554 5.7.1 Go away"],
+            Kind::Relay,
+            "554 5.7.1 Go away (in reply to the greeting or EHLO)",
+        ),
+        // No reply at all while setting up the session: a relay problem (on today's code,
+        // "temporary" for three days).
+        (
+            &["-q", "ehlo"],
+            Kind::Relay,
+            "cannot open an SMTP session with 127.0.0.1:",
+        ),
+        // A hang-up in the middle of a message: the session is lost, try again.
+        (&["-q", "."], Kind::Temporary, "the session with 127.0.0.1:"),
+        (&["-q", "rcpt"], Kind::Temporary, "broke at RCPT TO"),
+    ];
+    for (i, (flags, expected, reply)) in cases.iter().enumerate() {
+        let sink = SmtpSink::start(&dir.path().join(i.to_string()), flags);
+        let failure = send(&sink.url()).expect_err(&format!("{flags:?} fails"));
+        assert_eq!(&kind(&failure), expected, "{flags:?}: {failure:?}");
+        assert!(
+            failure.reply().starts_with(reply) || failure.reply().contains(reply),
+            "{flags:?}: expected {reply:?}, recorded {:?}",
+            failure.reply()
+        );
+        assert!(
+            !failure.reply().contains("error (") && !failure.reply().contains("permanent error"),
+            "lettre's wording is not the server's: {}",
+            failure.reply()
+        );
+    }
+}
+
+#[test]
+fn a_healthy_server_takes_the_message_and_its_reply_is_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sink = SmtpSink::start(dir.path(), &[]);
+    let reply = send(&sink.url()).expect("sent");
+    assert!(reply.starts_with("250 "), "{reply}");
+    assert_eq!(sink.wait_for(1, Duration::from_secs(5)), 1);
+}
+
+#[test]
+fn nothing_listening_or_no_starttls_is_a_relay_problem_with_its_cause() {
+    let port = free_port();
+    let failure = send(&format!("smtp://127.0.0.1:{port}?tls=none")).unwrap_err();
+    assert_eq!(kind(&failure), Kind::Relay, "{failure:?}");
+    let reply = failure.reply();
+    assert!(
+        reply.starts_with(&format!("cannot connect to 127.0.0.1:{port}: "))
+            && reply.contains("refused"),
+        "{reply}"
+    );
+    assert!(
+        std::error::Error::source(&failure).is_some(),
+        "the io error is kept as the source"
+    );
+    assert!(
+        !failure.to_string().contains("refused"),
+        "Display leaves the cause to the chain"
+    );
+
+    // smtp-sink offers no STARTTLS; the URL requires it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sink = SmtpSink::start(dir.path(), &[]);
+    let failure = send(&format!("smtp://127.0.0.1:{}?tls=starttls", sink.port)).unwrap_err();
+    assert_eq!(kind(&failure), Kind::Relay, "{failure:?}");
+    assert!(
+        failure.reply().contains("STARTTLS is not supported"),
+        "{}",
+        failure.reply()
+    );
+}

@@ -1,0 +1,28 @@
+//! Reading rows the commands do not print, on either backend.
+
+/// (text, number) rows of a query that selects a text column and an integer column.
+pub async fn text_and_number(url: &str, statement: &str) -> Vec<(String, i64)> {
+    use sqlx::Connection;
+    let q = sqlx::AssertSqlSafe(statement.to_owned());
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("open");
+        sqlx::query_as(q).fetch_all(&mut c).await.expect("query")
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("open");
+        sqlx::query_as(q).fetch_all(&mut c).await.expect("query")
+    }
+}
+
+/// Each subscriber's address and how many times their delivery failed before it was sent.
+pub fn failures_by_email(database_url: &str) -> std::collections::BTreeMap<String, i64> {
+    let url = database_url.to_owned();
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(text_and_number(
+            &url,
+            "SELECT s.email, CAST(d.failures AS BIGINT) FROM deliveries d \
+             JOIN subscribers s ON s.id = d.subscriber_id",
+        ))
+        .into_iter()
+        .collect()
+}
