@@ -149,6 +149,11 @@ impl fmt::Debug for Settings {
 }
 
 impl Settings {
+    /// Every public address, built from `base_url`.
+    pub fn urls(&self) -> crate::domain::PublicUrls {
+        crate::domain::PublicUrls::new(&self.base_url)
+    }
+
     /// The key unsubscribe tokens are derived from (the file is created on first use).
     pub fn token_key(&self) -> Result<crate::domain::TokenKey, SecretKeyError> {
         secret_key::load_or_create(

@@ -108,7 +108,7 @@ fn the_eml_parses_back_with_every_header_and_both_parts() {
         std::sync::Arc::new(r),
         &settings.from,
         &settings.newsletter,
-        &settings.base_url,
+        &settings.urls(),
     );
     let id = message_id("2026-11-27", uuid::Uuid::nil(), "example.com");
     let recipient = Recipient {

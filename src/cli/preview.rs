@@ -33,7 +33,7 @@ pub fn write_preview(
         rendered.clone(),
         &settings.from,
         &settings.newsletter,
-        &settings.base_url,
+        &settings.urls(),
     );
     let token = "preview-token";
     let message_id = crate::mail::message_id(

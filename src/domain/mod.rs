@@ -1,11 +1,13 @@
 //! Domain types, each parsed once at the edge and trusted afterwards.
 
 mod issue_slug;
+mod public_urls;
 mod subscriber_email;
 mod subscriber_name;
 mod token;
 
 pub use issue_slug::{IssueSlug, IssueSlugError};
+pub use public_urls::{PublicUrls, carries_token, issue_path, routes};
 pub use subscriber_email::{SubscriberEmail, SubscriberEmailError};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
 pub use token::{Token, TokenError, TokenHash, TokenKey};

@@ -70,8 +70,18 @@ impl PublicUrls {
 }
 
 /// The path of an issue's page, for links between the site's own pages.
-pub fn issue_path(slug: &IssueSlug) -> String {
+pub fn issue_path(slug: &impl fmt::Display) -> String {
     format!("{}/{slug}", routes::ARCHIVE)
+}
+
+/// Whether a request path carries a token (confirm and unsubscribe pages): those pages are
+/// never cached.
+pub fn carries_token(path: &str) -> bool {
+    [routes::CONFIRM, routes::UNSUBSCRIBE].iter().any(|route| {
+        route
+            .strip_suffix("{token}")
+            .is_some_and(|prefix| path.starts_with(prefix))
+    })
 }
 
 #[cfg(test)]
@@ -83,10 +93,16 @@ mod tests {
         let urls = PublicUrls::new("https://news.example.com/");
         let slug = IssueSlug::parse("2026-11-27").unwrap();
         assert_eq!(urls.home(), "https://news.example.com/");
-        assert_eq!(urls.issue(&slug), "https://news.example.com/issues/2026-11-27");
+        assert_eq!(
+            urls.issue(&slug),
+            "https://news.example.com/issues/2026-11-27"
+        );
         assert_eq!(urls.archive(), "https://news.example.com/issues");
         assert_eq!(urls.confirm("t0k"), "https://news.example.com/confirm/t0k");
-        assert_eq!(urls.unsubscribe("t0k"), "https://news.example.com/unsubscribe/t0k");
+        assert_eq!(
+            urls.unsubscribe("t0k"),
+            "https://news.example.com/unsubscribe/t0k"
+        );
         assert_eq!(urls.absolute("/about"), "https://news.example.com/about");
         // The captures of the routes sit where the builders put the values.
         assert_eq!(
@@ -97,6 +113,11 @@ mod tests {
             routes::UNSUBSCRIBE.replace("{token}", "t0k"),
             urls.unsubscribe("t0k").trim_start_matches(urls.base())
         );
-        assert_eq!(routes::ISSUE.replace("{slug}", slug.as_str()), issue_path(&slug));
+        assert_eq!(
+            routes::ISSUE.replace("{slug}", slug.as_str()),
+            issue_path(&slug)
+        );
+        assert!(carries_token("/confirm/abc") && carries_token("/unsubscribe/abc"));
+        assert!(!carries_token("/issues/2026-11-27") && !carries_token("/confirmx"));
     }
 }

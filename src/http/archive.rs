@@ -9,7 +9,7 @@ use maud::html;
 use super::AppState;
 use super::error::{Answer, HttpError};
 use super::pages::{not_found, page};
-use crate::domain::IssueSlug;
+use crate::domain::{IssueSlug, issue_path};
 
 pub async fn index(State(app): State<AppState>) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
@@ -33,7 +33,7 @@ pub async fn index(State(app): State<AppState>) -> Result<Response, HttpError> {
             } @else {
                 ul class="archive" {
                     @for i in &issues {
-                        li { a href=(format!("/issues/{}", i.slug)) { (i.title) } " · " (i.issue_date) }
+                        li { a href=(issue_path(&i.slug)) { (i.title) } " · " (i.issue_date) }
                     }
                 }
             }

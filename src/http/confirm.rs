@@ -10,7 +10,7 @@ use super::AppState;
 use super::error::HttpError;
 use super::pages::{not_found, page, subscribe_form};
 use crate::clock::now_ms;
-use crate::domain::Token;
+use crate::domain::{Token, routes};
 use crate::store::ConfirmOutcome;
 
 const UNKNOWN: &str = "This confirmation link is not valid. It may have been cut short: open it from the mail again, or sign up again.";
@@ -64,7 +64,7 @@ pub async fn confirm(
             html! {
                 h1 class="headline" { "You're subscribed" }
                 p { "Welcome to " (n.name) ". The next issue arrives tomorrow morning." }
-                p { a href="/issues" { "Read past issues" } }
+                p { a href=(routes::ARCHIVE) { "Read past issues" } }
             },
         ),
         ConfirmOutcome::AlreadyConfirmed => page(

@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::config::Newsletter;
+use crate::domain::routes;
 use crate::render::document_head;
 
 const PAGE_CSS: &str = include_str!("../../templates/pages.css");
@@ -18,12 +19,12 @@ pub fn page(status: StatusCode, newsletter: &Newsletter, title: &str, body: Mark
             body {
                 main class="container page" {
                     header class="masthead" {
-                        p class="masthead-name" { a href="/" { (newsletter.name) } }
+                        p class="masthead-name" { a href=(routes::HOME) { (newsletter.name) } }
                         p class="tagline" { (newsletter.tagline) }
                     }
                     div class="story" { (body) }
                     footer class="footer" {
-                        p { a href="/issues" { "Past issues" } " · " a href="/" { "Subscribe" } }
+                        p { a href=(routes::ARCHIVE) { "Past issues" } " · " a href=(routes::HOME) { "Subscribe" } }
                         p { (newsletter.postal_address) }
                     }
                 }
@@ -63,7 +64,7 @@ pub fn not_found(newsletter: &Newsletter, what: &str) -> Response {
         html! {
             h1 class="headline" { "Not found" }
             p { (what) }
-            p { a href="/" { "Go to the subscribe page" } }
+            p { a href=(routes::HOME) { "Go to the subscribe page" } }
         },
     )
 }

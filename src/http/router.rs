@@ -8,25 +8,23 @@ use axum::routing::{get, post};
 
 use super::read_body::{MAX_BODY, read_body};
 use super::{AppState, archive, confirm, limiter, security, subscribe, unsubscribe};
+use crate::domain::routes;
 
 pub fn router(state: AppState) -> Router {
     let body_deadline = state.inner.body_timeout;
     let signup = Router::new()
-        .route("/subscribe", post(subscribe::submit))
+        .route(routes::SUBSCRIBE, post(subscribe::submit))
         .route_layer(from_fn_with_state(state.clone(), limiter::limit));
     Router::new()
-        .route("/", get(subscribe::form))
+        .route(routes::HOME, get(subscribe::form))
+        .route(routes::CONFIRM, get(confirm::show).post(confirm::confirm))
         .route(
-            "/confirm/{token}",
-            get(confirm::show).post(confirm::confirm),
-        )
-        .route(
-            "/unsubscribe/{token}",
+            routes::UNSUBSCRIBE,
             get(unsubscribe::show).post(unsubscribe::unsubscribe),
         )
-        .route("/issues", get(archive::index))
-        .route("/issues/{slug}", get(archive::issue))
-        .route("/healthz", get(archive::healthz))
+        .route(routes::ARCHIVE, get(archive::index))
+        .route(routes::ISSUE, get(archive::issue))
+        .route(routes::HEALTH, get(archive::healthz))
         .merge(signup)
         .fallback(archive::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY))

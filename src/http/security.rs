@@ -9,14 +9,13 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::domain::carries_token;
+
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub async fn headers(request: Request, next: Next) -> Response {
-    let token_page = {
-        let path = request.uri().path();
-        path.starts_with("/confirm/") || path.starts_with("/unsubscribe/")
-    };
+    let token_page = carries_token(request.uri().path());
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(

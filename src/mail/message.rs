@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::encode::{QpTemplate, header, mailbox, quoted_printable, structured_header};
 use crate::config::Newsletter;
+use crate::domain::PublicUrls;
 use crate::render::{RenderedIssue, SlotValues};
 
 /// QP output never contains `=_`, so a boundary holding it can never occur in a body.
@@ -147,7 +148,7 @@ pub struct IssueMessage {
     html_qp: QpTemplate,
     from: String,
     list_id: String,
-    base_url: String,
+    urls: PublicUrls,
     view_url: String,
     unsubscribe_address: String,
 }
@@ -157,7 +158,7 @@ impl IssueMessage {
         issue: Arc<RenderedIssue>,
         from: &lettre::message::Mailbox,
         newsletter: &Newsletter,
-        base_url: &str,
+        urls: &PublicUrls,
     ) -> Self {
         Self {
             from: mailbox(from.name.as_deref(), from.email.as_ref()),
@@ -166,8 +167,8 @@ impl IssueMessage {
                 super::encode::display_name(&newsletter.name),
                 newsletter.list_id
             ),
-            base_url: base_url.to_owned(),
-            view_url: format!("{base_url}/issues/{}", issue.slug),
+            urls: urls.clone(),
+            view_url: urls.issue(&issue.slug),
             unsubscribe_address: newsletter.unsubscribe_address.clone(),
             text_qp: QpTemplate::new(&issue.text),
             html_qp: QpTemplate::new(&issue.html),
@@ -180,7 +181,7 @@ impl IssueMessage {
     }
 
     pub fn unsubscribe_url(&self, token: &str) -> String {
-        format!("{}/unsubscribe/{token}", self.base_url)
+        self.urls.unsubscribe(token)
     }
 
     /// The message for one recipient, slots filled (HTML-escaped in the HTML part).

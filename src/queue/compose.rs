@@ -9,7 +9,7 @@ use lettre::address::Envelope;
 use lettre::message::Mailbox;
 
 use crate::config::{Newsletter, Settings};
-use crate::domain::{IssueSlug, SubscriberEmail, TokenKey};
+use crate::domain::{IssueSlug, PublicUrls, SubscriberEmail, TokenKey};
 use crate::mail::dkim::Dkim;
 use crate::mail::encode::mailbox;
 use crate::mail::{IssueMessage, MessageHeaders, Recipient, assemble, message_id};
@@ -53,7 +53,7 @@ pub struct Composer {
     store: Store,
     from: Mailbox,
     newsletter: Newsletter,
-    base_url: String,
+    urls: PublicUrls,
     key: TokenKey,
     dkim: Option<Dkim>,
     cache: Mutex<HashMap<uuid::Uuid, Prepared>>,
@@ -79,7 +79,7 @@ impl Composer {
             store,
             from: settings.from.clone(),
             newsletter: settings.newsletter.clone(),
-            base_url: settings.base_url.clone(),
+            urls: settings.urls(),
             key,
             dkim,
             cache: Mutex::new(HashMap::new()),
@@ -147,7 +147,7 @@ impl Composer {
     ) -> Result<(String, Vec<u8>), ComposeError> {
         let token_id = c.token_id.ok_or(ComposeError::MissingToken)?;
         let token = self.key.confirmation_token(token_id);
-        let confirm_url = format!("{}/confirm/{}", self.base_url, token.expose());
+        let confirm_url = self.urls.confirm(token.expose());
         let values = SlotValues {
             confirm_url: &confirm_url,
             ..SlotValues::issue("", "", to.as_str())
@@ -192,7 +192,7 @@ impl Composer {
                     Arc::new(rendered),
                     &self.from,
                     &self.newsletter,
-                    &self.base_url,
+                    &self.urls,
                 )))
             }
             MessageKind::Confirmation => Prepared::Confirmation(Arc::new(ConfirmationMail {
