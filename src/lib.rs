@@ -17,4 +17,5 @@ pub mod queue;
 pub mod render;
 pub mod report;
 pub mod secret;
+pub mod serve;
 pub mod store;

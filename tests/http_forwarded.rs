@@ -6,18 +6,19 @@
 mod support;
 
 use support::app::App;
-use support::http::{Server, request};
+use support::http::request;
+use support::in_process::InProcessServer;
 
-fn server(app: &mut App, env: &[(&str, &str)]) -> Server {
+fn server(app: &mut App, env: &[(&str, &str)]) -> InProcessServer {
     app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "3");
     for (k, v) in env {
         app.set(k, v);
     }
-    Server::start(app, &["--no-worker"])
+    InProcessServer::start(app, false)
 }
 
 /// A sign-up with extra headers; its status.
-fn sign_up(s: &Server, email: &str, headers: &[(&str, &str)]) -> u16 {
+fn sign_up(s: &InProcessServer, email: &str, headers: &[(&str, &str)]) -> u16 {
     let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
     all.extend_from_slice(headers);
     let body = format!("email={}", email.replace('@', "%40"));
@@ -98,7 +99,7 @@ fn forged_requests_naming_a_victim_do_not_lock_it_out() {
 
 #[test]
 fn the_header_counts_only_on_connections_from_a_trusted_proxy() {
-    let distinct_headers = |s: &Server, header: &str| -> Vec<u16> {
+    let distinct_headers = |s: &InProcessServer, header: &str| -> Vec<u16> {
         (0..5)
             .map(|i| {
                 let address = format!("198.51.100.{i}");

@@ -5,14 +5,15 @@
 mod support;
 
 use support::app::App;
-use support::http::{Response, Server, get, post_form, request};
+use support::http::{Response, get, post_form, request};
+use support::in_process::InProcessServer;
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
-fn server(app: &mut App) -> Server {
+fn server(app: &mut App) -> InProcessServer {
     app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
-    Server::start(app, &["--no-worker"])
+    InProcessServer::start(app, false)
 }
 
 /// The response body without the parts that differ per request by design (none today);
@@ -590,7 +591,7 @@ fn every_response_carries_the_security_headers() {
 fn the_sign_up_rate_limit_answers_429_with_retry_after() {
     let mut app = App::new();
     app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "3");
-    let s = Server::start(&mut app, &["--no-worker"]);
+    let s = InProcessServer::start(&mut app, false);
     let statuses: Vec<u16> = (0..5)
         .map(|i| post_form(s.port, "/subscribe", &format!("email=r{i}%40example.com")).status)
         .collect();

@@ -11,9 +11,8 @@ use uuid::Uuid;
 
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::mail::dkim::Dkim;
 use crate::mail::transport::Transport;
-use crate::queue::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions, WorkerReport};
+use crate::queue::{StopWhen, Worker, WorkerReport};
 use crate::render::{RenderContext, RenderedIssue, render_issue};
 use crate::store::{MessageKind, NewMessage, QueueCounts, Store, StoreIssueOutcome};
 
@@ -88,9 +87,9 @@ pub async fn send_issue(
         eprintln!("warning: {w}");
     }
     // Check what the worker needs before anything is queued, so a bad key or URL loses nothing.
-    let parts = match wait {
+    let worker = match wait {
         StopWhen::Never => None,
-        _ => Some(WorkerParts::from_settings(settings, store)?),
+        _ => Some(Worker::from_settings(settings, store)?),
     };
     let slug = rendered.slug.as_str();
     let active = store.count_active().await?;
@@ -105,9 +104,9 @@ pub async fn send_issue(
     } else {
         println!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)");
     }
-    let (stop, parts) = match (wait, parts) {
-        (StopWhen::MessageDone(_), Some(p)) => (StopWhen::MessageDone(id), p),
-        (StopWhen::QueueEmpty, Some(p)) => (StopWhen::QueueEmpty, p),
+    let (stop, worker) = match (wait, worker) {
+        (StopWhen::MessageDone(_), Some(w)) => (StopWhen::MessageDone(id), w),
+        (StopWhen::QueueEmpty, Some(w)) => (StopWhen::QueueEmpty, w),
         _ => {
             if enqueued > 0 {
                 println!(
@@ -117,7 +116,7 @@ pub async fn send_issue(
             return Ok(());
         }
     };
-    let report = parts.run(settings, stop, Some(id)).await?;
+    let report = run_worker(worker.stopping_when(stop), Some(id)).await?;
     let counts = store.queue_counts(Some(id)).await?;
     println!(
         "issue {slug}: {} sent, {} failed, {} cancelled, {} still queued ({} sent by this run)",
@@ -171,9 +170,11 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
     } else {
         StopWhen::Never
     };
-    let report = WorkerParts::from_settings(settings, &store)?
-        .run(settings, stop, None)
-        .await?;
+    let report = run_worker(
+        Worker::from_settings(settings, &store)?.stopping_when(stop),
+        None,
+    )
+    .await?;
     println!(
         "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back",
         report.sent, report.retried, report.failed, report.cancelled, report.released
@@ -181,74 +182,19 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a worker is built from, checked before anything is queued.
-pub(crate) struct WorkerParts {
-    store: Store,
-    transport: Transport,
-    composer: Composer,
-}
-
-impl WorkerParts {
-    pub fn from_settings(settings: &Settings, store: &Store) -> anyhow::Result<Self> {
-        let transport = Transport::from_settings(settings)?;
-        let dkim = match &settings.dkim {
-            Some(d) => Some(Dkim::load(
-                &d.key_file,
-                settings.from.email.domain(),
-                &d.selector,
-            )?),
-            None => None,
-        };
-        let composer = Composer::new(store.clone(), settings, settings.token_key()?, dkim);
-        Ok(Self {
-            store: store.clone(),
-            transport,
-            composer,
-        })
+/// Runs a worker with signal handling and, for one message, a progress display.
+async fn run_worker(worker: Worker, progress_for: Option<Uuid>) -> anyhow::Result<WorkerReport> {
+    let shutdown = shutdown_on_signal();
+    let progress = progress_for
+        .map(|id| tokio::spawn(show_progress(worker.store().clone(), id, shutdown.clone())));
+    let report = worker
+        .run(shutdown)
+        .await
+        .context("the worker stopped on a database error")?;
+    if let Some(p) = progress {
+        p.abort();
     }
-
-    /// Runs the worker with signal handling and, for one message, progress.
-    pub async fn run(
-        self,
-        settings: &Settings,
-        stop: StopWhen,
-        progress_for: Option<Uuid>,
-    ) -> anyhow::Result<WorkerReport> {
-        self.run_until(settings, stop, progress_for, shutdown_on_signal())
-            .await
-    }
-
-    /// Runs the worker until `shutdown` turns true (or `stop` holds).
-    pub async fn run_until(
-        self,
-        settings: &Settings,
-        stop: StopWhen,
-        progress_for: Option<Uuid>,
-        shutdown: watch::Receiver<bool>,
-    ) -> anyhow::Result<WorkerReport> {
-        let d = &settings.delivery;
-        let options = WorkerOptions {
-            concurrency: d.concurrency,
-            batch_size: d.batch_size,
-            lease: d.lease,
-            rate_per_second: d.rate_per_second,
-            retry: RetryPolicy::from_settings(d),
-            stop,
-            idle_poll: Duration::from_millis(250),
-            send_budget: d.send_budget(),
-        };
-        let progress = progress_for
-            .map(|id| tokio::spawn(show_progress(self.store.clone(), id, shutdown.clone())));
-        let worker = Worker::new(self.store, self.transport, self.composer, options);
-        let report = worker
-            .run(shutdown)
-            .await
-            .context("the worker stopped on a database error")?;
-        if let Some(p) = progress {
-            p.abort();
-        }
-        Ok(report)
-    }
+    Ok(report)
 }
 
 /// Turns true on the first SIGINT or SIGTERM.

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::delivery::{WorkerParts, shutdown_on_signal};
+use super::delivery::shutdown_on_signal;
 use crate::config::Settings;
-use crate::http::{AppState, Limits, bind, router, serve as serve_http};
-use crate::queue::StopWhen;
+use crate::http::{AppState, Limits, bind};
+use crate::queue::Worker;
 
 pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings).await?;
@@ -17,7 +17,7 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
     let worker = if no_worker {
         None
     } else {
-        Some(WorkerParts::from_settings(settings, &store)?)
+        Some(Worker::from_settings(settings, &store)?)
     };
     let state = AppState::new(settings, store, key).await?;
     let listener = bind(settings.bind).await?;
@@ -25,25 +25,15 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
         .local_addr()
         .context("cannot read the bound address")?;
     println!("serving http://{addr} (public base {})", settings.base_url);
-    let shutdown = shutdown_on_signal();
-    let worker_task = worker.map(|parts| {
-        let settings = settings.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            parts
-                .run_until(&settings, StopWhen::Never, None, shutdown)
-                .await
-        })
-    });
-    serve_http(
+    let report = crate::serve::run(
         listener,
-        router(state),
-        shutdown,
+        state,
         Limits::from_settings(settings),
+        worker,
+        shutdown_on_signal(),
     )
-    .await;
-    if let Some(task) = worker_task {
-        let report = task.await.context("the worker task failed")??;
+    .await?;
+    if let Some(report) = report {
         println!(
             "worker stopped: {} sent, {} handed back",
             report.sent, report.released

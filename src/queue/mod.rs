@@ -4,8 +4,10 @@
 mod compose;
 mod recorder;
 pub mod retry;
+mod setup;
 mod worker;
 
 pub use compose::{ComposeError, Composer};
 pub use retry::RetryPolicy;
+pub use setup::SetupError;
 pub use worker::{StopWhen, Worker, WorkerOptions, WorkerReport};

@@ -83,6 +83,17 @@ impl Worker {
         }
     }
 
+    /// When the worker stops by itself.
+    pub fn stopping_when(mut self, stop: StopWhen) -> Self {
+        self.options.stop = stop;
+        self
+    }
+
+    /// The store the worker works on.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Runs until the stop condition holds or `shutdown` turns true; then finishes what is
     /// in flight, gives back what was claimed but not started, and returns.
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<WorkerReport, StoreError> {

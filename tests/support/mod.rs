@@ -4,6 +4,7 @@
 pub mod app;
 pub mod db;
 pub mod http;
+pub mod in_process;
 pub mod mail;
 pub mod rows;
 pub mod sink;

@@ -1,0 +1,49 @@
+//! A worker built from the settings. The transport, the DKIM key and the secret key are
+//! loaded and checked here, so a front end can build the worker before it queues anything:
+//! a bad key or URL then loses nothing.
+
+use std::time::Duration;
+
+use super::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions};
+use crate::config::{SecretKeyError, Settings};
+use crate::mail::dkim::{Dkim, DkimError};
+use crate::mail::transport::{Transport, TransportError};
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Dkim(#[from] DkimError),
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
+}
+
+impl Worker {
+    /// The worker the settings describe, running until stopped (see [`Worker::stopping_when`]).
+    pub fn from_settings(settings: &Settings, store: &Store) -> Result<Self, SetupError> {
+        let transport = Transport::from_settings(settings)?;
+        let dkim = match &settings.dkim {
+            Some(d) => Some(Dkim::load(
+                &d.key_file,
+                settings.from.email.domain(),
+                &d.selector,
+            )?),
+            None => None,
+        };
+        let composer = Composer::new(store.clone(), settings, settings.token_key()?, dkim);
+        let d = &settings.delivery;
+        let options = WorkerOptions {
+            concurrency: d.concurrency,
+            batch_size: d.batch_size,
+            lease: d.lease,
+            rate_per_second: d.rate_per_second,
+            retry: RetryPolicy::from_settings(d),
+            stop: StopWhen::Never,
+            idle_poll: Duration::from_millis(250),
+            send_budget: d.send_budget(),
+        };
+        Ok(Worker::new(store.clone(), transport, composer, options))
+    }
+}
