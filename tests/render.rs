@@ -74,9 +74,8 @@ fn normalize(s: &str) -> String {
 fn every_part_of_the_seed_is_in_the_email() {
     let (_, r) = rendered();
     let html = visible_text(&r.html.fill_html(&VALUES));
-    let seed = std::fs::read_to_string(support::repo_path("../shared/seed/ai-morning-post.txt"))
-        .or_else(|_| std::fs::read_to_string(support::repo_path("tests/golden/seed.txt")))
-        .expect("the seed text");
+    let seed = std::fs::read_to_string(support::repo_path("tests/golden/seed.txt"))
+        .expect("the seed text ships with the tests");
     // The seed glues some lines together (a label and the first entry); split them back.
     let glued = [
         (
