@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::delivery::{WorkerParts, shutdown_on_signal};
+use super::stdout::outln;
 use crate::config::Settings;
 use crate::http::{AppState, bind, router, serve as serve_http};
 use crate::queue::StopWhen;
@@ -23,7 +24,7 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    println!("serving http://{addr} (public base {})", settings.base_url);
+    outln!("serving http://{addr} (public base {})", settings.base_url)?;
     let shutdown = shutdown_on_signal();
     let worker_task = worker.map(|parts| {
         let settings = settings.clone();
@@ -37,10 +38,11 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
     serve_http(listener, router(state), shutdown).await?;
     if let Some(task) = worker_task {
         let report = task.await.context("the worker task failed")??;
-        println!(
+        outln!(
             "worker stopped: {} sent, {} handed back",
-            report.sent, report.released
-        );
+            report.sent,
+            report.released
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
