@@ -13,6 +13,9 @@ fn main() -> ExitCode {
     let cli = morningpost::cli::Cli::parse();
     match morningpost::cli::run(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): stop quietly, as `cat` does, with
+        // the status a shell reports for a process that SIGPIPE ended (128 + 13).
+        Err(error) if morningpost::cli::is_closed_stdout(&error) => ExitCode::from(141),
         Err(error) => {
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {

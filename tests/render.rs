@@ -74,9 +74,8 @@ fn normalize(s: &str) -> String {
 fn every_part_of_the_seed_is_in_the_email() {
     let (_, r) = rendered();
     let html = visible_text(&r.html.fill_html(&VALUES));
-    let seed = std::fs::read_to_string(support::repo_path("../shared/seed/ai-morning-post.txt"))
-        .or_else(|_| std::fs::read_to_string(support::repo_path("tests/golden/seed.txt")))
-        .expect("the seed text");
+    let seed = std::fs::read_to_string(support::repo_path("tests/golden/seed.txt"))
+        .expect("the seed text ships with the tests");
     // The seed glues some lines together (a label and the first entry); split them back.
     let glued = [
         (
@@ -331,4 +330,38 @@ fn a_huge_issue_renders_with_a_gmail_clipping_warning() {
         "{:?}",
         r.warnings
     );
+}
+
+/// Before: `…/that-keeps-` / `going/…`: textwrap split URLs after their hyphens.
+#[test]
+fn long_urls_stay_whole_in_paragraphs_and_lists_of_the_text_twin() {
+    let url =
+        "https://example.com/reports/2026/a-very-long-path/that-keeps-going/and-going/index.html";
+    let src = format!(
+        "+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n\n\
+         A paragraph that says quite a lot before it links [the whole report]({url}) and goes on after it.\n\n\
+         - An item with a long link: <{url}>, and more words after the link to wrap.\n\
+         - [{url}]({url})\n\n\
+         1. A numbered item that links [the report]({url}) in the middle of its words.\n\n\
+         > A quote with <{url}> in it.\n"
+    );
+    let issue = parse_issue("long.md", src.as_bytes()).unwrap();
+    let r = render_issue(
+        &issue,
+        &RenderContext::from_settings(&settings(&[("MORNINGPOST_BASE_URL", BASE)])),
+    )
+    .unwrap();
+    let text = r.text.fill_text(&VALUES);
+    assert_eq!(text.matches(&format!("<{url}>")).count(), 5, "{text}");
+    for line in text.lines() {
+        let width = unicode_width::UnicodeWidthStr::width(line);
+        let words: Vec<&str> = line
+            .split_whitespace()
+            .filter(|w| !matches!(*w, "-" | ">" | "1."))
+            .collect();
+        assert!(
+            width <= 78 || (words.len() == 1 && words[0].contains(url)),
+            "line of {width} columns: {line:?}"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::stdout::outln;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::mail::transport::Transport;
@@ -52,24 +53,24 @@ async fn dry_run_send(
         Some(m) => store.queue_counts(Some(m.id)).await?.total(),
         None => 0,
     };
-    println!("dry run: nothing changed");
-    println!("  issue    {slug}: {:?}", rendered.subject);
-    println!(
+    outln!("dry run: nothing changed")?;
+    outln!("  issue    {slug}: {:?}", rendered.subject)?;
+    outln!(
         "  stored   {}",
         if existing.is_some() {
             "yes (sending again adds only new subscribers)"
         } else {
             "no"
         }
-    );
-    println!(
+    )?;
+    outln!(
         "  would queue up to {} deliveries ({active} active subscribers, {queued} already queued or done)",
         (active - queued).max(0)
-    );
-    println!(
+    )?;
+    outln!(
         "  through  {}",
         Transport::named_by(settings).map_or_else(|e| e.to_string(), |t| t.describe())
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,36 +97,36 @@ pub async fn send_issue(
     let id = store_issue(store, &rendered).await?;
     let enqueued = store.enqueue_issue(id, now_ms()).await?;
     if active == 0 {
-        println!("issue {slug}: there are no active subscribers; nothing to send");
+        outln!("issue {slug}: there are no active subscribers; nothing to send")?;
     } else if enqueued == 0 {
-        println!(
+        outln!(
             "issue {slug} is already queued for every active subscriber ({active}): nothing new to send"
-        );
+        )?;
     } else {
-        println!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)");
+        outln!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)")?;
     }
     let (stop, worker) = match (wait, worker) {
         (StopWhen::MessageDone(_), Some(w)) => (StopWhen::MessageDone(id), w),
         (StopWhen::QueueEmpty, Some(w)) => (StopWhen::QueueEmpty, w),
         _ => {
             if enqueued > 0 {
-                println!(
+                outln!(
                     "run `morningpost worker` to send them; `morningpost status {slug}` shows progress"
-                );
+                )?;
             }
             return Ok(());
         }
     };
     let report = run_worker(worker.stopping_when(stop), Some(id)).await?;
     let counts = store.queue_counts(Some(id)).await?;
-    println!(
+    outln!(
         "issue {slug}: {} sent, {} failed, {} cancelled, {} still queued ({} sent by this run)",
         counts.sent,
         counts.failed,
         counts.cancelled,
         counts.queued + counts.sending,
         report.sent
-    );
+    )?;
     Ok(())
 }
 
@@ -175,10 +176,14 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
         None,
     )
     .await?;
-    println!(
+    outln!(
         "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back",
-        report.sent, report.retried, report.failed, report.cancelled, report.released
-    );
+        report.sent,
+        report.retried,
+        report.failed,
+        report.cancelled,
+        report.released
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -296,26 +301,27 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
     };
     let r = store.status_report(id, now_ms()).await?;
     let c = r.counts;
-    println!(
+    outln!(
         "{}",
         slug.map_or("all mail".to_owned(), |s| format!("issue {s}"))
-    );
-    println!(
+    )?;
+    outln!(
         "  queued     {:>9}  (of which retrying: {})",
-        c.queued, c.retrying
-    );
-    println!("  in flight  {:>9}", c.sending);
-    println!("  sent       {:>9}", c.sent);
-    println!("  failed     {:>9}", c.failed);
-    println!("  cancelled  {:>9}", c.cancelled);
-    println!(
+        c.queued,
+        c.retrying
+    )?;
+    outln!("  in flight  {:>9}", c.sending)?;
+    outln!("  sent       {:>9}", c.sent)?;
+    outln!("  failed     {:>9}", c.failed)?;
+    outln!("  cancelled  {:>9}", c.cancelled)?;
+    outln!(
         "  send rate  {:>9.1} messages/s over the last minute",
         r.sent_last_minute as f64 / 60.0
-    );
+    )?;
     if !r.top_failures.is_empty() {
-        println!("  most frequent failure replies:");
+        outln!("  most frequent failure replies:")?;
         for (reply, n) in &r.top_failures {
-            println!("  {n:>9}  {reply}");
+            outln!("  {n:>9}  {reply}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::stdout::outln;
 use crate::config::Settings;
 use crate::domain::{SubscriberEmail, SubscriberName};
 use crate::queue::StopWhen;
@@ -39,12 +40,13 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
 
     let issue =
         crate::issue::parse_issue("examples/issues/2026-11-27.md", SAMPLE_ISSUE.as_bytes())?;
-    println!(
+    outln!(
         "1. Rendered the sample issue \"{}\" ({}):",
-        issue.title, issue.slug
-    );
+        issue.title,
+        issue.slug
+    )?;
     let files = super::write_preview(&settings, &issue, dir)?;
-    super::print_files(&files);
+    super::print_files(&files)?;
 
     let store = Store::connect(settings.database_url.expose()).await?;
     let key = settings.token_key()?;
@@ -57,14 +59,14 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
             added += 1;
         }
     }
-    println!(
+    outln!(
         "\n2. Loaded {added} sample subscribers into {}",
         dir.join("demo.db").display()
-    );
+    )?;
 
     let issue_path = dir.join("issue.md");
     std::fs::write(&issue_path, SAMPLE_ISSUE)?;
-    println!("\n3. Sending the issue to every active subscriber through the outbox folder:");
+    outln!("\n3. Sending the issue to every active subscriber through the outbox folder:")?;
     super::send_issue(&settings, &store, &issue_path, StopWhen::QueueEmpty).await?;
 
     let outbox = settings
@@ -80,19 +82,19 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
         .unwrap_or(0);
     let html =
         std::fs::canonicalize(dir.join("issue.html")).unwrap_or_else(|_| dir.join("issue.html"));
-    println!("\nDone. {count} messages are in {}", outbox.display());
-    println!("  open the email in a browser:   file://{}", html.display());
-    println!(
+    outln!("\nDone. {count} messages are in {}", outbox.display())?;
+    outln!("  open the email in a browser:   file://{}", html.display())?;
+    outln!(
         "  read the plain-text twin:      less {}",
         dir.join("issue.txt").display()
-    );
-    println!(
+    )?;
+    outln!(
         "  open a message in a mail app:  {}/<message-id>.eml",
         outbox.display()
-    );
-    println!(
+    )?;
+    outln!(
         "  queue status:                  MORNINGPOST_DATABASE_URL=sqlite://{} morningpost status",
         dir.join("demo.db").display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,13 @@
 //! The command line: one subcommand per job an operator does.
+// Output goes through `outln!`, which returns an error where `println!` panics (stdout.rs).
+#![deny(clippy::print_stdout)]
 
+mod csv_format;
 mod delivery;
 mod demo;
 mod preview;
 mod serve;
+pub(crate) mod stdout;
 mod subscribers;
 mod unsubscribe_mail;
 
@@ -16,6 +20,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 pub use delivery::send_issue;
 pub use preview::{PREVIEW_RECIPIENT, WrittenFile, print_files, write_preview};
+pub use stdout::{StdoutError, is_closed_stdout};
 pub use subscribers::new_subscriber;
 
 #[derive(Debug, Parser)]
@@ -98,7 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render { issue, out } => {
             let parsed = crate::issue::read_issue_file(&issue)?;
             let files = write_preview(&settings, &parsed, &out)?;
-            print_files(&files);
+            print_files(&files)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { dir } => runtime()?.block_on(demo::run(settings, &dir)),

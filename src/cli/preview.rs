@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::stdout::{StdoutError, outln};
 use crate::config::Settings;
 use crate::render::{RenderContext, render_issue};
 
@@ -76,10 +77,11 @@ pub fn write_preview(
     Ok(written)
 }
 
-pub fn print_files(files: &[WrittenFile]) {
+pub fn print_files(files: &[WrittenFile]) -> Result<(), StdoutError> {
     for f in files {
-        println!("{:>9}  {}", human_size(f.bytes), f.path.display());
+        outln!("{:>9}  {}", human_size(f.bytes), f.path.display())?;
     }
+    Ok(())
 }
 
 fn human_size(bytes: usize) -> String {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::delivery::shutdown_on_signal;
+use super::stdout::outln;
 use crate::config::Settings;
 use crate::http::{AppState, Limits, bind};
 use crate::queue::Worker;
@@ -24,7 +25,7 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    println!("serving http://{addr} (public base {})", settings.base_url);
+    outln!("serving http://{addr} (public base {})", settings.base_url)?;
     let report = crate::serve::run(
         listener,
         state,
@@ -34,10 +35,11 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
     )
     .await?;
     if let Some(report) = report {
-        println!(
+        outln!(
             "worker stopped: {} sent, {} handed back",
-            report.sent, report.released
-        );
+            report.sent,
+            report.released
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

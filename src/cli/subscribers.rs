@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
+use super::csv_format::{LineIndex, neutralize, restore};
+use super::stdout::{outln, write_bytes};
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
@@ -42,9 +44,9 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             let key = settings.token_key()?;
             let new = new_subscriber(&key, &email, name.as_ref());
             match store.add_subscriber(&new).await? {
-                AddOutcome::Added => println!("added {email} (active)"),
+                AddOutcome::Added => outln!("added {email} (active)")?,
                 AddOutcome::Exists(status) => {
-                    println!("{email} is already a subscriber ({status}); nothing changed")
+                    outln!("{email} is already a subscriber ({status}); nothing changed")?
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -61,37 +63,57 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
                 })
                 .transpose()?;
             for s in store.subscribers(status).await? {
-                println!(
+                outln!(
                     "{}\t{}\t{}",
                     s.email,
                     s.name.as_deref().unwrap_or("-"),
                     s.status
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        SubscribersCommand::Export => {
-            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-            out.write_record(["email", "name", "status", "created_at"])?;
-            for s in store.subscribers(None).await? {
-                let created = time::OffsetDateTime::from_unix_timestamp(s.created_at / 1000)
-                    .ok()
-                    .and_then(|t| {
-                        t.format(&time::format_description::well_known::Rfc3339)
-                            .ok()
-                    })
-                    .unwrap_or_default();
-                out.write_record([
-                    s.email.as_str(),
-                    s.name.as_deref().unwrap_or(""),
-                    s.status.as_str(),
-                    created.as_str(),
-                ])?;
-            }
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        SubscribersCommand::Export => export(&store).await,
     }
+}
+
+/// Every subscriber as CSV on standard output.
+async fn export(store: &Store) -> anyhow::Result<ExitCode> {
+    let subscribers = store.subscribers(None).await?;
+    write_bytes(&csv_bytes([["email", "name", "status", "created_at"]])?)?;
+    for chunk in subscribers.chunks(1000) {
+        let created: Vec<String> = chunk.iter().map(|s| rfc3339(s.created_at)).collect();
+        let rows = chunk.iter().zip(&created).map(|(s, created)| {
+            [
+                s.email.as_str(),
+                s.name.as_deref().unwrap_or(""),
+                s.status.as_str(),
+                created.as_str(),
+            ]
+        });
+        write_bytes(&csv_bytes(rows)?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rows as CSV, each cell safe to open in a spreadsheet. In memory, then written with
+/// `write_bytes`, so that a closed pipe is recognised as standard output's (stdout.rs).
+fn csv_bytes<'a>(rows: impl IntoIterator<Item = [&'a str; 4]>) -> anyhow::Result<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        out.write_record(row.map(neutralize).iter().map(|cell| cell.as_bytes()))?;
+    }
+    Ok(out.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// Milliseconds since the epoch as RFC 3339; empty if out of range.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 pub fn new_subscriber<'a>(
@@ -116,16 +138,17 @@ pub(crate) struct ImportRow {
     pub name: Option<SubscriberName>,
 }
 
-/// Reads a CSV file: good rows, and `(line, reason)` for each bad one.
-/// A rejected row: its line number and why.
+/// A rejected row: the line of the file it starts on, and why.
 pub(crate) type BadRow = (u64, String);
 
+/// Reads a CSV file: good rows, and a [`BadRow`] for each bad one.
 pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRow>)> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut lines = LineIndex::new(&bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_path(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+        .from_reader(bytes.as_slice());
     let headers: Vec<String> = reader
         .headers()
         .context("cannot read the header row")?
@@ -146,13 +169,12 @@ pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRo
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                bad.push((line, format!("unreadable row: {e}")));
+                bad.push((lines.line_of(e.position()), unreadable(&e)));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
-        let Some(raw_email) = record.get(email_col) else {
+        let line = lines.line_of(record.position());
+        let Some(raw_email) = record.get(email_col).map(restore) else {
             bad.push((line, "the row has no email field".to_owned()));
             continue;
         };
@@ -163,9 +185,8 @@ pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRo
                 continue;
             }
         };
-        let name = match SubscriberName::parse_optional(
-            name_col.and_then(|c| record.get(c)).unwrap_or_default(),
-        ) {
+        let raw_name = name_col.and_then(|c| record.get(c)).unwrap_or_default();
+        let name = match SubscriberName::parse_optional(restore(raw_name)) {
             Ok(n) => n,
             Err(e) => {
                 bad.push((line, format!("name of {email}: {e}")));
@@ -175,6 +196,16 @@ pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRo
         good.push(ImportRow { email, name });
     }
     Ok((good, bad))
+}
+
+/// Why a row could not be read. The csv crate's own text would name its own line count.
+fn unreadable(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => {
+            "the row is not valid UTF-8: save the file as UTF-8".to_owned()
+        }
+        _ => format!("unreadable row: {e}"),
+    }
 }
 
 async fn import(settings: &Settings, store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
@@ -196,10 +227,10 @@ async fn import(settings: &Settings, store: &Store, file: &Path) -> anyhow::Resu
             }
         }
     }
-    println!(
+    outln!(
         "imported {added} new subscribers; {existing} were already present (left unchanged); {} rows skipped",
         bad.len()
-    );
+    )?;
     Ok(if bad.is_empty() {
         ExitCode::SUCCESS
     } else {

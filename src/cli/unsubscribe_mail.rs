@@ -4,11 +4,12 @@
 //! the subscriber the token belongs to. Maildir messages are moved from new/ to cur/, so
 //! each is processed once; an mbox is only read (unsubscribing twice is harmless).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::stdout::outln;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::Token;
@@ -22,21 +23,7 @@ pub async fn run(
     let store = super::open_store(settings).await?;
     let mut report = Report::default();
     if let Some(dir) = maildir {
-        let new = dir.join("new");
-        let cur = dir.join("cur");
-        std::fs::create_dir_all(&cur)
-            .with_context(|| format!("cannot create {}", cur.display()))?;
-        let entries = std::fs::read_dir(&new)
-            .with_context(|| format!("cannot read the maildir folder {}", new.display()))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            handle(&store, &bytes, &mut report).await?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            std::fs::rename(&path, cur.join(format!("{name}:2,S")))
-                .with_context(|| format!("cannot move {} to cur/", path.display()))?;
-        }
+        read_maildir(&store, dir, &mut report).await?;
     }
     if let Some(file) = mbox {
         let text = std::fs::read(file)
@@ -45,11 +32,61 @@ pub async fn run(
             handle(&store, message, &mut report).await?;
         }
     }
-    println!(
+    outln!(
         "{} messages read: {} unsubscribed, {} already unsubscribed, {} without a valid token",
-        report.read, report.unsubscribed, report.already, report.invalid
+        report.read,
+        report.unsubscribed,
+        report.already,
+        report.invalid
+    )?;
+    if report.skipped.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (path, why) in &report.skipped {
+        eprintln!("{}: skipped: {why:#}", path.display());
+    }
+    eprintln!(
+        "{} entries of the maildir were skipped and left where they are: remove them or move \
+         them out of new/ (the other messages were processed)",
+        report.skipped.len()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(2))
+}
+
+/// Processes each message in `new/` and moves it to `cur/`. An entry that cannot be read or
+/// moved (a folder, a file without read permission) is skipped and reported: it must not
+/// keep every other reader's unsubscribe waiting. Database errors stop the run, leaving the
+/// message in `new/` for the next one.
+async fn read_maildir(store: &Store, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let new = dir.join("new");
+    let cur = dir.join("cur");
+    std::fs::create_dir_all(&cur).with_context(|| format!("cannot create {}", cur.display()))?;
+    let entries = std::fs::read_dir(&new)
+        .with_context(|| format!("cannot read the maildir folder {}", new.display()))?;
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                report.skipped.push((new.clone(), e.into()));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                report.skipped.push((path, e.into()));
+                continue;
+            }
+        };
+        handle(store, &bytes, report).await?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Err(e) = std::fs::rename(&path, cur.join(format!("{name}:2,S"))) {
+            let why = anyhow::Error::from(e).context("processed, but cannot be moved to cur/");
+            report.skipped.push((path, why));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -58,6 +95,8 @@ struct Report {
     unsubscribed: u64,
     already: u64,
     invalid: u64,
+    /// Maildir entries left alone, and why.
+    skipped: Vec<(PathBuf, anyhow::Error)>,
 }
 
 async fn handle(store: &Store, message: &[u8], report: &mut Report) -> anyhow::Result<()> {

@@ -19,6 +19,10 @@ pub enum SubscriberEmailError {
     #[error("the part before '@' is {0} characters long; the limit is 64")]
     LocalTooLong(usize),
     #[error(
+        "the part before '@' has quotes (\"…\"@example.com): write the address without them, as name@example.com"
+    )]
+    QuotedLocalPart,
+    #[error(
         "the part before '@' may only use ASCII letters, digits and . ! # $ % & ' * + - / = ? ^ _ ` {{ | }} ~"
     )]
     BadLocalPart,
@@ -40,6 +44,12 @@ impl SubscriberEmail {
             return Err(SubscriberEmailError::TooLong(chars));
         }
         let (local, domain) = s.rsplit_once('@').ok_or(SubscriberEmailError::NoAt)?;
+        // RFC 5321 allows a quoted local part ("a,b@x"@example.com, split at its last '@');
+        // no reader needs one, and quotes would make `"ada"@example.org` a second
+        // subscriber beside ada@example.org.
+        if local.contains('"') {
+            return Err(SubscriberEmailError::QuotedLocalPart);
+        }
         if local.len() > 64 {
             return Err(SubscriberEmailError::LocalTooLong(local.chars().count()));
         }
@@ -144,6 +154,13 @@ mod tests {
             ("user@exa mple.com", E::BadDomain),
             ("user@example.com.", E::BadDomain),
             ("user@", E::BadDomain),
+            // Before: accepted, a second subscriber beside ada@example.org.
+            ("\"ada\"@example.org", E::QuotedLocalPart),
+            // Before: accepted with a comma and a second '@' in the address.
+            ("\"a,b@evil.example\"@example.com", E::QuotedLocalPart),
+            ("\"a b\"@example.com", E::QuotedLocalPart),
+            ("a\"b@example.com", E::QuotedLocalPart),
+            ("a@exa\"mple.com", E::BadDomain),
         ];
         for (input, expected) in cases {
             assert_eq!(

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 /// A broken issue file, reported as `FILE:LINE:COL: what is wrong`.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    #[error("cannot read issue file {}: {source}", path.display())]
+    #[error("cannot read the issue file {}", path.display())]
     Read {
         path: PathBuf,
         #[source]

@@ -4,10 +4,11 @@
 
 use std::ops::Range;
 
-use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::error::Problem;
 use super::model::{Block, Card, Href, Inline, Section};
+use super::reserved::find_reserved;
 
 type Located<T> = Result<T, (usize, Problem)>;
 
@@ -20,7 +21,7 @@ pub(super) fn parse_body(body: &str) -> Located<(Vec<Block>, Vec<Section>)> {
     };
     let mut lead = Vec::new();
     let mut sections: Vec<Section> = Vec::new();
-    while let Some((event, range)) = p.events.next() {
+    while let Some((event, range)) = p.next()? {
         let block = match event {
             Event::Start(Tag::Heading { level, .. }) => {
                 let text = p.heading(level, range.start)?;
@@ -40,9 +41,9 @@ pub(super) fn parse_body(body: &str) -> Located<(Vec<Block>, Vec<Section>)> {
             Event::Start(Tag::Paragraph) => Block::Paragraph(p.inlines(TagEnd::Paragraph)?),
             Event::Start(Tag::List(first)) => p.list(first.is_some())?,
             Event::Start(Tag::BlockQuote(_)) => p.quote()?,
-            Event::Start(Tag::CodeBlock(_)) => Block::Code(p.verbatim(TagEnd::CodeBlock)),
+            Event::Start(Tag::CodeBlock(_)) => Block::Code(p.verbatim(TagEnd::CodeBlock)?),
             Event::Start(Tag::HtmlBlock) => Block::Paragraph(vec![Inline::Text(
-                p.verbatim(TagEnd::HtmlBlock).trim_end().to_owned(),
+                p.verbatim(TagEnd::HtmlBlock)?.trim_end().to_owned(),
             )]),
             Event::Rule => Block::Rule,
             _ => continue,
@@ -68,8 +69,16 @@ struct BodyParser<'a> {
 }
 
 impl<'a> BodyParser<'a> {
-    fn next(&mut self) -> Option<(Event<'a>, Range<usize>)> {
-        self.events.next()
+    /// The next event, refused if it carries a slot character: Markdown decodes entities
+    /// (`&#xFDD0;`) after the check of the raw file, so the decoded text is checked here.
+    fn next(&mut self) -> Located<Option<(Event<'a>, Range<usize>)>> {
+        let Some((event, range)) = self.events.next() else {
+            return Ok(None);
+        };
+        if let Some((_, c)) = texts_of(&event).into_iter().find_map(find_reserved) {
+            return Err((range.start, Problem::ReservedCharacter(c)));
+        }
+        Ok(Some((event, range)))
     }
 
     fn heading(&mut self, level: HeadingLevel, start: usize) -> Located<String> {
@@ -84,7 +93,7 @@ impl<'a> BodyParser<'a> {
     /// Inline content up to `end`. Paragraphs inside loose list items are joined by line breaks.
     fn inlines(&mut self, end: TagEnd) -> Located<Vec<Inline>> {
         let mut out = Vec::new();
-        while let Some((event, range)) = self.next() {
+        while let Some((event, range)) = self.next()? {
             let inline = match event {
                 Event::End(e) if e == end => break,
                 Event::Text(t) | Event::Html(t) | Event::InlineHtml(t) => {
@@ -129,7 +138,7 @@ impl<'a> BodyParser<'a> {
 
     fn list(&mut self, ordered: bool) -> Located<Block> {
         let mut items = Vec::new();
-        while let Some((event, _)) = self.next() {
+        while let Some((event, _)) = self.next()? {
             match event {
                 Event::Start(Tag::Item) => items.push(self.inlines(TagEnd::Item)?),
                 Event::End(TagEnd::List(_)) => break,
@@ -146,7 +155,7 @@ impl<'a> BodyParser<'a> {
     fn quote(&mut self) -> Located<Block> {
         let mut paragraphs = Vec::new();
         let mut depth = 1;
-        while let Some((event, _)) = self.next() {
+        while let Some((event, _)) = self.next()? {
             match event {
                 Event::Start(Tag::Paragraph) => paragraphs.push(self.inlines(TagEnd::Paragraph)?),
                 Event::Start(Tag::BlockQuote(_)) => depth += 1,
@@ -162,16 +171,54 @@ impl<'a> BodyParser<'a> {
         Ok(Block::Quote(paragraphs))
     }
 
-    fn verbatim(&mut self, end: TagEnd) -> String {
+    fn verbatim(&mut self, end: TagEnd) -> Located<String> {
         let mut text = String::new();
-        while let Some((event, _)) = self.next() {
+        while let Some((event, _)) = self.next()? {
             match event {
                 Event::End(e) if e == end => break,
                 Event::Text(t) | Event::Html(t) => text.push_str(&t),
                 _ => {}
             }
         }
-        text
+        Ok(text)
+    }
+}
+
+/// Every piece of text an event carries, decoded: what could end up in the output.
+fn texts_of<'e>(event: &'e Event<'_>) -> Vec<&'e str> {
+    match event {
+        Event::Text(t)
+        | Event::Code(t)
+        | Event::Html(t)
+        | Event::InlineHtml(t)
+        | Event::InlineMath(t)
+        | Event::DisplayMath(t)
+        | Event::FootnoteReference(t) => vec![t],
+        Event::Start(
+            Tag::Link {
+                dest_url,
+                title,
+                id,
+                ..
+            }
+            | Tag::Image {
+                dest_url,
+                title,
+                id,
+                ..
+            },
+        ) => vec![dest_url, title, id],
+        Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => vec![info],
+        Event::Start(Tag::Heading {
+            id, classes, attrs, ..
+        }) => id
+            .iter()
+            .chain(classes)
+            .chain(attrs.iter().flat_map(|(k, v)| std::iter::once(k).chain(v)))
+            .map(|s| &**s)
+            .collect(),
+        Event::Start(Tag::FootnoteDefinition(label)) => vec![label],
+        _ => Vec::new(),
     }
 }
 

@@ -4,13 +4,10 @@ use super::error::{IssueError, Problem};
 use super::front_matter::{FrontMatter, split_front_matter};
 use super::markdown::parse_body;
 use super::model::Issue;
+use super::reserved::{find_reserved, reserved_escape};
 
 /// An issue file is at most this big; a real one is ~20 KB.
 const MAX_ISSUE_BYTES: usize = 2 * 1024 * 1024;
-
-/// Private-use noncharacters that mark per-recipient slots in rendered output
-/// (`render::slots`); an issue may not contain them, so no content can forge a slot.
-pub(crate) const RESERVED_CHARS: [char; 2] = ['\u{FDD0}', '\u{FDD1}'];
 
 /// Reads and parses an issue file. Errors name the file, line and column.
 pub fn read_issue_file(path: &Path) -> Result<Issue, IssueError> {
@@ -25,15 +22,22 @@ pub fn read_issue_file(path: &Path) -> Result<Issue, IssueError> {
 pub fn parse_issue(file: &str, bytes: &[u8]) -> Result<Issue, IssueError> {
     let src = SourceText::decode(file, bytes)?;
     let text = src.text;
-    if let Some((offset, c)) = text
-        .char_indices()
-        .find(|(_, c)| RESERVED_CHARS.contains(c))
-    {
+    if let Some((offset, c)) = find_reserved(text) {
         return Err(src.error_at(offset, Problem::ReservedCharacter(c)));
     }
     let split = split_front_matter(text).map_err(|(offset, p)| src.error_at(offset, p))?;
     let front = FrontMatter::parse(split.toml)
         .map_err(|(offset, p)| src.error_at(split.toml_offset + offset, p))?;
+    // TOML escapes decode after the check above: look at what they decoded to.
+    let texts = [
+        Some(&front.title),
+        front.subject.as_ref(),
+        front.preheader.as_ref(),
+    ];
+    if let Some((_, c)) = texts.into_iter().flatten().find_map(|t| find_reserved(t)) {
+        let offset = split.toml_offset + reserved_escape(split.toml).unwrap_or(0);
+        return Err(src.error_at(offset, Problem::ReservedCharacter(c)));
+    }
     if split.body.trim().is_empty() {
         return Err(src.error_at(split.body_offset, Problem::EmptyBody));
     }

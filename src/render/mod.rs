@@ -56,8 +56,8 @@ pub struct RenderedIssue {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("inlining the stylesheet failed: {0}")]
-    Inline(String),
+    #[error("inlining the stylesheet into the email failed (a bug in the templates: report it)")]
+    Inline(#[source] css_inline::InlineError),
 }
 
 pub fn render_issue(issue: &Issue, ctx: &RenderContext) -> Result<RenderedIssue, RenderError> {

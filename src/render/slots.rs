@@ -2,12 +2,13 @@
 //! no CSS inlining per recipient (DESIGN.md decision 1).
 //!
 //! A slot is written as U+FDD0 NAME U+FDD1. Those are Unicode noncharacters, and the issue
-//! parser rejects them in input, so no content can forge a slot.
+//! parser rejects them in input, written or decoded (`issue::reserved`), so no content can
+//! forge a slot.
 
 use std::ops::Range;
 
-const OPEN: char = '\u{FDD0}';
-const CLOSE: char = '\u{FDD1}';
+pub(crate) const OPEN: char = '\u{FDD0}';
+pub(crate) const CLOSE: char = '\u{FDD1}';
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
