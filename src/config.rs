@@ -90,7 +90,7 @@ pub struct DkimSettings {
     pub selector: String,
 }
 
-/// How the worker paces and retries (DESIGN.md decision 4).
+/// How the worker paces and retries (docs/architecture.md decision 4).
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
     pub concurrency: usize,

@@ -9,6 +9,7 @@
 
 mod support;
 
+use morningpost::domain::PublicUrls;
 use morningpost::issue::{Block, Inline, Issue, parse_issue};
 use morningpost::render::{RenderContext, RenderedIssue, SlotValues, render_issue};
 use proptest::prelude::*;
@@ -203,7 +204,11 @@ fn links_are_whole_in_the_text(issue: &Issue, r: &RenderedIssue) -> Result<(), T
             }
             Block::Cards(cards) => {
                 for card in cards {
-                    urls.extend(card.href.as_ref().map(|h| h.resolve(BASE)));
+                    urls.extend(
+                        card.href
+                            .as_ref()
+                            .map(|h| h.resolve(&PublicUrls::new(BASE))),
+                    );
                     hrefs(&card.description, &mut urls);
                 }
             }
@@ -224,7 +229,7 @@ fn hrefs(inlines: &[Inline], out: &mut Vec<String>) {
     for inline in inlines {
         match inline {
             Inline::Link { href, children } => {
-                out.push(href.resolve(BASE));
+                out.push(href.resolve(&PublicUrls::new(BASE)));
                 hrefs(children, out);
             }
             Inline::Emphasis(c) | Inline::Strong(c) => hrefs(c, out),

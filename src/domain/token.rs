@@ -1,4 +1,4 @@
-//! Secret tokens in links (DESIGN.md decision 7): 256 bits, URL-safe base64, stored only as
+//! Secret tokens in links (docs/architecture.md decision 7): 256 bits, URL-safe base64, stored only as
 //! a SHA-256 hash, compared in constant time.
 //!
 //! Unsubscribe tokens are derived, not stored: HMAC-SHA256(secret key, subscriber id). The

@@ -1,7 +1,7 @@
 //! `GET /`: the subscribe page. `POST /subscribe`: double opt-in's first step.
 //!
 //! Every sign-up that passes validation gets the same status and the same page, whatever
-//! the address's state (DESIGN.md decision 9): nothing tells a stranger if it is known.
+//! the address's state (docs/architecture.md decision 9): nothing tells a stranger if it is known.
 
 use axum::Json;
 use axum::body::Bytes;

@@ -1,6 +1,6 @@
 //! What an issue is once parsed: the renderer's only input.
 
-use crate::domain::IssueSlug;
+use crate::domain::{IssueSlug, PublicUrls};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
@@ -73,11 +73,11 @@ pub enum Href {
 }
 
 impl Href {
-    /// The absolute URL, given the newsletter's public base URL (no trailing slash needed).
-    pub fn resolve(&self, base_url: &str) -> String {
+    /// The absolute URL, site paths below the newsletter's public base URL.
+    pub fn resolve(&self, urls: &PublicUrls) -> String {
         match self {
             Href::Https(u) | Href::Mailto(u) => u.clone(),
-            Href::SitePath(p) => format!("{}{}", base_url.trim_end_matches('/'), p),
+            Href::SitePath(p) => urls.absolute(p),
         }
     }
 }

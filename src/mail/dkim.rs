@@ -15,7 +15,7 @@ use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer};
 
 use super::pem::PemProblem;
 
-/// The headers the signature covers (`h=`): those of DESIGN.md decision 6 and the MIME ones.
+/// The headers the signature covers (`h=`): those of docs/architecture.md decision 6 and the MIME ones.
 pub const SIGNED_HEADERS: [&str; 10] = [
     "From",
     "To",

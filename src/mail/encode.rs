@@ -44,7 +44,7 @@ pub fn quoted_printable(input: &str, out: &mut Vec<u8>) {
     }
 }
 
-/// A template with its literal pieces quoted-printable-encoded once (DESIGN.md decision 1):
+/// A template with its literal pieces quoted-printable-encoded once (docs/architecture.md decision 1):
 /// filling it for a recipient copies bytes and encodes only the short slot values. Each piece
 /// that does not end a line is closed with a soft line break, so every piece and every value
 /// starts at column 0 and no line passes 76 characters.

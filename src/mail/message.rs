@@ -1,4 +1,4 @@
-//! Building one message as bytes: headers of a bulk mail (DESIGN.md decision 6) and a
+//! Building one message as bytes: headers of a bulk mail (docs/architecture.md decision 6) and a
 //! multipart/alternative body, text/plain first and text/html last.
 
 use std::sync::Arc;
@@ -124,7 +124,7 @@ fn write_alternatives(
     out.extend_from_slice(b"--\r\n");
 }
 
-/// The stable Message-ID of one issue to one subscriber (DESIGN.md decision 5): a copy
+/// The stable Message-ID of one issue to one subscriber (docs/architecture.md decision 5): a copy
 /// re-sent after a crash carries the same ID, so it is recognisably the same message.
 pub fn message_id(issue_slug: &str, subscriber_id: Uuid, domain: &str) -> String {
     format!("<{issue_slug}.{}@{domain}>", subscriber_id.simple())

@@ -1,4 +1,4 @@
-//! What an attempt to hand a message over came to (DESIGN.md decision 4), told apart with
+//! What an attempt to hand a message over came to (docs/architecture.md decision 4), told apart with
 //! lettre's typed errors (`status()`, `is_transient()`, `is_permanent()`, the reply's own words
 //! and enhanced status code) and the step of the SMTP dialogue that failed.
 

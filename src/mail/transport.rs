@@ -1,4 +1,4 @@
-//! Where messages go (DESIGN.md decision 11): SMTP, or an outbox folder of `.eml` files.
+//! Where messages go (docs/architecture.md decision 11): SMTP, or an outbox folder of `.eml` files.
 //!
 //! For SMTP each in-flight slot owns one lettre client connection over a socket with
 //! TCP_NODELAY (lettre's own pool stalls ~40 ms a message on Nagle + delayed ACK, and sends

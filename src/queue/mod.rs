@@ -1,5 +1,5 @@
 //! The delivery queue: claim due rows under a lease, personalise and sign, send, record
-//! the outcome (DESIGN.md decisions 2–5).
+//! the outcome (docs/architecture.md decisions 2–5).
 
 mod compose;
 mod recorder;

@@ -1,4 +1,4 @@
-//! When to try again (DESIGN.md decision 4; RFC 5321 §4.5.4.1): capped exponential backoff
+//! When to try again (docs/architecture.md decision 4; RFC 5321 §4.5.4.1): capped exponential backoff
 //! with jitter, until a give-up age measured from when the message was queued.
 
 use std::time::Duration;

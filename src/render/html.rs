@@ -4,6 +4,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::head::document_head;
 use super::{RenderContext, Slot, long_date};
+use crate::domain::PublicUrls;
 use crate::issue::{Block, Card, Inline, Issue};
 
 /// The email carries slots and the unsubscribe footer; the web page carries neither.
@@ -14,7 +15,7 @@ pub(super) enum Audience {
 }
 
 pub(super) fn page(issue: &Issue, ctx: &RenderContext, audience: Audience) -> Markup {
-    let base = ctx.base_url.as_str();
+    let base = &ctx.urls;
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -67,14 +68,14 @@ fn footer(ctx: &RenderContext, audience: Audience) -> Markup {
                 }
             }
             Audience::Web => {
-                p { "Enjoyed this issue? " a href=(format!("{}/", ctx.base_url)) { "Subscribe to " (name) } " to get it every morning." }
+                p { "Enjoyed this issue? " a href=(ctx.urls.home()) { "Subscribe to " (name) } " to get it every morning." }
             }
         }
         p { (ctx.newsletter.postal_address) }
     }
 }
 
-fn blocks(items: &[Block], base: &str) -> Markup {
+fn blocks(items: &[Block], base: &PublicUrls) -> Markup {
     html! {
         @for block in items {
             @match block {
@@ -94,7 +95,7 @@ fn blocks(items: &[Block], base: &str) -> Markup {
     }
 }
 
-fn card_list(cards: &[Card], base: &str) -> Markup {
+fn card_list(cards: &[Card], base: &PublicUrls) -> Markup {
     html! {
         table class="cards" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
             @for (i, card) in cards.iter().enumerate() {
@@ -115,7 +116,7 @@ fn card_list(cards: &[Card], base: &str) -> Markup {
     }
 }
 
-fn inlines(items: &[Inline], base: &str) -> Markup {
+fn inlines(items: &[Inline], base: &PublicUrls) -> Markup {
     html! {
         @for item in items {
             @match item {

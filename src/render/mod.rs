@@ -1,5 +1,5 @@
 //! Issue model → email HTML (CSS inlined) + plain-text twin + web page, once per issue.
-//! Per-recipient values are slots filled later by [`slots::Template`] (DESIGN.md decision 1).
+//! Per-recipient values are slots filled later by [`slots::Template`] (docs/architecture.md decision 1).
 
 mod confirmation;
 mod head;
@@ -9,7 +9,7 @@ pub mod slots;
 mod text;
 
 use crate::config::{Newsletter, Settings};
-use crate::domain::IssueSlug;
+use crate::domain::{IssueSlug, PublicUrls};
 use crate::issue::Issue;
 pub use confirmation::{ConfirmationMail, render_confirmation};
 pub use head::document_head;
@@ -22,21 +22,21 @@ pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
 /// What the renderer needs besides the issue: where links point and whose newsletter it is.
 #[derive(Debug, Clone)]
 pub struct RenderContext {
-    pub base_url: String,
+    pub urls: PublicUrls,
     pub newsletter: Newsletter,
 }
 
 impl RenderContext {
     pub fn from_settings(settings: &Settings) -> Self {
         Self {
-            base_url: settings.base_url.clone(),
+            urls: settings.urls(),
             newsletter: settings.newsletter.clone(),
         }
     }
 
     /// The public web address of an issue: the "view in browser" link.
     pub fn issue_url(&self, slug: &IssueSlug) -> String {
-        format!("{}/issues/{}", self.base_url, slug)
+        self.urls.issue(slug)
     }
 }
 

@@ -1,5 +1,5 @@
 //! Per-recipient slots in a rendered part, filled by plain string splicing: no re-render,
-//! no CSS inlining per recipient (DESIGN.md decision 1).
+//! no CSS inlining per recipient (docs/architecture.md decision 1).
 //!
 //! A slot is written as U+FDD0 NAME U+FDD1. Those are Unicode noncharacters, and the issue
 //! parser rejects them in input, written or decoded (`issue::reserved`), so no content can

@@ -15,12 +15,13 @@ use textwrap::{WordSeparator, WrapAlgorithm};
 use unicode_width::UnicodeWidthStr;
 
 use super::{RenderContext, Slot, long_date};
+use crate::domain::PublicUrls;
 use crate::issue::{Block, Card, Inline, Issue};
 
 pub const WIDTH: usize = 78;
 
 pub(super) fn render_text(issue: &Issue, ctx: &RenderContext) -> String {
-    let base = ctx.base_url.as_str();
+    let base = &ctx.urls;
     let mut out = Out::default();
     out.line(&ctx.newsletter.name.to_uppercase());
     out.wrap(&ctx.newsletter.tagline, "", "");
@@ -62,7 +63,7 @@ pub(super) fn render_text(issue: &Issue, ctx: &RenderContext) -> String {
     out.0
 }
 
-fn blocks(out: &mut Out, items: &[Block], base: &str) {
+fn blocks(out: &mut Out, items: &[Block], base: &PublicUrls) {
     for block in items {
         match block {
             Block::Paragraph(inl) | Block::Dek(inl) => {
@@ -112,7 +113,7 @@ fn blocks(out: &mut Out, items: &[Block], base: &str) {
     }
 }
 
-fn card_text(out: &mut Out, card: &Card, base: &str) {
+fn card_text(out: &mut Out, card: &Card, base: &PublicUrls) {
     out.wrap(&format!("* {}", card.name), "", "  ");
     if !card.description.is_empty() {
         out.wrap(&text(&card.description, base), "  ", "  ");
@@ -124,7 +125,7 @@ fn card_text(out: &mut Out, card: &Card, base: &str) {
 }
 
 /// An inline run as text; links become `text <url>` (just `<url>` when the text is the URL).
-fn text(items: &[Inline], base: &str) -> String {
+fn text(items: &[Inline], base: &PublicUrls) -> String {
     let mut s = String::new();
     for item in items {
         match item {

@@ -1,5 +1,5 @@
 //! The decisions both backends share, kept apart from their SQL so that SQLite and
-//! PostgreSQL cannot drift: what a sign-up does to an address (DESIGN.md decision 9), what a
+//! PostgreSQL cannot drift: what a sign-up does to an address (docs/architecture.md decision 9), what a
 //! confirmation does, and how state counts add up.
 
 use std::collections::HashMap;
