@@ -3,10 +3,9 @@
 
 mod support;
 
-use morningpost::domain::{SubscriberEmail, TokenKey};
+use morningpost::domain::TokenKey;
 use morningpost::store::{
-    AddOutcome, MessageKind, NewMessage, NewSubscriber, Outcome, OutcomeRecord, Store,
-    SubscriberStatus,
+    MessageKind, NewMessage, Outcome, OutcomeRecord, Store, SubscriberStatus,
 };
 use uuid::Uuid;
 
@@ -27,36 +26,8 @@ async fn fixture(n: usize) -> Fixture {
 async fn fixture_on(db: support::db::TestDb, dir: tempfile::TempDir, n: usize) -> Fixture {
     let store = Store::connect(&db.url).await.unwrap();
     let key = TokenKey::from_bytes([1; 32]);
-    let mut subscribers = Vec::new();
-    for i in 0..n {
-        let email = SubscriberEmail::parse(&format!("r{i}@example.com")).unwrap();
-        let id = Uuid::now_v7();
-        let new = NewSubscriber {
-            id,
-            email: &email,
-            name: None,
-            status: SubscriberStatus::Active,
-            unsubscribe_hash: key.unsubscribe_token(id).hash(),
-            now: 0,
-        };
-        assert_eq!(store.add_subscriber(&new).await.unwrap(), AddOutcome::Added);
-        subscribers.push(id);
-    }
-    let message = Uuid::now_v7();
-    let new = NewMessage {
-        id: message,
-        kind: MessageKind::Issue,
-        slug: Some("2026-11-27"),
-        subject: "S",
-        title: "T",
-        issue_date: Some("2026-11-27".into()),
-        html: "<p>h</p>",
-        text: "t",
-        web_html: None,
-        source_hash: [0; 32],
-        now: 0,
-    };
-    store.store_issue(&new).await.unwrap();
+    let subscribers = support::seed::active_subscribers(&store, &key, n).await;
+    let message = support::seed::issue(&store, "2026-11-27").await;
     Fixture {
         _db: db,
         _dir: dir,

@@ -6,8 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use lettre::address::Envelope;
-use morningpost::mail::transport::{SendFailure, Transport};
+use morningpost::mail::transport::SendFailure;
 use support::sink::{SmtpSink, free_port};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -34,21 +33,7 @@ fn send(url: &str) -> Result<String, SendFailure> {
         ("MORNINGPOST_SMTP_TIMEOUT_SECONDS", "2"),
         ("MORNINGPOST_LEASE_SECONDS", "12"),
     ]);
-    let transport = Transport::from_settings(&settings).expect("transport");
-    let envelope = Envelope::new(
-        Some("morning@example.com".parse().expect("from")),
-        vec!["reader@example.com".parse().expect("to")],
-    )
-    .expect("envelope");
-    let message = b"From: <morning@example.com>\r\nTo: <reader@example.com>\r\nSubject: hi\r\nMessage-ID: <1@example.com>\r\n\r\nHello.\r\n";
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let mut sender = transport.sender();
-            let result = sender.send(&envelope, "<1@example.com>", message).await;
-            sender.close().await;
-            result
-        })
+    support::send_one::send_one(&settings)
 }
 
 #[test]

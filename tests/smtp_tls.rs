@@ -8,8 +8,7 @@ mod support;
 use std::io::Read;
 use std::time::Duration;
 
-use lettre::address::Envelope;
-use morningpost::mail::transport::{SendFailure, Transport};
+use morningpost::mail::transport::SendFailure;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use support::app::App;
 use support::tls::{Login, TestPki, TlsMode, TlsSmtpServer};
@@ -41,21 +40,7 @@ fn send(env: &[(&str, &str)]) -> Result<String, SendFailure> {
         ("MORNINGPOST_SMTP_TIMEOUT_SECONDS", "5"),
         ("MORNINGPOST_LEASE_SECONDS", "30"),
     ]);
-    let transport = Transport::from_settings(&support::settings(&env)).expect("transport");
-    let envelope = Envelope::new(
-        Some("morning@example.com".parse().expect("from")),
-        vec!["reader@example.com".parse().expect("to")],
-    )
-    .expect("envelope");
-    let message = b"From: <morning@example.com>\r\nTo: <reader@example.com>\r\nSubject: hi\r\nMessage-ID: <1@example.com>\r\n\r\nHello.\r\n";
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let mut sender = transport.sender();
-            let result = sender.send(&envelope, "<1@example.com>", message).await;
-            sender.close().await;
-            result
-        })
+    support::send_one::send_one(&support::settings(&env))
 }
 
 #[test]

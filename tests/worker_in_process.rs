@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use morningpost::clock::now_ms;
 use morningpost::config::Settings;
-use morningpost::domain::{SubscriberEmail, TokenKey};
+use morningpost::domain::TokenKey;
 use morningpost::mail::transport::Transport;
 use morningpost::queue::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions};
-use morningpost::store::{MessageKind, NewMessage, NewSubscriber, Store, SubscriberStatus};
+use morningpost::store::Store;
 use support::sink::SmtpSink;
 use uuid::Uuid;
 
@@ -30,38 +30,8 @@ async fn fixture(n: usize) -> Fixture {
     let db = support::db::TestDb::new(dir.path());
     let store = Store::connect(&db.url).await.unwrap();
     let key = TokenKey::from_hex(KEY).unwrap();
-    for i in 0..n {
-        let email = SubscriberEmail::parse(&format!("r{i}@example.com")).unwrap();
-        let id = Uuid::now_v7();
-        store
-            .add_subscriber(&NewSubscriber {
-                id,
-                email: &email,
-                name: None,
-                status: SubscriberStatus::Active,
-                unsubscribe_hash: key.unsubscribe_token(id).hash(),
-                now: 0,
-            })
-            .await
-            .unwrap();
-    }
-    let message = Uuid::now_v7();
-    store
-        .store_issue(&NewMessage {
-            id: message,
-            kind: MessageKind::Issue,
-            slug: Some("2026-11-27"),
-            subject: "The issue",
-            title: "The issue",
-            issue_date: Some("2026-11-27".into()),
-            html: "<p>Hello</p>",
-            text: "Hello",
-            web_html: None,
-            source_hash: [0; 32],
-            now: 0,
-        })
-        .await
-        .unwrap();
+    support::seed::active_subscribers(&store, &key, n).await;
+    let message = support::seed::issue(&store, "2026-11-27").await;
     Fixture {
         _db: db,
         dir,

@@ -6,7 +6,7 @@ mod front_matter;
 mod markdown;
 mod model;
 mod parse;
-mod reserved;
+pub(crate) mod reserved;
 
 pub use error::{IssueError, Problem};
 pub use model::{Block, Card, Href, Inline, Issue, Section};

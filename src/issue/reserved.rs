@@ -1,8 +1,13 @@
-//! The slot characters (`render::slots`) may not appear in an issue: not written in the file,
-//! and not decoded from it either (`&#xFDD0;` in Markdown, `\uFDD0` in TOML), or issue text
-//! could forge a slot and every reader's address and unsubscribe URL would be spliced into it.
+//! The characters the renderer marks its per-recipient slots with (`render::slots`) are
+//! reserved: they may not appear in an issue, not written in the file and not decoded from it
+//! either (`&#xFDD0;` in Markdown, `\uFDD0` in TOML), or issue text could forge a slot and
+//! every reader's address and unsubscribe URL would be spliced into it. They are defined here,
+//! in the lower layer, so the parser need not depend on the renderer.
 
-use crate::render::slots::{CLOSE, OPEN};
+/// Opens a slot: a Unicode noncharacter, never in text meant for people.
+pub const OPEN: char = '\u{FDD0}';
+/// Closes a slot.
+pub const CLOSE: char = '\u{FDD1}';
 
 /// The first slot character in `text`, with its byte offset.
 pub(super) fn find_reserved(text: &str) -> Option<(usize, char)> {

@@ -7,8 +7,7 @@
 
 use std::ops::Range;
 
-pub(crate) const OPEN: char = '\u{FDD0}';
-pub(crate) const CLOSE: char = '\u{FDD1}';
+pub(crate) use crate::issue::reserved::{CLOSE, OPEN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {

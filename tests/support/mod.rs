@@ -7,6 +7,8 @@ pub mod http;
 pub mod in_process;
 pub mod mail;
 pub mod rows;
+pub mod seed;
+pub mod send_one;
 pub mod sink;
 pub mod tls;
 
