@@ -23,7 +23,7 @@ pub async fn send(
     dry_run: bool,
     wait: bool,
 ) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
     if dry_run {
         return dry_run_send(settings, &store, issue_file).await;
     }
@@ -165,7 +165,7 @@ async fn store_issue(store: &Store, r: &RenderedIssue) -> anyhow::Result<Uuid> {
 }
 
 pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
     let stop = if until_done {
         StopWhen::QueueEmpty
     } else {
@@ -288,7 +288,7 @@ fn progress_line(c: &QueueCounts, elapsed: Duration) -> String {
 }
 
 pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
     let id = match slug {
         Some(s) => Some(
             store

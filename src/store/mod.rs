@@ -24,7 +24,7 @@ mod types;
 pub use error::{Result, StoreError};
 pub use options::StoreOptions;
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, sqlite_file};
 pub use types::*;
 
 use uuid::Uuid;
@@ -58,7 +58,7 @@ impl Store {
 
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+            Ok(Store::Sqlite(SqliteStore::connect(url, options.create_if_missing).await?))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Store::Postgres(PgStore::connect(url, options).await?))
         } else {
