@@ -14,8 +14,8 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::mail::transport::Transport;
 use crate::queue::{StopWhen, Worker, WorkerReport};
-use crate::render::{RenderContext, RenderedIssue, render_issue};
-use crate::store::{MessageKind, NewMessage, QueueCounts, Store, StoreIssueOutcome};
+use crate::send::{SendPlan, Stored};
+use crate::store::{QueueCounts, Store};
 
 pub async fn send(
     settings: &Settings,
@@ -25,7 +25,9 @@ pub async fn send(
 ) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
     if dry_run {
-        return dry_run_send(settings, &store, issue_file).await;
+        let prepared = crate::send::prepare(settings, &store, issue_file).await?;
+        print_warnings(&prepared.plan);
+        return dry_run_send(settings, &prepared.plan).await;
     }
     let stop = if wait {
         StopWhen::MessageDone(Uuid::nil())
@@ -36,36 +38,23 @@ pub async fn send(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn dry_run_send(
-    settings: &Settings,
-    store: &Store,
-    issue_file: &Path,
-) -> anyhow::Result<ExitCode> {
-    let issue = crate::issue::read_issue_file(issue_file)?;
-    let rendered = render_issue(&issue, &RenderContext::from_settings(settings))?;
-    for w in &rendered.warnings {
-        eprintln!("warning: {w}");
-    }
-    let active = store.count_active().await?;
-    let slug = rendered.slug.as_str();
-    let existing = store.message_by_slug(slug).await?;
-    let queued = match &existing {
-        Some(m) => store.queue_counts(Some(m.id)).await?.total(),
-        None => 0,
-    };
+async fn dry_run_send(settings: &Settings, plan: &SendPlan) -> anyhow::Result<ExitCode> {
     outln!("dry run: nothing changed")?;
-    outln!("  issue    {slug}: {:?}", rendered.subject)?;
+    outln!("  issue    {}: {:?}", plan.slug, plan.subject)?;
     outln!(
         "  stored   {}",
-        if existing.is_some() {
-            "yes (sending again adds only new subscribers)"
-        } else {
-            "no"
+        match plan.stored {
+            Stored::No => "no",
+            Stored::Same(_) => "yes (sending again adds only new subscribers)",
+            Stored::Changed(_) =>
+                "yes, with different content (the stored version goes out; see the warning)",
         }
     )?;
     outln!(
-        "  would queue up to {} deliveries ({active} active subscribers, {queued} already queued or done)",
-        (active - queued).max(0)
+        "  would queue {} new deliveries ({} active subscribers, {} of them already have this issue)",
+        plan.new_deliveries,
+        plan.active,
+        plan.active - plan.new_deliveries
     )?;
     outln!(
         "  through  {}",
@@ -82,20 +71,18 @@ pub async fn send_issue(
     issue_file: &Path,
     wait: StopWhen,
 ) -> anyhow::Result<()> {
-    let issue = crate::issue::read_issue_file(issue_file)?;
-    let rendered = render_issue(&issue, &RenderContext::from_settings(settings))?;
-    for w in &rendered.warnings {
-        eprintln!("warning: {w}");
-    }
+    let prepared = crate::send::prepare(settings, store, issue_file).await?;
+    print_warnings(&prepared.plan);
     // Check what the worker needs before anything is queued, so a bad key or URL loses nothing.
     let worker = match wait {
         StopWhen::Never => None,
         _ => Some(Worker::from_settings(settings, store)?),
     };
-    let slug = rendered.slug.as_str();
-    let active = store.count_active().await?;
-    let id = store_issue(store, &rendered).await?;
-    let enqueued = store.enqueue_issue(id, now_ms()).await?;
+    let plan = prepared.plan.clone();
+    let slug = plan.slug.as_str();
+    let active = plan.active;
+    let sent = crate::send::execute(store, prepared).await?;
+    let (id, enqueued) = (sent.message_id, sent.enqueued);
     if active == 0 {
         outln!("issue {slug}: there are no active subscribers; nothing to send")?;
     } else if enqueued == 0 {
@@ -130,38 +117,11 @@ pub async fn send_issue(
     Ok(())
 }
 
-async fn store_issue(store: &Store, r: &RenderedIssue) -> anyhow::Result<Uuid> {
-    let new = NewMessage {
-        id: Uuid::now_v7(),
-        kind: MessageKind::Issue,
-        slug: Some(r.slug.as_str()),
-        subject: &r.subject,
-        title: &r.title,
-        issue_date: Some(r.slug_date()),
-        html: r.html.source(),
-        text: r.text.source(),
-        web_html: Some(&r.web_html),
-        source_hash: NewMessage::content_hash(&r.subject, r.html.source(), r.text.source()),
-        now: now_ms(),
-    };
-    Ok(match store.store_issue(&new).await? {
-        StoreIssueOutcome::Created(id) => id,
-        StoreIssueOutcome::Existing {
-            id,
-            same_content: true,
-        } => id,
-        StoreIssueOutcome::Existing {
-            id,
-            same_content: false,
-        } => {
-            eprintln!(
-                "warning: issue {} was stored earlier with different content; the stored version is what goes out \
-                 (give the new content its own `slug` to send it as a new issue)",
-                r.slug
-            );
-            id
-        }
-    })
+/// The plan's warnings, the same for a dry run and a send.
+fn print_warnings(plan: &SendPlan) {
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<ExitCode> {

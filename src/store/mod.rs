@@ -58,7 +58,9 @@ impl Store {
 
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::connect(url, options.create_if_missing).await?))
+            Ok(Store::Sqlite(
+                SqliteStore::connect(url, options.create_if_missing).await?,
+            ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Store::Postgres(PgStore::connect(url, options).await?))
         } else {
@@ -152,6 +154,11 @@ impl Store {
     /// One delivery per active subscriber, in one statement; returns how many are new.
     pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
         dispatch!(self, "queueing an issue", s => s.enqueue_issue(message_id, now).await)
+    }
+
+    /// How many deliveries `enqueue_issue` would add now (what a dry run reports).
+    pub async fn count_new_deliveries(&self, message_id: Uuid) -> Result<i64> {
+        dispatch!(self, "counting subscribers still to queue", s => s.count_new_deliveries(message_id).await)
     }
 
     pub async fn count_active(&self) -> Result<i64> {

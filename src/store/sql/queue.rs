@@ -29,6 +29,21 @@ impl Handle {
         Ok(n)
     }
 
+    /// How many deliveries `enqueue_issue` would add now: active subscribers without a
+    /// delivery of this issue (the enqueue's rule; confirmation rows carry a token and are
+    /// not deliveries of an issue).
+    pub async fn count_new_deliveries(&self, message_id: Uuid) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM subscribers s
+             WHERE s.status = 'active'
+               AND NOT EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.subscriber_id = s.id AND d.message_id = $1 AND d.token_id IS NULL)",
+        )
+        .bind(message_id)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
     pub async fn count_active(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT count(*) FROM subscribers WHERE status = 'active'")
