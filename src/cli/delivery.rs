@@ -14,7 +14,7 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::mail::transport::Transport;
 use crate::queue::{StopWhen, Worker, WorkerReport};
-use crate::send::{SendPlan, Stored};
+use crate::send::{SendPlan, Stored, Verdict, WaitSummary};
 use crate::store::{QueueCounts, Store};
 
 pub async fn send(
@@ -34,8 +34,7 @@ pub async fn send(
     } else {
         StopWhen::Never
     };
-    send_issue(settings, &store, issue_file, stop).await?;
-    Ok(ExitCode::SUCCESS)
+    send_issue(settings, &store, issue_file, stop).await
 }
 
 async fn dry_run_send(settings: &Settings, plan: &SendPlan) -> anyhow::Result<ExitCode> {
@@ -70,7 +69,7 @@ pub async fn send_issue(
     store: &Store,
     issue_file: &Path,
     wait: StopWhen,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let prepared = crate::send::prepare(settings, store, issue_file).await?;
     print_warnings(&prepared.plan);
     // Check what the worker needs before anything is queued, so a bad key or URL loses nothing.
@@ -93,7 +92,7 @@ pub async fn send_issue(
         outln!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)")?;
     }
     let (stop, worker) = match (wait, worker) {
-        (StopWhen::MessageDone(_), Some(w)) => (StopWhen::MessageDone(id), w),
+        (StopWhen::MessageDone(_), Some(w)) => return wait_for_issue(w, id, slug).await,
         (StopWhen::QueueEmpty, Some(w)) => (StopWhen::QueueEmpty, w),
         _ => {
             if enqueued > 0 {
@@ -101,7 +100,7 @@ pub async fn send_issue(
                     "run `morningpost worker` to send them; `morningpost status {slug}` shows progress"
                 )?;
             }
-            return Ok(());
+            return Ok(ExitCode::SUCCESS);
         }
     };
     let report = run_worker(worker.stopping_when(stop), Some(id)).await?;
@@ -114,7 +113,78 @@ pub async fn send_issue(
         counts.queued + counts.sending,
         report.sent
     )?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `send --wait`: works the queue until the issue is settled (`send::settled`: nothing in
+/// flight or due within `RETRY_HORIZON`), then reports; the exit status says how it ended.
+async fn wait_for_issue(worker: Worker, id: Uuid, slug: &str) -> anyhow::Result<ExitCode> {
+    let store = worker.store().clone();
+    let stop = stop_when_settled(store.clone(), id, shutdown_on_signal());
+    let report = run_worker_with(worker, Some(id), stop).await?;
+    let summary = WaitSummary::read(&store, id).await?;
+    let c = &summary.counts;
+    let waiting = c.queued + c.sending;
+    outln!(
+        "issue {slug}: {} sent, {} failed, {} cancelled, {waiting} waiting to retry ({} sent by this run)",
+        c.sent,
+        c.failed,
+        c.cancelled,
+        report.sent
+    )?;
+    for g in &summary.failed {
+        outln!("  failed    {:>7}  {}", g.count, g.reply)?;
+    }
+    for g in &summary.retrying {
+        let next = g.next_attempt.map_or_else(String::new, |t| {
+            format!("  (next attempt {})", super::subscribers::rfc3339(t))
+        });
+        outln!("  retrying  {:>7}  {}{next}", g.count, g.reply)?;
+    }
+    let verdict = summary.verdict();
+    Ok(match verdict {
+        Verdict::AllSent => ExitCode::SUCCESS,
+        Verdict::Failures => {
+            outln!("finished with failures; `morningpost status {slug}` shows them")?;
+            ExitCode::from(2)
+        }
+        Verdict::StillToRetry => {
+            outln!(
+                "stopped waiting: {waiting} deliveries wait for a retry; `morningpost worker` (or `serve`) sends them, \
+                 `morningpost status {slug}` shows progress"
+            )?;
+            ExitCode::from(3)
+        }
+    })
+}
+
+/// Turns true on a signal, or once the issue is settled.
+fn stop_when_settled(
+    store: Store,
+    id: Uuid,
+    mut signal: watch::Receiver<bool>,
+) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        loop {
+            if *signal.borrow() {
+                break;
+            }
+            match crate::send::settled(&store, id).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %crate::report::Chain(&e), "cannot check whether the issue is sent; checking again")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = signal.changed() => {}
+            }
+        }
+        let _ = tx.send(true);
+    });
+    rx
 }
 
 /// The plan's warnings, the same for a dry run and a send.
@@ -149,7 +219,15 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
 
 /// Runs a worker with signal handling and, for one message, a progress display.
 async fn run_worker(worker: Worker, progress_for: Option<Uuid>) -> anyhow::Result<WorkerReport> {
-    let shutdown = shutdown_on_signal();
+    run_worker_with(worker, progress_for, shutdown_on_signal()).await
+}
+
+/// Runs a worker until `shutdown` turns true (or its own stop condition holds).
+async fn run_worker_with(
+    worker: Worker,
+    progress_for: Option<Uuid>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<WorkerReport> {
     let progress = progress_for
         .map(|id| tokio::spawn(show_progress(worker.store().clone(), id, shutdown.clone())));
     let report = worker

@@ -67,7 +67,10 @@ pub enum Command {
         /// Show what would happen; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Then send it: work the queue until every delivery of this issue is done.
+        /// Then send it: work the queue until no delivery of this issue is queued, in flight or
+        /// due for a retry within a minute (later retries are left to `worker` or `serve`), and
+        /// print a summary. Exit status: 0 every delivery sent; 2 finished, some failed;
+        /// 3 some still wait for a retry (1 is any error).
         #[arg(long)]
         wait: bool,
     },

@@ -113,7 +113,7 @@ fn csv_bytes<'a>(rows: impl IntoIterator<Item = [&'a str; 4]>) -> anyhow::Result
 }
 
 /// Milliseconds since the epoch as RFC 3339; empty if out of range.
-fn rfc3339(ms: i64) -> String {
+pub(super) fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|t| {

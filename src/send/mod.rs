@@ -2,8 +2,10 @@
 //! that plan (store and enqueue), and wait for the outcome. The command line only prints.
 
 mod plan;
+mod wait;
 
 pub use plan::{Prepared, SendPlan, Sent, Stored, execute, prepare};
+pub use wait::{RETRY_HORIZON, Verdict, WaitSummary, settled};
 
 use crate::issue::IssueError;
 use crate::render::RenderError;

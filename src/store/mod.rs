@@ -210,6 +210,16 @@ impl Store {
         dispatch!(self, "reading the send status", s => s.status_report(message_id, now).await)
     }
 
+    /// Whether a delivery of this message is in flight or due before `horizon` (`send --wait`).
+    pub async fn has_due_before(&self, message_id: Uuid, horizon: i64) -> Result<bool> {
+        dispatch!(self, "checking for deliveries due soon", s => s.has_due_before(message_id, horizon).await)
+    }
+
+    /// The most frequent replies of a message's failed (or retrying) deliveries.
+    pub async fn reply_groups(&self, message_id: Uuid, retrying: bool) -> Result<Vec<ReplyGroup>> {
+        dispatch!(self, "grouping delivery replies", s => s.reply_groups(message_id, retrying).await)
+    }
+
     /// True when no delivery (of this message, or at all) is queued or in flight.
     pub async fn is_done(&self, message_id: Option<Uuid>) -> Result<bool> {
         let pending = dispatch!(self, "checking for queued deliveries", s => s.has_pending(message_id).await)?;
