@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
+mod database_path;
 mod keys;
 mod secret_key;
 mod values;

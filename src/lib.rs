@@ -17,5 +17,6 @@ pub mod queue;
 pub mod render;
 pub mod report;
 pub mod secret;
+pub mod send;
 pub mod serve;
 pub mod store;

@@ -283,7 +283,7 @@ fn sending_the_same_issue_twice_sends_nothing_twice_and_skips_those_who_left() {
     );
     let dry = app.ok(&["send", &issue, "--dry-run"]);
     assert!(
-        dry.contains("dry run: nothing changed") && dry.contains("would queue up to 0"),
+        dry.contains("dry run: nothing changed") && dry.contains("would queue 0 new deliveries"),
         "{dry}"
     );
 }
@@ -493,7 +493,7 @@ fn a_dry_run_changes_nothing_and_creates_nothing() {
     let out = app.ok(&["send", &app.sample_issue(), "--dry-run"]);
     assert!(
         out.contains(
-            "would queue up to 1 deliveries (1 active subscribers, 0 already queued or done)"
+            "would queue 1 new deliveries (1 active subscribers, 0 of them already have this issue)"
         ),
         "{out}"
     );

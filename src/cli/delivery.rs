@@ -14,8 +14,8 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::mail::transport::Transport;
 use crate::queue::{StopWhen, Worker, WorkerReport};
-use crate::render::{RenderContext, RenderedIssue, render_issue};
-use crate::store::{MessageKind, NewMessage, QueueCounts, Store, StoreIssueOutcome};
+use crate::send::{SendPlan, Stored, Verdict, WaitSummary};
+use crate::store::{QueueCounts, Store};
 
 pub async fn send(
     settings: &Settings,
@@ -23,49 +23,37 @@ pub async fn send(
     dry_run: bool,
     wait: bool,
 ) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
     if dry_run {
-        return dry_run_send(settings, &store, issue_file).await;
+        let prepared = crate::send::prepare(settings, &store, issue_file).await?;
+        print_warnings(&prepared.plan);
+        return dry_run_send(settings, &prepared.plan).await;
     }
     let stop = if wait {
         StopWhen::MessageDone(Uuid::nil())
     } else {
         StopWhen::Never
     };
-    send_issue(settings, &store, issue_file, stop).await?;
-    Ok(ExitCode::SUCCESS)
+    send_issue(settings, &store, issue_file, stop).await
 }
 
-async fn dry_run_send(
-    settings: &Settings,
-    store: &Store,
-    issue_file: &Path,
-) -> anyhow::Result<ExitCode> {
-    let issue = crate::issue::read_issue_file(issue_file)?;
-    let rendered = render_issue(&issue, &RenderContext::from_settings(settings))?;
-    for w in &rendered.warnings {
-        eprintln!("warning: {w}");
-    }
-    let active = store.count_active().await?;
-    let slug = rendered.slug.as_str();
-    let existing = store.message_by_slug(slug).await?;
-    let queued = match &existing {
-        Some(m) => store.queue_counts(Some(m.id)).await?.total(),
-        None => 0,
-    };
+async fn dry_run_send(settings: &Settings, plan: &SendPlan) -> anyhow::Result<ExitCode> {
     outln!("dry run: nothing changed")?;
-    outln!("  issue    {slug}: {:?}", rendered.subject)?;
+    outln!("  issue    {}: {:?}", plan.slug, plan.subject)?;
     outln!(
         "  stored   {}",
-        if existing.is_some() {
-            "yes (sending again adds only new subscribers)"
-        } else {
-            "no"
+        match plan.stored {
+            Stored::No => "no",
+            Stored::Same(_) => "yes (sending again adds only new subscribers)",
+            Stored::Changed(_) =>
+                "yes, with different content (the stored version goes out; see the warning)",
         }
     )?;
     outln!(
-        "  would queue up to {} deliveries ({active} active subscribers, {queued} already queued or done)",
-        (active - queued).max(0)
+        "  would queue {} new deliveries ({} active subscribers, {} of them already have this issue)",
+        plan.new_deliveries,
+        plan.active,
+        plan.active - plan.new_deliveries
     )?;
     outln!(
         "  through  {}",
@@ -81,21 +69,19 @@ pub async fn send_issue(
     store: &Store,
     issue_file: &Path,
     wait: StopWhen,
-) -> anyhow::Result<()> {
-    let issue = crate::issue::read_issue_file(issue_file)?;
-    let rendered = render_issue(&issue, &RenderContext::from_settings(settings))?;
-    for w in &rendered.warnings {
-        eprintln!("warning: {w}");
-    }
+) -> anyhow::Result<ExitCode> {
+    let prepared = crate::send::prepare(settings, store, issue_file).await?;
+    print_warnings(&prepared.plan);
     // Check what the worker needs before anything is queued, so a bad key or URL loses nothing.
     let worker = match wait {
         StopWhen::Never => None,
         _ => Some(Worker::from_settings(settings, store)?),
     };
-    let slug = rendered.slug.as_str();
-    let active = store.count_active().await?;
-    let id = store_issue(store, &rendered).await?;
-    let enqueued = store.enqueue_issue(id, now_ms()).await?;
+    let plan = prepared.plan.clone();
+    let slug = plan.slug.as_str();
+    let active = plan.active;
+    let sent = crate::send::execute(store, prepared).await?;
+    let (id, enqueued) = (sent.message_id, sent.enqueued);
     if active == 0 {
         outln!("issue {slug}: there are no active subscribers; nothing to send")?;
     } else if enqueued == 0 {
@@ -106,7 +92,7 @@ pub async fn send_issue(
         outln!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)")?;
     }
     let (stop, worker) = match (wait, worker) {
-        (StopWhen::MessageDone(_), Some(w)) => (StopWhen::MessageDone(id), w),
+        (StopWhen::MessageDone(_), Some(w)) => return wait_for_issue(w, id, slug).await,
         (StopWhen::QueueEmpty, Some(w)) => (StopWhen::QueueEmpty, w),
         _ => {
             if enqueued > 0 {
@@ -114,7 +100,7 @@ pub async fn send_issue(
                     "run `morningpost worker` to send them; `morningpost status {slug}` shows progress"
                 )?;
             }
-            return Ok(());
+            return Ok(ExitCode::SUCCESS);
         }
     };
     let report = run_worker(worker.stopping_when(stop), Some(id)).await?;
@@ -127,45 +113,89 @@ pub async fn send_issue(
         counts.queued + counts.sending,
         report.sent
     )?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn store_issue(store: &Store, r: &RenderedIssue) -> anyhow::Result<Uuid> {
-    let new = NewMessage {
-        id: Uuid::now_v7(),
-        kind: MessageKind::Issue,
-        slug: Some(r.slug.as_str()),
-        subject: &r.subject,
-        title: &r.title,
-        issue_date: Some(r.slug_date()),
-        html: r.html.source(),
-        text: r.text.source(),
-        web_html: Some(&r.web_html),
-        source_hash: NewMessage::content_hash(&r.subject, r.html.source(), r.text.source()),
-        now: now_ms(),
-    };
-    Ok(match store.store_issue(&new).await? {
-        StoreIssueOutcome::Created(id) => id,
-        StoreIssueOutcome::Existing {
-            id,
-            same_content: true,
-        } => id,
-        StoreIssueOutcome::Existing {
-            id,
-            same_content: false,
-        } => {
-            eprintln!(
-                "warning: issue {} was stored earlier with different content; the stored version is what goes out \
-                 (give the new content its own `slug` to send it as a new issue)",
-                r.slug
-            );
-            id
+/// `send --wait`: works the queue until the issue is settled (`send::settled`: nothing in
+/// flight or due within `RETRY_HORIZON`), then reports; the exit status says how it ended.
+async fn wait_for_issue(worker: Worker, id: Uuid, slug: &str) -> anyhow::Result<ExitCode> {
+    let store = worker.store().clone();
+    let stop = stop_when_settled(store.clone(), id, shutdown_on_signal());
+    let report = run_worker_with(worker, Some(id), stop).await?;
+    let summary = WaitSummary::read(&store, id).await?;
+    let c = &summary.counts;
+    let waiting = c.queued + c.sending;
+    outln!(
+        "issue {slug}: {} sent, {} failed, {} cancelled, {waiting} waiting to retry ({} sent by this run)",
+        c.sent,
+        c.failed,
+        c.cancelled,
+        report.sent
+    )?;
+    for g in &summary.failed {
+        outln!("  failed    {:>7}  {}", g.count, g.reply)?;
+    }
+    for g in &summary.retrying {
+        let next = g.next_attempt.map_or_else(String::new, |t| {
+            format!("  (next attempt {})", super::subscribers::rfc3339(t))
+        });
+        outln!("  retrying  {:>7}  {}{next}", g.count, g.reply)?;
+    }
+    let verdict = summary.verdict();
+    Ok(match verdict {
+        Verdict::AllSent => ExitCode::SUCCESS,
+        Verdict::Failures => {
+            outln!("finished with failures; `morningpost status {slug}` shows them")?;
+            ExitCode::from(2)
+        }
+        Verdict::StillToRetry => {
+            outln!(
+                "stopped waiting: {waiting} deliveries wait for a retry; `morningpost worker` (or `serve`) sends them, \
+                 `morningpost status {slug}` shows progress"
+            )?;
+            ExitCode::from(3)
         }
     })
 }
 
+/// Turns true on a signal, or once the issue is settled.
+fn stop_when_settled(
+    store: Store,
+    id: Uuid,
+    mut signal: watch::Receiver<bool>,
+) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        loop {
+            if *signal.borrow() {
+                break;
+            }
+            match crate::send::settled(&store, id).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %crate::report::Chain(&e), "cannot check whether the issue is sent; checking again")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = signal.changed() => {}
+            }
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// The plan's warnings, the same for a dry run and a send.
+fn print_warnings(plan: &SendPlan) {
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
     let stop = if until_done {
         StopWhen::QueueEmpty
     } else {
@@ -189,7 +219,15 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
 
 /// Runs a worker with signal handling and, for one message, a progress display.
 async fn run_worker(worker: Worker, progress_for: Option<Uuid>) -> anyhow::Result<WorkerReport> {
-    let shutdown = shutdown_on_signal();
+    run_worker_with(worker, progress_for, shutdown_on_signal()).await
+}
+
+/// Runs a worker until `shutdown` turns true (or its own stop condition holds).
+async fn run_worker_with(
+    worker: Worker,
+    progress_for: Option<Uuid>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<WorkerReport> {
     let progress = progress_for
         .map(|id| tokio::spawn(show_progress(worker.store().clone(), id, shutdown.clone())));
     let report = worker
@@ -288,7 +326,7 @@ fn progress_line(c: &QueueCounts, elapsed: Duration) -> String {
 }
 
 pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
     let id = match slug {
         Some(s) => Some(
             store

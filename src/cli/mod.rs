@@ -5,6 +5,7 @@
 mod csv_format;
 mod delivery;
 mod demo;
+mod init;
 mod preview;
 mod serve;
 pub(crate) mod stdout;
@@ -46,6 +47,9 @@ pub enum Command {
         #[arg(long, default_value = "demo-output")]
         dir: PathBuf,
     },
+    /// Create the database (SQLite) and apply the migrations; says where it is. Commands that
+    /// only read the queue or the subscribers never create one.
+    Init,
     /// Render an issue file to issue.html, issue.txt and issue.eml for a preview.
     Render {
         /// The issue file (TOML front matter + Markdown).
@@ -63,7 +67,10 @@ pub enum Command {
         /// Show what would happen; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Then send it: work the queue until every delivery of this issue is done.
+        /// Then send it: work the queue until no delivery of this issue is queued, in flight or
+        /// due for a retry within a minute (later retries are left to `worker` or `serve`), and
+        /// print a summary. Exit status: 0 every delivery sent; 2 finished, some failed;
+        /// 3 some still wait for a retry (1 is any error).
         #[arg(long)]
         wait: bool,
     },
@@ -106,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_files(&files)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Init => runtime()?.block_on(init::run(&settings)),
         Command::Demo { dir } => runtime()?.block_on(demo::run(settings, &dir)),
         Command::Subscribers(cmd) => runtime()?.block_on(subscribers::run(&settings, cmd)),
         Command::Send {
@@ -135,9 +143,30 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<crate::store::Store> {
-    Ok(
-        crate::store::Store::connect_with(settings.database_url.expose(), &settings.database)
-            .await?,
-    )
+/// Whether a command may create a missing SQLite database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Open {
+    /// `init`, `demo`, `serve`, `subscribers add|import`: the first step of a new list.
+    CreateIfMissing,
+    /// Commands that read the queue or the subscribers: a missing file means a wrong path.
+    MustExist,
+}
+
+pub(crate) async fn open_store(
+    settings: &Settings,
+    open: Open,
+) -> anyhow::Result<crate::store::Store> {
+    let options = crate::store::StoreOptions {
+        create_if_missing: open == Open::CreateIfMissing,
+        ..settings.database.clone()
+    };
+    match crate::store::Store::connect_with(settings.database_url.expose(), &options).await {
+        Ok(store) => Ok(store),
+        Err(e @ crate::store::StoreError::Missing { .. }) => Err(anyhow::Error::new(e).context(
+            "no database to work on: create it with `morningpost init` (or `subscribers import`), \
+             or fix database_url (a relative sqlite path in a configuration file is read from \
+             that file's folder)",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }

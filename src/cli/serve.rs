@@ -13,7 +13,7 @@ use crate::http::{AppState, Limits, bind};
 use crate::queue::Worker;
 
 pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::CreateIfMissing).await?;
     let key = settings.token_key()?;
     let worker = if no_worker {
         None

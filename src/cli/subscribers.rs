@@ -34,9 +34,12 @@ pub enum SubscribersCommand {
 }
 
 pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    // Adding may create the database; reading may not, and checks its arguments first, so a
+    // typo is reported as a typo, not as a missing database.
+    use super::Open::{CreateIfMissing, MustExist};
     match cmd {
         SubscribersCommand::Add { email, name } => {
+            let store = super::open_store(settings, CreateIfMissing).await?;
             let email =
                 SubscriberEmail::parse(&email).with_context(|| format!("cannot add {email:?}"))?;
             let name = SubscriberName::parse_optional(name.as_deref().unwrap_or_default())
@@ -51,7 +54,10 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        SubscribersCommand::Import { file } => import(settings, &store, &file).await,
+        SubscribersCommand::Import { file } => {
+            let store = super::open_store(settings, CreateIfMissing).await?;
+            import(settings, &store, &file).await
+        }
         SubscribersCommand::List { status } => {
             let status = status
                 .map(|s| {
@@ -62,6 +68,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
                     })
                 })
                 .transpose()?;
+            let store = super::open_store(settings, MustExist).await?;
             for s in store.subscribers(status).await? {
                 outln!(
                     "{}\t{}\t{}",
@@ -72,7 +79,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        SubscribersCommand::Export => export(&store).await,
+        SubscribersCommand::Export => export(&super::open_store(settings, MustExist).await?).await,
     }
 }
 
@@ -106,7 +113,7 @@ fn csv_bytes<'a>(rows: impl IntoIterator<Item = [&'a str; 4]>) -> anyhow::Result
 }
 
 /// Milliseconds since the epoch as RFC 3339; empty if out of range.
-fn rfc3339(ms: i64) -> String {
+pub(super) fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|t| {

@@ -20,7 +20,7 @@ pub async fn run(
     maildir: Option<&Path>,
     mbox: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
     let mut report = Report::default();
     if let Some(dir) = maildir {
         read_maildir(&store, dir, &mut report).await?;

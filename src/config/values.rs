@@ -61,6 +61,10 @@ impl Raw {
             .filter(|v| !v.trim().is_empty())
     }
 
+    fn origin(&self, key: &'static str) -> &Origin {
+        self.values.get(key).map_or(&Origin::Default, |(_, o)| o)
+    }
+
     fn invalid(
         &self,
         key: &'static str,
@@ -152,10 +156,13 @@ impl Raw {
                 "remove line breaks from the name",
             ));
         }
-        let database_url = Secret::new(self.required(
-            "database_url",
-            "use sqlite://morningpost.db or postgres://user@host/db",
-        )?);
+        let database_url = Secret::new(super::database_path::resolve(
+            self.required(
+                "database_url",
+                "use sqlite://morningpost.db or postgres://user@host/db",
+            )?,
+            self.origin("database_url"),
+        ));
         if !(database_url.expose().starts_with("sqlite:")
             || database_url.expose().starts_with("postgres://")
             || database_url.expose().starts_with("postgresql://"))
@@ -252,6 +259,7 @@ impl Raw {
         let database = crate::store::StoreOptions {
             pool_size: self.number("database_pool_size", 1, 1000)?,
             statement_timeout: self.seconds("database_statement_timeout_seconds", 1, 3600)?,
+            ..Default::default()
         };
         if delivery.lease < delivery.shortest_lease() {
             return Err(self.invalid(

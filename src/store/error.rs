@@ -13,6 +13,8 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("the SQLite database {} does not exist (nothing was created)", path.display())]
+    Missing { path: std::path::PathBuf },
     #[error("database URL {0:?} is not supported: use sqlite://FILE or postgres://…")]
     UnsupportedUrl(String),
     #[error("applying the database migrations failed")]

@@ -24,7 +24,7 @@ mod types;
 pub use error::{Result, StoreError};
 pub use options::StoreOptions;
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, sqlite_file};
 pub use types::*;
 
 use uuid::Uuid;
@@ -58,7 +58,9 @@ impl Store {
 
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+            Ok(Store::Sqlite(
+                SqliteStore::connect(url, options.create_if_missing).await?,
+            ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Store::Postgres(PgStore::connect(url, options).await?))
         } else {
@@ -154,6 +156,11 @@ impl Store {
         dispatch!(self, "queueing an issue", s => s.enqueue_issue(message_id, now).await)
     }
 
+    /// How many deliveries `enqueue_issue` would add now (what a dry run reports).
+    pub async fn count_new_deliveries(&self, message_id: Uuid) -> Result<i64> {
+        dispatch!(self, "counting subscribers still to queue", s => s.count_new_deliveries(message_id).await)
+    }
+
     pub async fn count_active(&self) -> Result<i64> {
         dispatch!(self, "counting active subscribers", s => s.count_active().await)
     }
@@ -201,6 +208,16 @@ impl Store {
 
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
         dispatch!(self, "reading the send status", s => s.status_report(message_id, now).await)
+    }
+
+    /// Whether a delivery of this message is in flight or due before `horizon` (`send --wait`).
+    pub async fn has_due_before(&self, message_id: Uuid, horizon: i64) -> Result<bool> {
+        dispatch!(self, "checking for deliveries due soon", s => s.has_due_before(message_id, horizon).await)
+    }
+
+    /// The most frequent replies of a message's failed (or retrying) deliveries.
+    pub async fn reply_groups(&self, message_id: Uuid, retrying: bool) -> Result<Vec<ReplyGroup>> {
+        dispatch!(self, "grouping delivery replies", s => s.reply_groups(message_id, retrying).await)
     }
 
     /// True when no delivery (of this message, or at all) is queued or in flight.

@@ -8,6 +8,10 @@ pub struct StoreOptions {
     pub pool_size: u32,
     /// Longest a statement may run (PostgreSQL), and longest to wait for a connection.
     pub statement_timeout: Duration,
+    /// SQLite: create the file when it does not exist. Commands that only read the queue or
+    /// the subscribers turn it off, so a wrong path is an error instead of a new, empty
+    /// database that has "nothing to send". PostgreSQL never creates its database.
+    pub create_if_missing: bool,
 }
 
 impl Default for StoreOptions {
@@ -15,6 +19,7 @@ impl Default for StoreOptions {
         Self {
             pool_size: 10,
             statement_timeout: Duration::from_secs(30),
+            create_if_missing: true,
         }
     }
 }

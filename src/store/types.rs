@@ -202,6 +202,15 @@ impl QueueCounts {
     }
 }
 
+/// Deliveries that got the same reply, for a summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyGroup {
+    pub reply: String,
+    pub count: i64,
+    /// The earliest next attempt among them (ms since the epoch); `None` when final.
+    pub next_attempt: Option<i64>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct StatusReport {
     pub counts: QueueCounts,

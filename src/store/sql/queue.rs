@@ -29,6 +29,21 @@ impl Handle {
         Ok(n)
     }
 
+    /// How many deliveries `enqueue_issue` would add now: active subscribers without a
+    /// delivery of this issue (the enqueue's rule; confirmation rows carry a token and are
+    /// not deliveries of an issue).
+    pub async fn count_new_deliveries(&self, message_id: Uuid) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM subscribers s
+             WHERE s.status = 'active'
+               AND NOT EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.subscriber_id = s.id AND d.message_id = $1 AND d.token_id IS NULL)",
+        )
+        .bind(message_id)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
     pub async fn count_active(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT count(*) FROM subscribers WHERE status = 'active'")
@@ -74,6 +89,50 @@ impl Handle {
             ),
         };
         Ok(query.fetch_one(self.reader()).await?)
+    }
+
+    /// Whether a delivery of this message is in flight or queued with an attempt due before
+    /// `horizon`.
+    pub async fn has_due_before(&self, message_id: Uuid, horizon: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $1
+                            AND (state = 'sending' OR (state = 'queued' AND due_at < $2)))",
+        )
+        .bind(message_id)
+        .bind(horizon)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    /// The five most frequent replies of this message's failed deliveries, or (`retrying`)
+    /// of those queued again after a temporary failure, with their earliest next attempt.
+    pub async fn reply_groups(&self, message_id: Uuid, retrying: bool) -> Result<Vec<ReplyGroup>> {
+        let (state, min_failures) = if retrying {
+            ("queued", 1)
+        } else {
+            ("failed", 0)
+        };
+        let rows = sqlx::query(
+            "SELECT last_reply, count(*) AS n, min(due_at) AS next FROM deliveries
+             WHERE message_id = $1 AND state = $2 AND failures >= $3
+             GROUP BY last_reply ORDER BY n DESC, last_reply LIMIT 5",
+        )
+        .bind(message_id)
+        .bind(state)
+        .bind(min_failures)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReplyGroup {
+                    reply: r
+                        .try_get::<Option<String>, _>("last_reply")?
+                        .unwrap_or_default(),
+                    count: r.try_get("n")?,
+                    next_attempt: r.try_get("next")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {

@@ -37,18 +37,28 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Opens the database file, creating it only when `create_if_missing`; a missing file
+    /// is then [`StoreError::Missing`].
+    pub async fn connect(url: &str, create_if_missing: bool) -> Result<Self> {
         let connect_err = |source| StoreError::connect(url, source);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
-            .create_if_missing(true)
+            .create_if_missing(create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode: a commit survives a process crash; after a power loss the
             // last commits may roll back, and those rows are then simply sent again.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        create_private(options.get_filename()).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
+        let file = options.get_filename();
+        if create_if_missing {
+            create_private(file).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
+        } else if !url.contains(":memory:") && !file.exists() {
+            // (sqlx names an in-memory database `file:sqlx-in-memory-N`, which never exists.)
+            return Err(StoreError::Missing {
+                path: file.to_owned(),
+            });
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -87,10 +97,21 @@ impl SqliteStore {
     }
 }
 
+/// The file a `sqlite:` URL names, made absolute; `None` for other URLs.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    Some(std::path::absolute(file).unwrap_or_else(|_| file.to_owned()))
+}
+
+fn is_in_memory(path: &Path) -> bool {
+    path.as_os_str().is_empty() || path.as_os_str() == ":memory:"
+}
+
 /// Creates a missing database file readable by its owner only (SQLite gives the WAL and
 /// shared-memory files the same mode): subscriber addresses are personal data.
 fn create_private(path: &Path) -> std::io::Result<()> {
-    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+    if is_in_memory(path) || path.exists() {
         return Ok(());
     }
     let mut options = std::fs::OpenOptions::new();
@@ -113,7 +134,7 @@ mod tests {
     async fn a_new_database_is_readable_by_its_owner_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("news.db");
-        let store = super::SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        let store = super::SqliteStore::connect(&format!("sqlite://{}", path.display()), true)
             .await
             .unwrap();
         store.health().await.unwrap();

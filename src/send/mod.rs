@@ -1,0 +1,40 @@
+//! Sending an issue, as an operator asks for it: plan it (what a dry run shows), carry out
+//! that plan (store and enqueue), and wait for the outcome. The command line only prints.
+
+mod plan;
+mod wait;
+
+pub use plan::{Prepared, SendPlan, Sent, Stored, execute, prepare};
+pub use wait::{RETRY_HORIZON, Verdict, WaitSummary, settled};
+
+use crate::issue::IssueError;
+use crate::render::RenderError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("cannot read the issue file")]
+    Issue(#[source] IssueError),
+    #[error("cannot render the issue")]
+    Render(#[source] RenderError),
+    #[error("cannot plan or queue the send")]
+    Store(#[source] StoreError),
+}
+
+impl From<IssueError> for SendError {
+    fn from(e: IssueError) -> Self {
+        SendError::Issue(e)
+    }
+}
+
+impl From<RenderError> for SendError {
+    fn from(e: RenderError) -> Self {
+        SendError::Render(e)
+    }
+}
+
+impl From<StoreError> for SendError {
+    fn from(e: StoreError) -> Self {
+        SendError::Store(e)
+    }
+}
