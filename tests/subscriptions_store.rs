@@ -209,23 +209,7 @@ async fn bounced(store: &Store, template: Uuid, email: &str) -> Uuid {
         store.confirm(&hash, 20).await.unwrap(),
         ConfirmOutcome::Confirmed { .. }
     ));
-    let issue = Uuid::now_v7();
-    store
-        .store_issue(&NewMessage {
-            id: issue,
-            kind: MessageKind::Issue,
-            slug: Some("2026-11-27"),
-            subject: "S",
-            title: "T",
-            issue_date: Some("2026-11-27".into()),
-            html: "h",
-            text: "t",
-            web_html: None,
-            source_hash: [1; 32],
-            now: 30,
-        })
-        .await
-        .unwrap();
+    let issue = support::seed::issue(store, "2026-11-27").await;
     store.enqueue_issue(issue, 30).await.unwrap();
     // The confirmation mail (priority 10) comes first: send it, then bounce the issue.
     for c in store.claim(10, 1_000, 40).await.unwrap() {

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use morningpost::clock::now_ms;
 use morningpost::config::Settings;
 use morningpost::domain::TokenKey;
-use morningpost::mail::transport::Transport;
-use morningpost::queue::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions};
+use morningpost::queue::{StopWhen, Worker};
 use morningpost::store::Store;
 use support::sink::SmtpSink;
 use uuid::Uuid;
@@ -54,28 +53,9 @@ fn settings(f: &Fixture, extra: &[(&str, &str)]) -> Settings {
 }
 
 async fn run_worker(f: &Fixture, settings: &Settings) -> morningpost::queue::WorkerReport {
-    let d = &settings.delivery;
-    let composer = Composer::new(
-        f.store.clone(),
-        settings,
-        settings.token_key().unwrap(),
-        None,
-    );
-    let worker = Worker::new(
-        f.store.clone(),
-        Transport::from_settings(settings).unwrap(),
-        composer,
-        WorkerOptions {
-            concurrency: d.concurrency,
-            batch_size: d.batch_size,
-            lease: d.lease,
-            rate_per_second: d.rate_per_second,
-            retry: RetryPolicy::from_settings(d),
-            stop: StopWhen::MessageDone(f.message),
-            idle_poll: Duration::from_millis(20),
-            send_budget: d.send_budget(),
-        },
-    );
+    let worker = Worker::from_settings(settings, &f.store)
+        .unwrap()
+        .stopping_when(StopWhen::MessageDone(f.message));
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     tokio::time::timeout(Duration::from_secs(60), worker.run(shutdown))
         .await
@@ -129,7 +109,14 @@ async fn a_fresh_temporary_failure_is_retried_not_failed() {
         &["-r", "rcpt", "-b", "451 4.2.2 Mailbox full"],
     );
     let url = sink.url();
-    let settings = settings(&f, &[("MORNINGPOST_SMTP_URL", url.as_str())]);
+    let settings = settings(
+        &f,
+        &[
+            ("MORNINGPOST_SMTP_URL", url.as_str()),
+            ("MORNINGPOST_CONCURRENCY", "1"),
+            ("MORNINGPOST_BATCH_SIZE", "1"),
+        ],
+    );
     f.store.enqueue_issue(f.message, now_ms()).await.unwrap();
     let store = f.store.clone();
     let message = f.message;
@@ -145,27 +132,7 @@ async fn a_fresh_temporary_failure_is_retried_not_failed() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    let d = &settings.delivery;
-    let worker = Worker::new(
-        f.store.clone(),
-        Transport::from_settings(&settings).unwrap(),
-        Composer::new(
-            f.store.clone(),
-            &settings,
-            settings.token_key().unwrap(),
-            None,
-        ),
-        WorkerOptions {
-            concurrency: 1,
-            batch_size: 1,
-            lease: d.lease,
-            rate_per_second: None,
-            retry: RetryPolicy::from_settings(d),
-            stop: StopWhen::Never,
-            idle_poll: Duration::from_millis(20),
-            send_budget: d.send_budget(),
-        },
-    );
+    let worker = Worker::from_settings(&settings, &f.store).unwrap();
     let report = tokio::time::timeout(Duration::from_secs(30), worker.run(shutdown))
         .await
         .expect("stops on the signal")

@@ -17,10 +17,7 @@ impl SmtpTarget {
     pub(super) async fn connect(&self) -> Result<AsyncSmtpConnection, SendFailure> {
         let hello = ClientId::default();
         let peer = self.peer();
-        let at = |stage| {
-            let peer = peer.clone();
-            move |e| SendFailure::classify(e, stage, &peer)
-        };
+        let at = |stage| move |e| SendFailure::classify(e, stage, peer);
         let mut conn = if self.security == Security::Implicit {
             // lettre owns the socket here; implicit TLS is rare for bulk relays. Its errors
             // do not tell the TCP connection, the TLS handshake and the greeting apart.

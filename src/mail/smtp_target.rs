@@ -41,6 +41,8 @@ pub struct SmtpTarget {
     pub host: String,
     pub port: u16,
     pub security: Security,
+    /// `host:port`, written once for the replies and logs of every message.
+    peer: String,
     pub(super) credentials: Option<(String, Secret)>,
     /// Connecting, the greeting, EHLO, STARTTLS and AUTH (each command, and all of them).
     pub timeout: Duration,
@@ -126,9 +128,11 @@ impl SmtpTarget {
             ));
         }
         let tls = tls_parameters(&host, Vec::new())?;
+        let port = u.port().unwrap_or(default_port);
         Ok(Self {
+            peer: format!("{host}:{port}"),
             host,
-            port: u.port().unwrap_or(default_port),
+            port,
             security,
             credentials,
             timeout,
@@ -161,8 +165,8 @@ impl SmtpTarget {
         Ok(())
     }
 
-    pub(super) fn peer(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+    pub(super) fn peer(&self) -> &str {
+        &self.peer
     }
 }
 

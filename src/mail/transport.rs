@@ -133,25 +133,22 @@ impl Sender {
             }
             Sender::Smtp { target, conn } => {
                 let timeout = target.timeout;
-                if conn.as_ref().is_none_or(|c| c.has_broken()) {
-                    let fresh = tokio::time::timeout(timeout, target.connect())
-                        .await
-                        .map_err(|_| SendFailure::Relay {
-                            reply: format!(
-                                "connecting to {} timed out after {timeout:?}",
-                                target.peer()
-                            ),
-                            source: None,
-                        })??;
-                    *conn = Some(Box::new(fresh));
-                }
-                let Some(c) = conn.as_mut() else {
-                    unreachable!("connected above")
-                };
                 let peer = target.peer();
+                let c = match conn {
+                    Some(c) if !c.has_broken() => c,
+                    _ => {
+                        let fresh = tokio::time::timeout(timeout, target.connect())
+                            .await
+                            .map_err(|_| SendFailure::Relay {
+                                reply: format!("connecting to {peer} timed out after {timeout:?}"),
+                                source: None,
+                            })??;
+                        conn.insert(Box::new(fresh))
+                    }
+                };
                 let result = tokio::time::timeout(
                     target.transaction_timeout,
-                    super::smtp_session::transaction(c, envelope, bytes, &peer),
+                    super::smtp_session::transaction(c, envelope, bytes, peer),
                 )
                 .await;
                 match result {
