@@ -49,6 +49,8 @@ pub struct Settings {
     pub dkim: Option<DkimSettings>,
     pub bind: SocketAddr,
     pub newsletter: Newsletter,
+    /// The newsletter's time zone: `send --at HH:MM`, and readers without a zone of their own.
+    pub timezone: crate::domain::TimeZoneName,
     pub delivery: DeliverySettings,
     pub subscriptions: SubscriptionSettings,
     pub http: HttpSettings,
@@ -102,6 +104,10 @@ pub struct DeliverySettings {
     pub retry_cap: Duration,
     pub give_up_after: Duration,
     pub smtp_timeout: Duration,
+    /// Consecutive relay failures after which an issue's send is paused.
+    pub relay_failures_before_pause: u32,
+    /// How late a scheduled send may start by itself.
+    pub max_lateness: Duration,
 }
 
 /// "A send must end before its lease does", in one place: the transport applies these

@@ -196,6 +196,21 @@ pub const KEYS: &[Key] = &[
         Some("60"),
         "timeout of one SMTP command",
     ),
+    key(
+        "relay_failures_before_pause",
+        Some("20"),
+        "consecutive relay failures (refused connection, TLS, AUTH, MAIL FROM) after which an issue's send is paused",
+    ),
+    key(
+        "timezone",
+        Some("UTC"),
+        "the newsletter's IANA time zone: `send --at HH:MM`, and readers whose own zone is unknown",
+    ),
+    key(
+        "max_lateness_minutes",
+        Some("120"),
+        "a scheduled send found this late (workers were down) is paused instead of sent",
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static Key> {

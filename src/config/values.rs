@@ -229,7 +229,25 @@ impl Raw {
             retry_cap: self.seconds("retry_cap_seconds", 1, 7 * 86_400)?,
             give_up_after: self.seconds("give_up_after_seconds", 60, 30 * 86_400)?,
             smtp_timeout: self.seconds("smtp_timeout_seconds", 1, 3_600)?,
+            relay_failures_before_pause: self.number(
+                "relay_failures_before_pause",
+                1,
+                1_000_000,
+            )?,
+            max_lateness: Duration::from_secs(
+                60 * self.number::<u64>("max_lateness_minutes", 1, 7 * 24 * 60)?,
+            ),
         };
+        let timezone = crate::domain::TimeZoneName::parse(
+            self.required("timezone", "use an IANA name such as Europe/Berlin")?,
+        )
+        .map_err(|e| {
+            self.invalid(
+                "timezone",
+                e.to_string(),
+                "use an IANA name such as Europe/Berlin or America/New_York",
+            )
+        })?;
         let rate: u32 = self.number("subscribe_rate_per_minute", 0, 1_000_000)?;
         let subscriptions = SubscriptionSettings {
             confirm_valid: Duration::from_secs(
@@ -282,6 +300,7 @@ impl Raw {
             dkim,
             bind,
             newsletter,
+            timezone,
             delivery,
             http,
         })

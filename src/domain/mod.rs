@@ -4,10 +4,12 @@ mod issue_slug;
 mod public_urls;
 mod subscriber_email;
 mod subscriber_name;
+mod time_zone;
 mod token;
 
 pub use issue_slug::{IssueSlug, IssueSlugError};
 pub use public_urls::{PublicUrls, carries_token, issue_path, routes};
 pub use subscriber_email::{SubscriberEmail, SubscriberEmailError};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
+pub use time_zone::{LocalTime, TimeZoneError, TimeZoneName};
 pub use token::{Token, TokenError, TokenHash, TokenKey};

@@ -21,11 +21,18 @@ mod sql;
 
 use dialect::{Conn, Db, Handle};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "operator controls",
+        include_str!("../../../migrations/sqlite/0002_operator_controls.sql"),
+    ),
+];
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
