@@ -65,7 +65,7 @@ async fn run(backend: &str, url: &str, n: i64) {
     store.store_issue(&message).await.expect("store issue");
 
     let t = Instant::now();
-    let enqueued = store.enqueue_issue(id, 1).await.expect("enqueue");
+    let enqueued = store.enqueue_now(id, 1).await.expect("enqueue");
     let enqueue = t.elapsed().as_secs_f64();
     assert_eq!(enqueued as i64, n);
     println!(
@@ -73,7 +73,7 @@ async fn run(backend: &str, url: &str, n: i64) {
     );
 
     let t = Instant::now();
-    let again = store.enqueue_issue(id, 2).await.expect("enqueue again");
+    let again = store.enqueue_now(id, 2).await.expect("enqueue again");
     println!(
         "{backend:>8}: enqueueing the same issue again added {again} in {:.2} s",
         t.elapsed().as_secs_f64()

@@ -49,8 +49,8 @@ fn record(c: &morningpost::store::Claimed, outcome: Outcome) -> OutcomeRecord {
 #[tokio::test]
 async fn enqueueing_twice_adds_nothing() {
     let f = fixture(3).await;
-    assert_eq!(f.store.enqueue_issue(f.message, 10).await.unwrap(), 3);
-    assert_eq!(f.store.enqueue_issue(f.message, 20).await.unwrap(), 0);
+    assert_eq!(f.store.enqueue_now(f.message, 10).await.unwrap(), 3);
+    assert_eq!(f.store.enqueue_now(f.message, 20).await.unwrap(), 0);
     assert_eq!(
         f.store.queue_counts(Some(f.message)).await.unwrap().queued,
         3
@@ -60,7 +60,7 @@ async fn enqueueing_twice_adds_nothing() {
 #[tokio::test]
 async fn a_leased_row_is_not_claimed_again_until_its_lease_expires() {
     let f = fixture(1).await;
-    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    f.store.enqueue_now(f.message, 0).await.unwrap();
     let first = f.store.claim(10, 1_000, 100).await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempt, 1);
@@ -79,7 +79,7 @@ async fn a_leased_row_is_not_claimed_again_until_its_lease_expires() {
 #[tokio::test]
 async fn a_worker_whose_lease_expired_cannot_overwrite_the_newer_outcome() {
     let f = fixture(1).await;
-    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    f.store.enqueue_now(f.message, 0).await.unwrap();
     let stale = f.store.claim(1, 1_000, 100).await.unwrap().remove(0);
     let fresh = f.store.claim(1, 5_000, 1_000).await.unwrap().remove(0);
     assert_eq!(
@@ -138,7 +138,7 @@ async fn a_worker_whose_lease_expired_cannot_overwrite_the_newer_outcome() {
 #[tokio::test]
 async fn a_retry_comes_due_at_its_time_and_counts_as_retrying() {
     let f = fixture(1).await;
-    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    f.store.enqueue_now(f.message, 0).await.unwrap();
     let c = f.store.claim(1, 1_000, 10).await.unwrap().remove(0);
     f.store
         .record(
@@ -166,7 +166,7 @@ async fn a_retry_comes_due_at_its_time_and_counts_as_retrying() {
 #[tokio::test]
 async fn unsubscribing_cancels_what_was_not_sent() {
     let f = fixture(2).await;
-    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    f.store.enqueue_now(f.message, 0).await.unwrap();
     assert!(f.store.unsubscribe(f.subscribers[0], 5).await.unwrap());
     assert!(
         !f.store.unsubscribe(f.subscribers[0], 6).await.unwrap(),
@@ -182,7 +182,7 @@ async fn unsubscribing_cancels_what_was_not_sent() {
 #[tokio::test]
 async fn a_no_such_user_bounce_marks_the_subscriber_and_cancels_their_other_mail() {
     let f = fixture(1).await;
-    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    f.store.enqueue_now(f.message, 0).await.unwrap();
     // A second message queued for the same subscriber.
     let second = Uuid::now_v7();
     let new = NewMessage {
@@ -199,7 +199,7 @@ async fn a_no_such_user_bounce_marks_the_subscriber_and_cancels_their_other_mail
         now: 0,
     };
     f.store.store_issue(&new).await.unwrap();
-    f.store.enqueue_issue(second, 0).await.unwrap();
+    f.store.enqueue_now(second, 0).await.unwrap();
     let c = f.store.claim(1, 1_000, 10).await.unwrap().remove(0);
     f.store
         .record(
@@ -238,7 +238,7 @@ async fn the_workers_own_postgres_connections_come_back_after_being_cut() {
         2,
     )
     .await;
-    f.store.enqueue_issue(f.message, 0).await.unwrap();
+    f.store.enqueue_now(f.message, 0).await.unwrap();
     let claimer = f.store.for_claiming();
     let recorder = f.store.for_recording();
     let sent = |c: &morningpost::store::Claimed| {

@@ -41,21 +41,38 @@ fn every_kind_of_server_answer_is_classified_from_the_reply_and_the_command() {
     let dir = tempfile::tempdir().expect("temp dir");
     // (smtp-sink flags, what the delivery gets, what is recorded as its reply)
     let cases: &[(&[&str], Kind, &str)] = &[
-        // 4xx wherever it comes: try again later, in the server's own words.
+        // 4xx to a recipient or the message: try again later, in the server's own words.
         (
             &["-r", "rcpt", "-b", "451 4.7.1 Greylisted, try again later"],
             Kind::Temporary,
             "451 4.7.1 Greylisted, try again later",
         ),
         (
-            &["-r", "mail"],
+            &["-r", "data", "-b", "452 4.3.1 Insufficient system storage"],
             Kind::Temporary,
-            "450 4.3.0 Error: command failed",
+            "452 4.3.1 Insufficient system storage",
+        ),
+        // 4xx before any recipient, or 421 anywhere: the relay pushes us back, whatever the
+        // message (issue 9: these must never count against a reader).
+        (
+            &["-r", "mail"],
+            Kind::Relay,
+            "450 4.3.0 Error: command failed (in reply to MAIL FROM)",
         ),
         (
             &["-r", "ehlo"],
-            Kind::Temporary,
-            "450 4.3.0 Error: command failed",
+            Kind::Relay,
+            "450 4.3.0 Error: command failed (in reply to the greeting or EHLO)",
+        ),
+        (
+            &["-r", "connect", "-b", "421 4.3.2 Service shutting down"],
+            Kind::Relay,
+            "421 4.3.2 Service shutting down (in reply to the greeting or EHLO)",
+        ),
+        (
+            &["-r", "rcpt", "-b", "421 4.7.0 Too many connections, closing"],
+            Kind::Relay,
+            "421 4.7.0 Too many connections, closing (in reply to RCPT TO)",
         ),
         // 5xx to the recipient or the message: this delivery fails; 5.1.x bounces the reader.
         (
@@ -90,6 +107,17 @@ fn every_kind_of_server_answer_is_classified_from_the_reply_and_the_command() {
                 no_such_user: false,
             },
             "554 5.6.0 Content rejected",
+        ),
+        // A refusal at RCPT that names our sender or relaying: about us, not the reader.
+        (
+            &["-f", "rcpt", "-B", "554 5.7.1 <a@example.net>: Relay access denied"],
+            Kind::Relay,
+            "554 5.7.1 <a@example.net>: Relay access denied (in reply to RCPT TO)",
+        ),
+        (
+            &["-f", "rcpt", "-B", "553 5.1.8 <morning@example.com>: Sender address rejected: Domain not found"],
+            Kind::Relay,
+            "553 5.1.8 <morning@example.com>: Sender address rejected: Domain not found (in reply to RCPT TO)",
         ),
         // 5xx before any recipient: the relay refuses us, whatever the message (on today's
         // code these failed the delivery for good).

@@ -210,7 +210,7 @@ async fn bounced(store: &Store, template: Uuid, email: &str) -> Uuid {
         ConfirmOutcome::Confirmed { .. }
     ));
     let issue = support::seed::issue(store, "2026-11-27").await;
-    store.enqueue_issue(issue, 30).await.unwrap();
+    store.enqueue_now(issue, 30).await.unwrap();
     // The confirmation mail (priority 10) comes first: send it, then bounce the issue.
     for c in store.claim(10, 1_000, 40).await.unwrap() {
         let outcome = if c.token_id.is_some() {

@@ -81,7 +81,7 @@ async fn a_delivery_still_failing_at_its_give_up_age_fails_with_the_last_reply()
     // Queued two hours ago: the one-hour give-up age has passed, so this first temporary
     // failure is the last.
     f.store
-        .enqueue_issue(f.message, now_ms() - 2 * 3600 * 1000)
+        .enqueue_now(f.message, now_ms() - 2 * 3600 * 1000)
         .await
         .unwrap();
     let report = run_worker(&f, &settings).await;
@@ -117,7 +117,7 @@ async fn a_fresh_temporary_failure_is_retried_not_failed() {
             ("MORNINGPOST_BATCH_SIZE", "1"),
         ],
     );
-    f.store.enqueue_issue(f.message, now_ms()).await.unwrap();
+    f.store.enqueue_now(f.message, now_ms()).await.unwrap();
     let store = f.store.clone();
     let message = f.message;
     // The retry is due in a minute: stop the worker once it has recorded the retry.
@@ -154,7 +154,7 @@ async fn rate_per_second_paces_the_sends() {
             ("MORNINGPOST_CONCURRENCY", "8"),
         ],
     );
-    f.store.enqueue_issue(f.message, now_ms()).await.unwrap();
+    f.store.enqueue_now(f.message, now_ms()).await.unwrap();
     let started = Instant::now();
     let report = run_worker(&f, &settings).await;
     let elapsed = started.elapsed();

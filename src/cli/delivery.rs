@@ -10,22 +10,23 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::stdout::outln;
-use crate::clock::now_ms;
+use crate::clock::{now_ms, rfc3339};
 use crate::config::Settings;
 use crate::mail::transport::Transport;
 use crate::queue::{StopWhen, Worker, WorkerReport};
-use crate::send::{SendPlan, Stored, Verdict, WaitSummary};
-use crate::store::{QueueCounts, Store};
+use crate::send::{SendPlan, SendRequest, Stored, Verdict, WaitSummary};
+use crate::store::{DueTimes, QueueCounts, Store};
 
 pub async fn send(
     settings: &Settings,
     issue_file: &Path,
+    request: &SendRequest,
     dry_run: bool,
     wait: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
     if dry_run {
-        let prepared = crate::send::prepare(settings, &store, issue_file).await?;
+        let prepared = crate::send::prepare(settings, &store, issue_file, request).await?;
         print_warnings(&prepared.plan);
         return dry_run_send(settings, &prepared.plan).await;
     }
@@ -34,7 +35,30 @@ pub async fn send(
     } else {
         StopWhen::Never
     };
-    send_issue(settings, &store, issue_file, stop).await
+    send_issue(settings, &store, issue_file, request, stop).await
+}
+
+/// When the plan's deliveries come due, for people.
+fn describe_due(settings: &Settings, due: &DueTimes) -> String {
+    let zone = &settings.timezone;
+    match due {
+        DueTimes::At(t) if *t <= now_ms() => "now".to_owned(),
+        DueTimes::At(t) => format!("at {} ({})", zone.local_datetime(*t), rfc3339(*t)),
+        DueTimes::Local {
+            local_time,
+            default,
+            by_zone,
+        } => {
+            let last = by_zone.iter().map(|(_, t)| *t).fold(*default, i64::max);
+            format!(
+                "at {local_time} in each reader's time zone ({} zones; readers without one: {zone}): \
+                 from {} to {}",
+                by_zone.len(),
+                rfc3339(due.first()),
+                rfc3339(last)
+            )
+        }
+    }
 }
 
 async fn dry_run_send(settings: &Settings, plan: &SendPlan) -> anyhow::Result<ExitCode> {
@@ -55,6 +79,13 @@ async fn dry_run_send(settings: &Settings, plan: &SendPlan) -> anyhow::Result<Ex
         plan.active,
         plan.active - plan.new_deliveries
     )?;
+    if plan.resume {
+        outln!(
+            "  would bring back {} deliveries the cancel stopped",
+            plan.revived
+        )?;
+    }
+    outln!("  due      {}", describe_due(settings, &plan.due))?;
     outln!(
         "  through  {}",
         Transport::named_by(settings).map_or_else(|e| e.to_string(), |t| t.describe())
@@ -68,9 +99,10 @@ pub async fn send_issue(
     settings: &Settings,
     store: &Store,
     issue_file: &Path,
+    request: &SendRequest,
     wait: StopWhen,
 ) -> anyhow::Result<ExitCode> {
-    let prepared = crate::send::prepare(settings, store, issue_file).await?;
+    let prepared = crate::send::prepare(settings, store, issue_file, request).await?;
     print_warnings(&prepared.plan);
     // Check what the worker needs before anything is queued, so a bad key or URL loses nothing.
     let worker = match wait {
@@ -82,6 +114,12 @@ pub async fn send_issue(
     let active = plan.active;
     let sent = crate::send::execute(store, prepared).await?;
     let (id, enqueued) = (sent.message_id, sent.enqueued);
+    if sent.revived > 0 {
+        outln!(
+            "issue {slug}: {} deliveries stopped by the cancel are queued again",
+            sent.revived
+        )?;
+    }
     if active == 0 {
         outln!("issue {slug}: there are no active subscribers; nothing to send")?;
     } else if enqueued == 0 {
@@ -90,6 +128,14 @@ pub async fn send_issue(
         )?;
     } else {
         outln!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)")?;
+    }
+    if plan.due.first() > now_ms() {
+        outln!(
+            "issue {slug} is scheduled: due {}; `morningpost worker` (or `serve`) sends it then, \
+             `morningpost status {slug}` shows what is due when",
+            describe_due(settings, &plan.due)
+        )?;
+        return Ok(ExitCode::SUCCESS);
     }
     let (stop, worker) = match (wait, worker) {
         (StopWhen::MessageDone(_), Some(w)) => return wait_for_issue(w, id, slug).await,
@@ -126,10 +172,11 @@ async fn wait_for_issue(worker: Worker, id: Uuid, slug: &str) -> anyhow::Result<
     let c = &summary.counts;
     let waiting = c.queued + c.sending;
     outln!(
-        "issue {slug}: {} sent, {} failed, {} cancelled, {waiting} waiting to retry ({} sent by this run)",
+        "issue {slug}: {} sent, {} failed, {} cancelled, {} paused, {waiting} waiting to retry ({} sent by this run)",
         c.sent,
         c.failed,
         c.cancelled,
+        c.paused,
         report.sent
     )?;
     for g in &summary.failed {
@@ -137,12 +184,19 @@ async fn wait_for_issue(worker: Worker, id: Uuid, slug: &str) -> anyhow::Result<
     }
     for g in &summary.retrying {
         let next = g.next_attempt.map_or_else(String::new, |t| {
-            format!("  (next attempt {})", super::subscribers::rfc3339(t))
+            format!("  (next attempt {})", rfc3339(t))
         });
         outln!("  retrying  {:>7}  {}{next}", g.count, g.reply)?;
     }
     let verdict = summary.verdict();
     Ok(match verdict {
+        Verdict::Held { hold, reason } => {
+            outln!(
+                "issue {slug} is {}: {reason}; `morningpost status {slug}` shows what is left",
+                hold.as_str()
+            )?;
+            ExitCode::from(4)
+        }
         Verdict::AllSent => ExitCode::SUCCESS,
         Verdict::Failures => {
             outln!("finished with failures; `morningpost status {slug}` shows them")?;
@@ -207,12 +261,13 @@ pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<Exi
     )
     .await?;
     outln!(
-        "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back",
+        "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back, {} waiting out a relay failure",
         report.sent,
         report.retried,
         report.failed,
         report.cancelled,
-        report.released
+        report.released,
+        report.deferred
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -323,44 +378,4 @@ fn progress_line(c: &QueueCounts, elapsed: Duration) -> String {
         c.failed,
         c.sending
     )
-}
-
-pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings, super::Open::MustExist).await?;
-    let id = match slug {
-        Some(s) => Some(
-            store
-                .message_by_slug(s)
-                .await?
-                .with_context(|| format!("no stored issue has the slug {s:?}"))?
-                .id,
-        ),
-        None => None,
-    };
-    let r = store.status_report(id, now_ms()).await?;
-    let c = r.counts;
-    outln!(
-        "{}",
-        slug.map_or("all mail".to_owned(), |s| format!("issue {s}"))
-    )?;
-    outln!(
-        "  queued     {:>9}  (of which retrying: {})",
-        c.queued,
-        c.retrying
-    )?;
-    outln!("  in flight  {:>9}", c.sending)?;
-    outln!("  sent       {:>9}", c.sent)?;
-    outln!("  failed     {:>9}", c.failed)?;
-    outln!("  cancelled  {:>9}", c.cancelled)?;
-    outln!(
-        "  send rate  {:>9.1} messages/s over the last minute",
-        r.sent_last_minute as f64 / 60.0
-    )?;
-    if !r.top_failures.is_empty() {
-        outln!("  most frequent failure replies:")?;
-        for (reply, n) in &r.top_failures {
-            outln!("  {n:>9}  {reply}")?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -68,7 +68,16 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
     std::fs::write(&issue_path, SAMPLE_ISSUE)?;
     outln!("\n3. Sending the issue to every active subscriber through the outbox folder:")?;
     // The whole queue, worked to the end: the demo's outbox never fails.
-    let _ = super::send_issue(&settings, &store, &issue_path, StopWhen::QueueEmpty).await?;
+    let _ = super::send_issue(
+        &settings,
+        &store,
+        &issue_path,
+        &crate::send::SendRequest {
+            timing: crate::send::Timing::Now,
+            resume: false,
+        },
+        StopWhen::QueueEmpty,
+    ).await?;
 
     let outbox = settings
         .outbox_dir

@@ -2,12 +2,15 @@
 // Output goes through `outln!`, which returns an error where `println!` panics (stdout.rs).
 #![deny(clippy::print_stdout)]
 
+mod control;
 mod csv_format;
 mod delivery;
 mod demo;
 mod init;
+mod issues;
 mod preview;
 mod serve;
+mod status;
 pub(crate) mod stdout;
 mod subscribers;
 mod unsubscribe_mail;
@@ -19,6 +22,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
+use crate::send::{SendRequest, Timing};
+use crate::store::RetryScope;
 pub use delivery::send_issue;
 pub use preview::{PREVIEW_RECIPIENT, WrittenFile, print_files, write_preview};
 pub use stdout::{StdoutError, is_closed_stdout};
@@ -61,7 +66,8 @@ pub enum Command {
     /// Manage subscribers.
     #[command(subcommand)]
     Subscribers(subscribers::SubscribersCommand),
-    /// Render an issue, store it, and queue one delivery per active subscriber.
+    /// Render an issue, store it, and queue one delivery per active subscriber: now, at a
+    /// time (--at), or at a time of day in each reader's own zone (--local).
     Send {
         issue: PathBuf,
         /// Show what would happen; change nothing.
@@ -70,10 +76,49 @@ pub enum Command {
         /// Then send it: work the queue until no delivery of this issue is queued, in flight or
         /// due for a retry within a minute (later retries are left to `worker` or `serve`), and
         /// print a summary. Exit status: 0 every delivery sent; 2 finished, some failed;
-        /// 3 some still wait for a retry (1 is any error).
-        #[arg(long)]
+        /// 3 some still wait for a retry; 4 the send is paused (by `pause`, or because the relay
+        /// kept failing) or cancelled (1 is any error).
+        #[arg(long, conflicts_with_all = ["at", "local"])]
         wait: bool,
+        /// Send at this time: RFC 3339 (2026-11-29T07:00:00+01:00), or HH:MM for the next such
+        /// time in the configured `timezone`. `worker` or `serve` sends it then; a schedule
+        /// found more than `max_lateness_minutes` late is paused, not sent.
+        #[arg(long, value_name = "WHEN", conflicts_with = "local")]
+        at: Option<String>,
+        /// Deliver at this time of day (HH:MM) in each subscriber's own time zone (the
+        /// configured `timezone` for those without one): the send spans about a day.
+        #[arg(long, value_name = "HH:MM")]
+        local: Option<String>,
+        /// After `cancel`: queue again what the cancel stopped (a plain send refuses).
+        #[arg(long)]
+        resume: bool,
     },
+    /// Pause an issue's send: every worker stops taking its deliveries within a second; sends
+    /// in flight finish and are recorded.
+    Pause { issue: String },
+    /// Go on with a paused send (paused by `pause`, by a failing relay, or a late schedule).
+    Resume { issue: String },
+    /// Cancel an issue's send: what is not sent yet is not sent (`send --resume` undoes it).
+    Cancel { issue: String },
+    /// Queue again an issue's deliveries that failed or wait for a retry, after the cause is
+    /// fixed; only to subscribers still active.
+    Retry {
+        issue: String,
+        /// Only deliveries that failed for good (default: those and the ones waiting for a
+        /// retry, which become due now).
+        #[arg(long)]
+        failed: bool,
+        /// Only those whose last attempt was at or after this time (RFC 3339).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+    },
+    /// Show an issue in the web archive again (it is published when its send starts).
+    Publish { issue: String },
+    /// Take an issue off the web archive.
+    Unpublish { issue: String },
+    /// List stored issues: date, slug, state (scheduled, sending, paused, done, cancelled)
+    /// and counts.
+    Issues,
     /// Send queued mail until stopped (SIGINT/SIGTERM finish what is in flight).
     Worker {
         /// Stop when nothing is queued or in flight any more.
@@ -120,7 +165,44 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             issue,
             dry_run,
             wait,
-        } => runtime()?.block_on(delivery::send(&settings, &issue, dry_run, wait)),
+            at,
+            local,
+            resume,
+        } => {
+            let request = SendRequest {
+                timing: timing(at.as_deref(), local.as_deref())?,
+                resume,
+            };
+            runtime()?.block_on(delivery::send(&settings, &issue, &request, dry_run, wait))
+        }
+        Command::Pause { issue } => control_run(&settings, &issue, control::Action::Pause),
+        Command::Resume { issue } => control_run(&settings, &issue, control::Action::Resume),
+        Command::Cancel { issue } => control_run(&settings, &issue, control::Action::Cancel),
+        Command::Publish { issue } => control_run(&settings, &issue, control::Action::Publish),
+        Command::Unpublish { issue } => {
+            control_run(&settings, &issue, control::Action::Unpublish)
+        }
+        Command::Retry {
+            issue,
+            failed,
+            since,
+        } => {
+            let since = since
+                .map(|s| {
+                    s.trim()
+                        .parse::<jiff::Timestamp>()
+                        .map(|t| t.as_millisecond())
+                        .with_context(|| format!("--since {s:?} is not an RFC 3339 time"))
+                })
+                .transpose()?;
+            let scope = RetryScope {
+                failed: true,
+                waiting: !failed,
+                since,
+            };
+            control_run(&settings, &issue, control::Action::Retry(scope))
+        }
+        Command::Issues => runtime()?.block_on(issues::list(&settings)),
         Command::Worker { until_done } => {
             runtime()?.block_on(delivery::worker(&settings, until_done))
         }
@@ -131,9 +213,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mbox.as_deref(),
         )),
         Command::Status { issue } => {
-            runtime()?.block_on(delivery::status(&settings, issue.as_deref()))
+            runtime()?.block_on(status::status(&settings, issue.as_deref()))
         }
     }
+}
+
+fn control_run(
+    settings: &Settings,
+    issue: &str,
+    action: control::Action,
+) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(control::run(settings, issue, action))
+}
+
+/// `--at` and `--local`, read at the edge.
+fn timing(at: Option<&str>, local: Option<&str>) -> anyhow::Result<Timing> {
+    Ok(match (at, local) {
+        (Some(when), _) => Timing::at(when, crate::clock::now_ms()).context("bad --at")?,
+        (None, Some(time)) => Timing::readers_local(time).context("bad --local")?,
+        (None, None) => Timing::Now,
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

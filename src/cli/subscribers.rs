@@ -113,15 +113,7 @@ fn csv_bytes<'a>(rows: impl IntoIterator<Item = [&'a str; 4]>) -> anyhow::Result
 }
 
 /// Milliseconds since the epoch as RFC 3339; empty if out of range.
-pub(super) fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+pub(super) use crate::clock::rfc3339;
 
 pub fn new_subscriber<'a>(
     key: &TokenKey,

@@ -9,6 +9,7 @@ use maud::html;
 use super::AppState;
 use super::error::{Answer, HttpError};
 use super::pages::{not_found, page};
+use crate::clock::now_ms;
 use crate::domain::{IssueSlug, issue_path};
 
 pub async fn index(State(app): State<AppState>) -> Result<Response, HttpError> {
@@ -16,7 +17,7 @@ pub async fn index(State(app): State<AppState>) -> Result<Response, HttpError> {
     let issues = app
         .inner
         .store
-        .archive()
+        .archive(now_ms())
         .await
         .map_err(HttpError::unavailable(
             app.page(),
@@ -59,7 +60,7 @@ pub async fn issue(
             "the issue lookup failed",
         ))?;
     Ok(match message {
-        Some(m) if m.enqueued_at.is_some() => match m.web_html {
+        Some(m) if m.send.is_public(now_ms()) => match m.web_html {
             Some(html) => Html(html).into_response(),
             None => not_found(n, "There is no web version of this issue."),
         },

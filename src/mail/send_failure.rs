@@ -49,8 +49,8 @@ impl Stage {
 /// What an attempt to hand over a message came to.
 #[derive(Debug, thiserror::Error)]
 pub enum SendFailure {
-    /// A 4xx reply, or the connection lost or silent in the middle of a message: try again
-    /// later.
+    /// A 4xx reply to a recipient or the message, or the connection lost or silent in the
+    /// middle of a message: try again later.
     #[error("{reply}")]
     Temporary {
         reply: String,
@@ -62,9 +62,10 @@ pub enum SendFailure {
     #[error("{reply}")]
     Permanent { reply: String, no_such_user: bool },
     /// The relay cannot be used at all, whatever the message: nothing listens, TLS fails
-    /// (an untrusted certificate), the login is refused, it does not speak SMTP, or it answers
-    /// EHLO, AUTH or MAIL FROM with a 5xx. Retried like a temporary failure, but the operator
-    /// must hear of it at once.
+    /// (an untrusted certificate), the login is refused, it does not speak SMTP, it answers
+    /// the greeting, EHLO, AUTH or MAIL FROM with a 4xx or 5xx, says 421 (closing), or
+    /// refuses a recipient because of our sender or relaying. Never counted against the
+    /// reader: the row goes back to the queue and the worker backs off (queue/relay_health.rs).
     #[error("{reply}")]
     Relay {
         reply: String,
@@ -80,14 +81,20 @@ impl SendFailure {
             // lettre keeps the reply's text (its lines joined) as the error's source.
             let words = e.source().map(ToString::to_string).unwrap_or_default();
             let reply = one_line(&format!("{code} {words}"));
-            return if e.is_transient() {
-                SendFailure::Temporary {
-                    reply,
-                    source: None,
-                }
-            } else if stage.is_session() {
+            // Before any recipient, a refusal (4xx or 5xx) is about us as the relay's client;
+            // so is 421 anywhere (the relay is closing the session) and a refusal of a
+            // recipient that names our sender or relaying (Postfix checks the sender at RCPT).
+            let about_us = stage.is_session()
+                || code.to_string() == "421"
+                || (stage == Stage::RcptTo && refuses_us(&words));
+            return if about_us {
                 SendFailure::Relay {
                     reply: format!("{reply} (in reply to {})", stage.command()),
+                    source: None,
+                }
+            } else if e.is_transient() {
+                SendFailure::Temporary {
+                    reply,
                     source: None,
                 }
             } else {
@@ -149,6 +156,25 @@ impl SendFailure {
     }
 }
 
+/// Whether a refusal at RCPT TO is about our sender or our right to relay, not about the
+/// recipient: enhanced status X.1.7 or X.1.8 (RFC 3463: the sender's address), or the words
+/// relays use for it.
+fn refuses_us(words: &str) -> bool {
+    let first = words.split_whitespace().next().unwrap_or_default();
+    let sender_code = matches!(first.split_once('.'), Some((class, rest)) if matches!(class, "4" | "5") && matches!(rest, "1.7" | "1.8"));
+    let text = words.to_ascii_lowercase();
+    sender_code
+        || [
+            "relay access denied",
+            "relaying denied",
+            "relay not permitted",
+            "not permitted to relay",
+            "sender address rejected",
+        ]
+        .iter()
+        .any(|phrase| text.contains(phrase))
+}
+
 /// Whether a 5xx reply's enhanced status code (RFC 3463, the reply's first word as RFC 2034
 /// §4 puts it) is in class 5.1: the address is bad.
 fn is_addressing(words: &str) -> bool {
@@ -169,6 +195,19 @@ pub fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_of_our_sender_or_of_relaying_is_about_us() {
+        assert!(refuses_us("5.7.1 <a@b.example>: Relay access denied"));
+        assert!(refuses_us(
+            "5.7.1 <news@example.com>: Sender address rejected: not logged in"
+        ));
+        assert!(refuses_us("5.1.7 Bad sender's mailbox address syntax"));
+        assert!(refuses_us("4.1.8 Bad sender's system address"));
+        assert!(!refuses_us("5.1.1 <a@b.example>: Recipient address rejected"));
+        assert!(!refuses_us("5.7.1 Message refused by policy"));
+        assert!(!refuses_us("5.1.17 unknown"));
+    }
 
     #[test]
     fn only_a_5_1_x_enhanced_code_in_first_place_is_a_bad_address() {

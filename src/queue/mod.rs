@@ -2,12 +2,16 @@
 //! the outcome (docs/architecture.md decisions 2–5).
 
 mod compose;
+mod held;
 mod recorder;
+mod relay_health;
 pub mod retry;
 mod setup;
 mod worker;
 
 pub use compose::{ComposeError, Composer};
+pub use held::REFRESH as HOLD_REFRESH;
+pub use relay_health::MAX_BACKOFF_MS as RELAY_MAX_BACKOFF_MS;
 pub use retry::RetryPolicy;
 pub use setup::SetupError;
 pub use worker::{StopWhen, Worker, WorkerOptions, WorkerReport};

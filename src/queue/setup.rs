@@ -43,6 +43,8 @@ impl Worker {
             stop: StopWhen::Never,
             idle_poll: Duration::from_millis(250),
             send_budget: d.send_budget(),
+            relay_failures_before_pause: d.relay_failures_before_pause,
+            max_lateness: d.max_lateness,
         };
         Ok(Worker::new(store.clone(), transport, composer, options))
     }

@@ -10,12 +10,16 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::compose::Composer;
+use super::held::{self, HeldSends};
 use super::recorder::Recorder;
+use super::relay_health::RelayHealth;
 use super::retry::RetryPolicy;
 use crate::clock::{millis, now_ms};
 use crate::mail::transport::{SendFailure, Transport};
 use crate::report::Chain;
-use crate::store::{Claimed, Outcome, OutcomeRecord, Store, StoreError, SubscriberStatus};
+use crate::store::{
+    Claimed, Outcome, OutcomeRecord, SendStart, Store, StoreError, SubscriberStatus,
+};
 
 /// When a worker stops by itself (besides SIGINT/SIGTERM).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +43,10 @@ pub struct WorkerOptions {
     pub idle_poll: Duration,
     /// The longest one send may take: a row whose lease has less left is handed back.
     pub send_budget: Duration,
+    /// Relay failures in a row after which the issue being sent is paused.
+    pub relay_failures_before_pause: u32,
+    /// How late a scheduled send may start by itself; later, it is paused.
+    pub max_lateness: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +56,8 @@ pub struct WorkerReport {
     pub failed: u64,
     pub cancelled: u64,
     pub released: u64,
+    /// Handed back because the relay could not be used.
+    pub deferred: u64,
     pub unrecorded: u64,
 }
 
@@ -58,6 +68,7 @@ struct Counters {
     failed: AtomicU64,
     cancelled: AtomicU64,
     released: AtomicU64,
+    deferred: AtomicU64,
     unrecorded: AtomicU64,
 }
 
@@ -66,6 +77,7 @@ pub struct Worker {
     transport: Transport,
     composer: Arc<Composer>,
     options: WorkerOptions,
+    held: Arc<HeldSends>,
 }
 
 impl Worker {
@@ -80,6 +92,7 @@ impl Worker {
             transport,
             composer: Arc::new(composer),
             options,
+            held: Arc::new(HeldSends::default()),
         }
     }
 
@@ -102,6 +115,7 @@ impl Worker {
         let (jobs_tx, jobs_rx) = async_channel::bounded::<Job>(capacity);
         let (recorder, recorder_task) = Recorder::spawn(self.store.for_recording());
         let counters = Arc::new(Counters::default());
+        let relay = Arc::new(RelayHealth::new(o.relay_failures_before_pause));
         let limiter = o
             .rate_per_second
             .and_then(std::num::NonZeroU32::new)
@@ -117,6 +131,9 @@ impl Worker {
                 composer: self.composer.clone(),
                 sender: self.transport.sender(),
                 retry: o.retry,
+                relay: relay.clone(),
+                held: self.held.clone(),
+                store: self.store.clone(),
                 limiter: limiter.clone(),
                 shutdown: shutdown.clone(),
                 counters: counters.clone(),
@@ -139,6 +156,7 @@ impl Worker {
             failed: counters.failed.load(Ordering::Relaxed),
             cancelled: counters.cancelled.load(Ordering::Relaxed),
             released: counters.released.load(Ordering::Relaxed),
+            deferred: counters.deferred.load(Ordering::Relaxed),
             unrecorded: counters.unrecorded.load(Ordering::Relaxed),
         };
         tracing::info!(?report, "worker stopped");
@@ -163,9 +181,22 @@ impl Worker {
             })
             .max(1);
         let mut db_failures = 0u32;
+        let mut next_look = std::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 return Ok(());
+            }
+            // Before the first claim and then every HOLD_REFRESH: start scheduled sends (or
+            // pause late ones) and learn the holds, so nothing of a held send goes out.
+            if std::time::Instant::now() >= next_look {
+                match self.look_at_sends(&store).await {
+                    Ok(()) => next_look = std::time::Instant::now() + held::REFRESH,
+                    Err(e) => {
+                        tracing::warn!(error = %Chain(&e), "reading the sends' holds failed; retrying");
+                        sleep_or_shutdown(Duration::from_millis(500), &mut shutdown).await;
+                        continue;
+                    }
+                }
             }
             let room = capacity.saturating_sub(jobs.len());
             let want = room.min(o.batch_size).min(rate_cap);
@@ -227,6 +258,30 @@ impl Worker {
         }
     }
 
+    /// Starts the scheduled sends whose time has come (pausing those found too late) and
+    /// refreshes the set of held sends.
+    async fn look_at_sends(&self, store: &Store) -> Result<(), StoreError> {
+        let now = store.now_ms().await?;
+        for event in store
+            .start_due_sends(now, millis(self.options.max_lateness))
+            .await?
+        {
+            match event {
+                SendStart::Started { slug } => {
+                    tracing::info!(issue = %slug, "scheduled send started")
+                }
+                SendStart::PausedLate { slug, scheduled_at } => tracing::error!(
+                    issue = %slug,
+                    scheduled_at = %crate::clock::rfc3339(scheduled_at),
+                    "a scheduled send was found too late (no worker was running) and is paused; \
+                     `morningpost resume` sends it, `morningpost cancel` drops it"
+                ),
+            }
+        }
+        self.held.replace(store.held_messages().await?);
+        Ok(())
+    }
+
     async fn stop_condition_met(&self) -> Result<bool, StoreError> {
         match self.options.stop {
             StopWhen::Never => Ok(false),
@@ -251,6 +306,10 @@ struct Slot {
     composer: Arc<Composer>,
     sender: crate::mail::transport::Sender,
     retry: RetryPolicy,
+    relay: Arc<RelayHealth>,
+    held: Arc<HeldSends>,
+    /// To pause a send whose relay keeps failing.
+    store: Store,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     shutdown: watch::Receiver<bool>,
     counters: Arc<Counters>,
@@ -269,9 +328,14 @@ impl Slot {
             deadline,
         }) = self.jobs.recv().await
         {
+            // While the relay fails, every slot waits out the backoff before its next try.
+            self.relay.ready(&mut self.shutdown).await;
             // A send must end before the lease does, or another worker may start the same row.
             let lease_left = deadline - now_ms();
-            let outcome = if *self.shutdown.borrow() || lease_left < self.send_budget_ms {
+            let outcome = if *self.shutdown.borrow()
+                || lease_left < self.send_budget_ms
+                || self.held.contains(job.message_id)
+            {
                 Outcome::Released
             } else {
                 self.attempt(&job).await
@@ -282,6 +346,7 @@ impl Slot {
                 Outcome::Failed { .. } => &self.counters.failed,
                 Outcome::Cancelled { .. } => &self.counters.cancelled,
                 Outcome::Released => &self.counters.released,
+                Outcome::Deferred { .. } => &self.counters.deferred,
             };
             counter.fetch_add(1, Ordering::Relaxed);
             let record = OutcomeRecord {
@@ -333,11 +398,15 @@ impl Slot {
             .send(&composed.envelope, &composed.message_id, &composed.bytes)
             .await
         {
-            Ok(reply) => Outcome::Sent { reply },
+            Ok(reply) => {
+                self.relay.worked();
+                Outcome::Sent { reply }
+            }
             Err(SendFailure::Permanent {
                 reply,
                 no_such_user,
             }) => {
+                self.relay.worked();
                 tracing::info!(delivery = job.delivery_id, %reply, "permanent failure");
                 Outcome::Failed {
                     reply,
@@ -345,16 +414,46 @@ impl Slot {
                 }
             }
             Err(failure @ SendFailure::Temporary { .. }) => {
+                self.relay.worked();
                 let reply = failure.reply();
                 tracing::debug!(delivery = job.delivery_id, %reply, "temporary failure");
                 self.retry_or_give_up(job, reply)
             }
-            // Every message fails alike until the operator acts: say so at once, and retry.
-            Err(failure @ SendFailure::Relay { .. }) => {
-                let reply = failure.reply();
-                tracing::error!(delivery = job.delivery_id, %reply, "the SMTP relay cannot be used; retrying");
-                self.retry_or_give_up(job, reply)
+            Err(failure @ SendFailure::Relay { .. }) => self.relay_failed(job, failure.reply()).await,
+        }
+    }
+
+    /// Not this recipient's fault: the row goes back unharmed, every slot backs off, and
+    /// past the threshold the issue is paused for the operator (confirmation mail is never
+    /// paused: it only waits).
+    async fn relay_failed(&self, job: &Claimed, reply: String) -> Outcome {
+        let failure = self.relay.failed();
+        // The operator hears of it at once (ERROR), then without a line per message.
+        if failure.in_a_row == 1 {
+            tracing::error!(delivery = job.delivery_id, %reply, "the SMTP relay cannot be used; messages go back to the queue until it can");
+        } else {
+            tracing::warn!(delivery = job.delivery_id, %reply, in_a_row = failure.in_a_row, "the SMTP relay still cannot be used");
+        }
+        if failure.pause && job.token_id.is_none() {
+            let reason = format!(
+                "the relay failed {} times in a row (last: {reply}); fix the relay, then `morningpost resume` the issue",
+                failure.in_a_row
+            );
+            match self.store.pause(job.message_id, &reason, now_ms()).await {
+                Ok(Some(_)) => {
+                    self.held.insert(job.message_id);
+                    self.relay.restart_count();
+                    tracing::error!(message = %job.message_id, %reason, "send paused");
+                }
+                Ok(None) => self.held.insert(job.message_id),
+                Err(e) => {
+                    tracing::error!(error = %Chain(&e), "cannot pause the send after relay failures")
+                }
             }
+        }
+        Outcome::Deferred {
+            reply,
+            due_at: failure.retry_at,
         }
     }
 

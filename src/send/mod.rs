@@ -1,10 +1,14 @@
 //! Sending an issue, as an operator asks for it: plan it (what a dry run shows), carry out
 //! that plan (store and enqueue), and wait for the outcome. The command line only prints.
 
+pub mod control;
 mod plan;
+mod timing;
 mod wait;
 
-pub use plan::{Prepared, SendPlan, Sent, Stored, execute, prepare};
+pub use control::{ControlError, IssueState, find_issue, issue_state};
+pub use plan::{Prepared, SendPlan, SendRequest, Sent, Stored, execute, prepare};
+pub use timing::{Timing, TimingError};
 pub use wait::{RETRY_HORIZON, Verdict, WaitSummary, settled};
 
 use crate::issue::IssueError;
@@ -19,6 +23,17 @@ pub enum SendError {
     Render(#[source] RenderError),
     #[error("cannot plan or queue the send")]
     Store(#[source] StoreError),
+    #[error(
+        "issue {slug} was cancelled: `morningpost send ISSUE --resume` sends what the cancel stopped"
+    )]
+    Cancelled { slug: String },
+    #[error("issue {slug} is paused ({reason}): `morningpost resume {slug}` goes on with it")]
+    Paused { slug: String, reason: String },
+    #[error(
+        "issue {slug} is scheduled for {at}: it goes out then; to change the time, \
+         `morningpost cancel {slug}` and send it again with `--resume --at …`"
+    )]
+    Scheduled { slug: String, at: String },
 }
 
 impl From<IssueError> for SendError {

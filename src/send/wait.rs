@@ -7,7 +7,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::store::{QueueCounts, ReplyGroup, Store, StoreError};
+use crate::store::{Hold, QueueCounts, ReplyGroup, SendControl, Store, StoreError};
 
 /// A retry due within this much time is waited for; one due later is reported instead.
 pub const RETRY_HORIZON: Duration = Duration::from_secs(60);
@@ -20,7 +20,7 @@ pub async fn settled(store: &Store, message_id: Uuid) -> Result<bool, StoreError
 }
 
 /// How a wait ended, from best to worst news.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Every delivery was sent (cancelled ones, to readers who left meanwhile, count as done).
     AllSent,
@@ -28,11 +28,15 @@ pub enum Verdict {
     Failures,
     /// Some deliveries are still waiting for a retry (failures may come on top).
     StillToRetry,
+    /// The send is paused (by the operator, or by the worker because the relay kept
+    /// failing) or cancelled: the operator must act.
+    Held { hold: Hold, reason: String },
 }
 
 #[derive(Debug, Clone)]
 pub struct WaitSummary {
     pub counts: QueueCounts,
+    pub send: SendControl,
     /// The most frequent replies of failed deliveries.
     pub failed: Vec<ReplyGroup>,
     /// The most frequent replies of deliveries waiting for a retry, with their next attempt.
@@ -41,15 +45,26 @@ pub struct WaitSummary {
 
 impl WaitSummary {
     pub async fn read(store: &Store, message_id: Uuid) -> Result<Self, StoreError> {
+        let send = store
+            .message(message_id)
+            .await?
+            .map(|m| m.send)
+            .unwrap_or_default();
         Ok(Self {
             counts: store.queue_counts(Some(message_id)).await?,
+            send,
             failed: store.reply_groups(message_id, false).await?,
             retrying: store.reply_groups(message_id, true).await?,
         })
     }
 
     pub fn verdict(&self) -> Verdict {
-        if self.counts.queued + self.counts.sending > 0 {
+        if let Some(hold) = self.send.hold {
+            Verdict::Held {
+                hold,
+                reason: self.send.hold_reason.clone().unwrap_or_default(),
+            }
+        } else if self.counts.queued + self.counts.sending > 0 {
             Verdict::StillToRetry
         } else if self.counts.failed > 0 {
             Verdict::Failures

@@ -129,9 +129,9 @@ impl Store {
         dispatch!(self, "storing a mail template", s => s.ensure_template(message).await)
     }
 
-    /// Sent issues, newest first.
-    pub async fn archive(&self) -> Result<Vec<ArchiveEntry>> {
-        dispatch!(self, "reading the archive", s => s.archive().await)
+    /// The issues the web archive shows at `now`, newest first.
+    pub async fn archive(&self, now: i64) -> Result<Vec<ArchiveEntry>> {
+        dispatch!(self, "reading the archive", s => s.archive(now).await)
     }
 
     /// A trivial query: is the database there?
@@ -151,9 +151,76 @@ impl Store {
         dispatch!(self, "reading a message", s => s.message(id).await)
     }
 
-    /// One delivery per active subscriber, in one statement; returns how many are new.
-    pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
-        dispatch!(self, "queueing an issue", s => s.enqueue_issue(message_id, now).await)
+    /// One delivery per active subscriber who has none, due when `due` says, in one
+    /// statement; returns how many are new. The send is started and published unless its
+    /// first due time is later (then the worker starts it, see `start_due_sends`).
+    pub async fn enqueue_issue(&self, message_id: Uuid, due: &DueTimes, now: i64) -> Result<u64> {
+        dispatch!(self, "queueing an issue", s => s.enqueue_issue(message_id, due, now).await)
+    }
+
+    /// Queues the issue for every active subscriber without it, due at `now`.
+    pub async fn enqueue_now(&self, message_id: Uuid, now: i64) -> Result<u64> {
+        self.enqueue_issue(message_id, &DueTimes::At(now), now).await
+    }
+
+    /// `send --resume` after a cancel: the deliveries the operator cancelled come due again.
+    pub async fn revive_cancelled(&self, message_id: Uuid, due: &DueTimes, now: i64) -> Result<u64> {
+        dispatch!(self, "reviving a cancelled send", s => s.revive_cancelled(message_id, due, now).await)
+    }
+
+    /// How many deliveries `revive_cancelled` would queue again now.
+    pub async fn count_revivable(&self, message_id: Uuid) -> Result<i64> {
+        dispatch!(self, "counting cancelled deliveries", s => s.count_revivable(message_id).await)
+    }
+
+    /// The distinct time zones of active subscribers.
+    pub async fn subscriber_zones(&self) -> Result<Vec<String>> {
+        dispatch!(self, "listing the subscribers' time zones", s => s.subscriber_zones().await)
+    }
+
+    /// Pauses a send; `None` when it was held already, else how many rows it holds.
+    pub async fn pause(&self, message_id: Uuid, reason: &str, now: i64) -> Result<Option<u64>> {
+        dispatch!(self, "pausing a send", s => s.pause(message_id, reason, now).await)
+    }
+
+    /// Lifts a pause; `None` when it was not paused, else how many rows came back.
+    pub async fn resume(&self, message_id: Uuid, now: i64) -> Result<Option<u64>> {
+        dispatch!(self, "resuming a send", s => s.resume(message_id, now).await)
+    }
+
+    /// Cancels a send; `None` when it was cancelled before, else how many rows it cancelled.
+    pub async fn cancel(&self, message_id: Uuid, now: i64) -> Result<Option<u64>> {
+        dispatch!(self, "cancelling a send", s => s.cancel(message_id, now).await)
+    }
+
+    /// The messages whose send is held (paused or cancelled).
+    pub async fn held_messages(&self) -> Result<Vec<Uuid>> {
+        dispatch!(self, "reading held sends", s => s.held_messages().await)
+    }
+
+    /// Starts the scheduled sends whose time has come; pauses those found too late.
+    pub async fn start_due_sends(&self, now: i64, max_lateness_ms: i64) -> Result<Vec<SendStart>> {
+        dispatch!(self, "starting scheduled sends", s => s.start_due_sends(now, max_lateness_ms).await)
+    }
+
+    /// Re-queues an issue's failed and/or waiting deliveries to active subscribers.
+    pub async fn retry_deliveries(&self, message_id: Uuid, scope: RetryScope, now: i64) -> Result<u64> {
+        dispatch!(self, "re-queueing deliveries", s => s.retry_deliveries(message_id, scope, now).await)
+    }
+
+    /// Shows an issue in the archive, or takes it down.
+    pub async fn set_published(&self, message_id: Uuid, public: bool, now: i64) -> Result<()> {
+        dispatch!(self, "publishing or unpublishing an issue", s => s.set_published(message_id, public, now).await)
+    }
+
+    /// Every stored issue with its send's state and counts, newest first.
+    pub async fn issues(&self) -> Result<Vec<IssueSummary>> {
+        dispatch!(self, "listing issues", s => s.issues().await)
+    }
+
+    /// First attempts of an issue due in each coming hour.
+    pub async fn due_by_hour(&self, message_id: Uuid, now: i64) -> Result<Vec<(i64, i64)>> {
+        dispatch!(self, "counting deliveries due by hour", s => s.due_by_hour(message_id, now).await)
     }
 
     /// How many deliveries `enqueue_issue` would add now (what a dry run reports).

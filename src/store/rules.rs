@@ -114,6 +114,7 @@ pub(super) fn tally(counts: &mut QueueCounts, state: &str, retrying: bool, n: i6
         "sent" => counts.sent += n,
         "failed" => counts.failed += n,
         "cancelled" => counts.cancelled += n,
+        "paused" => counts.paused += n,
         other => {
             return Err(StoreError::Corrupt(format!(
                 "unknown delivery state {other:?}"

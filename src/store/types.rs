@@ -132,6 +132,114 @@ pub struct StoredMessage {
     pub source_hash: Vec<u8>,
     pub created_at: i64,
     pub enqueued_at: Option<i64>,
+    pub send: SendControl,
+}
+
+/// Why a send is held: no delivery of it is claimed until the operator acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// By the operator (`pause`), a schedule found too late, or a failing relay; `resume`
+    /// goes on.
+    Paused,
+    /// By the operator; what was not sent is cancelled (`send --resume` revives it).
+    Cancelled,
+}
+
+impl Hold {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paused => "paused",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Paused, Self::Cancelled]
+            .into_iter()
+            .find(|h| h.as_str() == s)
+    }
+}
+
+/// How an issue's send is scheduled and controlled (times in ms since the epoch).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendControl {
+    /// When a scheduled send's first deliveries come due; `None` when sent at once.
+    pub scheduled_at: Option<i64>,
+    /// `HH:MM` of a local-morning send.
+    pub local_time: Option<String>,
+    /// When the send started (its first due time arrived and a worker saw it).
+    pub started_at: Option<i64>,
+    pub hold: Option<Hold>,
+    pub hold_reason: Option<String>,
+    pub held_at: Option<i64>,
+    /// The archive shows the issue from then on, unless `unpublished_at` is set.
+    pub published_at: Option<i64>,
+    pub unpublished_at: Option<i64>,
+}
+
+impl SendControl {
+    /// Whether the web archive shows the issue at `now`.
+    pub fn is_public(&self, now: i64) -> bool {
+        self.unpublished_at.is_none() && self.published_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// When an issue's new deliveries come due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DueTimes {
+    /// Every delivery at this instant (now, or a schedule's time).
+    At(i64),
+    /// Local-morning: each listed IANA zone's subscribers at its instant, everyone else
+    /// (no zone, or one not listed) at `default`.
+    Local {
+        local_time: String,
+        default: i64,
+        by_zone: Vec<(String, i64)>,
+    },
+}
+
+impl DueTimes {
+    /// The earliest instant any delivery comes due.
+    pub fn first(&self) -> i64 {
+        match self {
+            Self::At(t) => *t,
+            Self::Local {
+                default, by_zone, ..
+            } => by_zone.iter().map(|(_, t)| *t).fold(*default, i64::min),
+        }
+    }
+}
+
+/// What the worker found when it looked at the sends whose first due time has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendStart {
+    /// Started: published, its deliveries go out.
+    Started { slug: String },
+    /// Found more than the allowed lateness after its time: paused instead.
+    PausedLate { slug: String, scheduled_at: i64 },
+}
+
+/// Which of an issue's unsent deliveries `retry` puts back in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryScope {
+    /// Failed for good: queued again with a fresh retry budget.
+    pub failed: bool,
+    /// Waiting for a later retry: due now.
+    pub waiting: bool,
+    /// Only those whose last attempt was at or after this instant.
+    pub since: Option<i64>,
+}
+
+/// One stored issue with its send's state and counts (`morningpost issues`).
+#[derive(Debug, Clone)]
+pub struct IssueSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub issue_date: String,
+    pub subject: String,
+    pub enqueued_at: Option<i64>,
+    pub send: SendControl,
+    pub counts: QueueCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,8 +279,11 @@ pub enum Outcome {
     Failed { reply: String, bounce: bool },
     /// Not sent and never will be (the subscriber left).
     Cancelled { reason: String },
-    /// Not started; give the row back to the queue now (graceful shutdown).
+    /// Not started; give the row back to the queue now (graceful shutdown, a held send).
     Released,
+    /// The relay could not be used (not this recipient's fault): back to the queue at
+    /// `due_at`, never failed for it. Counted as a retry (status shows it, with its reply).
+    Deferred { reply: String, due_at: i64 },
 }
 
 #[derive(Debug, Clone)]
@@ -194,11 +305,18 @@ pub struct QueueCounts {
     pub retrying: i64,
     pub failed: i64,
     pub cancelled: i64,
+    /// Held by a paused send.
+    pub paused: i64,
 }
 
 impl QueueCounts {
     pub fn total(&self) -> i64 {
-        self.queued + self.sending + self.sent + self.failed + self.cancelled
+        self.queued + self.sending + self.sent + self.failed + self.cancelled + self.paused
+    }
+
+    /// Not sent yet and not given up on: queued, in flight or paused.
+    pub fn unsent(&self) -> i64 {
+        self.queued + self.sending + self.paused
     }
 }
 

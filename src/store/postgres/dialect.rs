@@ -31,10 +31,22 @@ pub(super) const CONFIRMATION_BY_HASH: &str =
  WHERE t.token_hash = $1
  FOR UPDATE OF t, s";
 
-/// An anti-join instead of `ON CONFLICT`: no speculative insertion per row.
+/// An anti-join instead of `ON CONFLICT`: no speculative insertion per row. `$3` is the
+/// default due time, `$4` a JSON object of zone → due time (a local-morning send).
 pub(super) const ENQUEUE_ISSUE: &str = "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
- SELECT $1, s.id, 0, 'queued', $2, $2, $2 FROM subscribers s
+ SELECT $1, s.id, 0, 'queued', COALESCE(z.due, $3), COALESCE(z.due, $3), $2
+ FROM subscribers s
+ LEFT JOIN (SELECT key AS zone, value::bigint AS due FROM jsonb_each_text($4::jsonb)) z ON z.zone = s.time_zone
  WHERE s.status = 'active'
    AND NOT EXISTS (SELECT 1 FROM deliveries d
                    WHERE d.subscriber_id = s.id AND d.message_id = $1 AND d.token_id IS NULL)
  ORDER BY s.id";
+
+/// `send --resume` after a cancel: the issue's cancelled rows of subscribers who are active
+/// (a reader who left is not active) come due again as `ENQUEUE_ISSUE`'s would.
+pub(super) const REVIVE_CANCELLED: &str = "UPDATE deliveries d
+ SET state = 'queued', failures = 0, due_at = COALESCE(z.due, $3), queued_at = COALESCE(z.due, $3), updated_at = $2
+ FROM subscribers s
+ LEFT JOIN (SELECT key AS zone, value::bigint AS due FROM jsonb_each_text($4::jsonb)) z ON z.zone = s.time_zone
+ WHERE s.id = d.subscriber_id AND s.status = 'active'
+   AND d.message_id = $1 AND d.state = 'cancelled' AND d.token_id IS NULL";

@@ -8,7 +8,8 @@ use super::rows::message_from_row;
 use crate::store::types::*;
 use crate::store::{Result, StoreError};
 
-const MESSAGE_COLUMNS: &str = "SELECT id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at, enqueued_at FROM messages";
+const MESSAGE_COLUMNS: &str = "SELECT id, kind, slug, subject, title, issue_date, html, text, web_html, source_hash, created_at, enqueued_at,
+ scheduled_at, local_time, started_at, hold, hold_reason, held_at, published_at, unpublished_at FROM messages";
 
 impl Handle {
     pub async fn store_issue(&self, m: &NewMessage<'_>) -> Result<StoreIssueOutcome> {
@@ -91,13 +92,16 @@ impl Handle {
         Ok(m.id)
     }
 
-    /// Issues that have been sent (queued at least once), newest first.
-    pub async fn archive(&self) -> Result<Vec<ArchiveEntry>> {
+    /// Issues public at `now` (their send has started and they were not taken down),
+    /// newest first. `SendControl::is_public` is the same rule for one issue.
+    pub async fn archive(&self, now: i64) -> Result<Vec<ArchiveEntry>> {
         let rows = sqlx::query(
             "SELECT slug, title, issue_date FROM messages
-             WHERE kind = 'issue' AND enqueued_at IS NOT NULL AND slug IS NOT NULL
+             WHERE kind = 'issue' AND slug IS NOT NULL
+               AND published_at <= $1 AND unpublished_at IS NULL
              ORDER BY issue_date DESC, created_at DESC",
         )
+        .bind(now)
         .fetch_all(self.reader())
         .await?;
         rows.iter()

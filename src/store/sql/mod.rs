@@ -10,9 +10,20 @@
 //! - `dialect`: the few statements whose text differs (JSON row sources, row locks, the
 //!   enqueue anti-join).
 
+/// The state of a row going back to the queue (a retry, a row handed back, a revived one):
+/// its send's hold wins, so nothing of a paused or cancelled send becomes claimable again.
+/// A macro, to be spliced into statements with `concat!`.
+macro_rules! requeue_state {
+    () => {
+        "CASE (SELECT hold FROM messages m WHERE m.id = deliveries.message_id) \
+         WHEN 'paused' THEN 'paused' WHEN 'cancelled' THEN 'cancelled' ELSE 'queued' END"
+    };
+}
+
 mod messages;
 mod queue;
 mod rows;
+mod sends;
 mod signups;
 mod subscribers;
 

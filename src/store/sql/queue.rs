@@ -10,23 +10,59 @@ use crate::store::rules::tally;
 use crate::store::types::*;
 
 impl Handle {
-    /// One statement inserts a delivery per active subscriber who has none for this issue.
-    pub async fn enqueue_issue(&self, message_id: Uuid, now: i64) -> Result<u64> {
+    /// One statement inserts a delivery per active subscriber who has none for this issue,
+    /// due when `due` says (a local-morning send: by the subscriber's zone); then the issue
+    /// is marked queued, and started and published unless its first due time is later.
+    pub async fn enqueue_issue(&self, message_id: Uuid, due: &DueTimes, now: i64) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         Handle::prepare_enqueue(&mut tx, message_id).await?;
+        let (default, zones) = due_params(due);
         let n = sqlx::query(dialect::ENQUEUE_ISSUE)
             .bind(message_id)
             .bind(now)
+            .bind(default)
+            .bind(zones)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("UPDATE messages SET enqueued_at = COALESCE(enqueued_at, $2) WHERE id = $1")
-            .bind(message_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        mark_enqueued(&mut tx, message_id, due, now).await?;
         tx.commit().await?;
         Ok(n)
+    }
+
+    /// Undoes a cancel: the issue's cancelled deliveries to subscribers who are active go
+    /// back to the queue, due when `due` says, and the hold is lifted.
+    pub async fn revive_cancelled(&self, message_id: Uuid, due: &DueTimes, now: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let (default, zones) = due_params(due);
+        let n = sqlx::query(dialect::REVIVE_CANCELLED)
+            .bind(message_id)
+            .bind(now)
+            .bind(default)
+            .bind(zones)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "UPDATE messages SET hold = NULL, hold_reason = NULL, held_at = NULL
+             WHERE id = $1 AND hold = 'cancelled'",
+        )
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
+        mark_enqueued(&mut tx, message_id, due, now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// The distinct zones of active subscribers (a local-morning send computes a due time
+    /// for each).
+    pub async fn subscriber_zones(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT time_zone FROM subscribers WHERE status = 'active' AND time_zone IS NOT NULL",
+        )
+        .fetch_all(self.reader())
+        .await?)
     }
 
     /// How many deliveries `enqueue_issue` would add now: active subscribers without a
@@ -183,6 +219,47 @@ impl Handle {
     }
 }
 
+/// A due-time plan as the enqueue statements take it: the default instant, and a JSON object
+/// of zone name → instant.
+fn due_params(due: &DueTimes) -> (i64, String) {
+    match due {
+        DueTimes::At(t) => (*t, "{}".to_owned()),
+        DueTimes::Local {
+            default, by_zone, ..
+        } => {
+            let zones: serde_json::Map<String, serde_json::Value> = by_zone
+                .iter()
+                .map(|(zone, t)| (zone.clone(), serde_json::Value::from(*t)))
+                .collect();
+            (*default, serde_json::Value::Object(zones).to_string())
+        }
+    }
+}
+
+/// After an enqueue: queued; a send whose first delivery is due later is scheduled (the
+/// worker starts it then, see `start_due_sends`), one due now is started and published.
+async fn mark_enqueued(tx: &mut Conn, message_id: Uuid, due: &DueTimes, now: i64) -> Result<()> {
+    let local_time = match due {
+        DueTimes::At(_) => None,
+        DueTimes::Local { local_time, .. } => Some(local_time.as_str()),
+    };
+    sqlx::query(
+        "UPDATE messages SET enqueued_at = COALESCE(enqueued_at, $2),
+             scheduled_at = CASE WHEN $3 > $2 THEN $3 ELSE NULL END,
+             local_time = COALESCE($4, local_time),
+             started_at = CASE WHEN $3 > $2 THEN NULL ELSE COALESCE(started_at, $2) END,
+             published_at = CASE WHEN $3 > $2 THEN published_at ELSE COALESCE(published_at, $2) END
+         WHERE id = $1",
+    )
+    .bind(message_id)
+    .bind(now)
+    .bind(due.first())
+    .bind(local_time)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Applies outcomes one row at a time inside the caller's transaction, each fenced by its
 /// attempt number; returns how many the fence refused (a newer attempt owns the row).
 pub async fn record_fenced<'a>(
@@ -210,8 +287,16 @@ async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> 
             None,
         ),
         Outcome::Retry { reply, due_at } => (
-            "UPDATE deliveries SET state = 'queued', failures = failures + 1, due_at = $5, last_reply = $4, updated_at = $3
-             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            concat!("UPDATE deliveries SET state = ", requeue_state!(), ",
+                 failures = failures + 1, due_at = $5, last_reply = $4, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'"),
+            Some(reply),
+            Some(*due_at),
+        ),
+        Outcome::Deferred { reply, due_at } => (
+            concat!("UPDATE deliveries SET state = ", requeue_state!(), ",
+                 failures = failures + 1, due_at = $5, last_reply = $4, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'"),
             Some(reply),
             Some(*due_at),
         ),
@@ -228,8 +313,9 @@ async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> 
             None,
         ),
         Outcome::Released => (
-            "UPDATE deliveries SET state = 'queued', due_at = $3, updated_at = $3
-             WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+            concat!("UPDATE deliveries SET state = ", requeue_state!(), ",
+                 due_at = $3, updated_at = $3
+             WHERE id = $1 AND attempts = $2 AND state = 'sending'"),
             None,
             None,
         ),

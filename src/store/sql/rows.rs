@@ -39,6 +39,25 @@ pub(super) fn message_from_row(row: &DbRow) -> Result<StoredMessage> {
         source_hash: row.try_get("source_hash")?,
         created_at: row.try_get("created_at")?,
         enqueued_at: row.try_get("enqueued_at")?,
+        send: send_control_from_row(row)?,
+    })
+}
+
+/// The columns of a send's schedule and holds (see `SEND_COLUMNS`).
+pub(super) fn send_control_from_row(row: &DbRow) -> Result<SendControl> {
+    let hold = row
+        .try_get::<Option<String>, _>("hold")?
+        .map(|h| Hold::parse(&h).ok_or_else(|| StoreError::Corrupt(format!("unknown hold {h:?}"))))
+        .transpose()?;
+    Ok(SendControl {
+        scheduled_at: row.try_get("scheduled_at")?,
+        local_time: row.try_get("local_time")?,
+        started_at: row.try_get("started_at")?,
+        hold,
+        hold_reason: row.try_get("hold_reason")?,
+        held_at: row.try_get("held_at")?,
+        published_at: row.try_get("published_at")?,
+        unpublished_at: row.try_get("unpublished_at")?,
     })
 }
 

@@ -31,8 +31,19 @@ pub(super) const CONFIRMATION_BY_HASH: &str =
  FROM confirmation_tokens t JOIN subscribers s ON s.id = t.subscriber_id
  WHERE t.token_hash = $1";
 
-/// The unique index settles duplicates (a second `send` of the same issue).
+/// The unique index settles duplicates (a second `send` of the same issue). `$3` is the
+/// default due time, `$4` a JSON object of zone → due time (a local-morning send).
 pub(super) const ENQUEUE_ISSUE: &str = "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
- SELECT $1, id, 0, 'queued', $2, $2, $2 FROM subscribers WHERE status = 'active'
- ORDER BY id
+ SELECT $1, s.id, 0, 'queued', COALESCE(z.value, $3), COALESCE(z.value, $3), $2
+ FROM subscribers s LEFT JOIN json_each($4) AS z ON z.key = s.time_zone
+ WHERE s.status = 'active'
+ ORDER BY s.id
  ON CONFLICT (message_id, subscriber_id) WHERE token_id IS NULL DO NOTHING";
+
+/// `send --resume` after a cancel: the issue's cancelled rows of subscribers who are active
+/// (a reader who left is not active) come due again as `ENQUEUE_ISSUE`'s would.
+pub(super) const REVIVE_CANCELLED: &str = "UPDATE deliveries
+ SET state = 'queued', failures = 0, due_at = COALESCE(z.value, $3), queued_at = COALESCE(z.value, $3), updated_at = $2
+ FROM subscribers s LEFT JOIN json_each($4) AS z ON z.key = s.time_zone
+ WHERE s.id = deliveries.subscriber_id AND s.status = 'active'
+   AND deliveries.message_id = $1 AND deliveries.state = 'cancelled' AND deliveries.token_id IS NULL";

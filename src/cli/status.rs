@@ -1,0 +1,105 @@
+//! `morningpost status [ISSUE]`: queue counts, the send rate, the most frequent failures;
+//! for one issue also where its send stands (scheduled, paused and why, cancelled) and, for
+//! a send still to come, how many deliveries are due in each coming hour.
+
+use std::process::ExitCode;
+
+use super::stdout::outln;
+use crate::clock::{now_ms, rfc3339};
+use crate::config::Settings;
+use crate::send::control::find_issue;
+use crate::send::{IssueState, issue_state};
+use crate::store::Store;
+
+pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(settings, super::Open::MustExist).await?;
+    let issue = match slug {
+        Some(s) => Some(find_issue(&store, s).await?),
+        None => None,
+    };
+    let now = now_ms();
+    let r = store.status_report(issue.as_ref().map(|m| m.id), now).await?;
+    let c = r.counts;
+    outln!(
+        "{}",
+        slug.map_or("all mail".to_owned(), |s| format!("issue {s}"))
+    )?;
+    if let Some(m) = &issue {
+        let state = issue_state(m.enqueued_at, &m.send, &c);
+        outln!("  state      {}", describe_state(settings, state, &m.send))?;
+        if !m.send.is_public(now) {
+            outln!("  archive    not public")?;
+        }
+    }
+    outln!(
+        "  queued     {:>9}  (of which retrying: {})",
+        c.queued,
+        c.retrying
+    )?;
+    outln!("  in flight  {:>9}", c.sending)?;
+    outln!("  sent       {:>9}", c.sent)?;
+    outln!("  failed     {:>9}", c.failed)?;
+    outln!("  cancelled  {:>9}", c.cancelled)?;
+    if c.paused > 0 {
+        outln!("  paused     {:>9}", c.paused)?;
+    }
+    outln!(
+        "  send rate  {:>9.1} messages/s over the last minute",
+        r.sent_last_minute as f64 / 60.0
+    )?;
+    if !r.top_failures.is_empty() {
+        outln!("  most frequent failure replies:")?;
+        for (reply, n) in &r.top_failures {
+            outln!("  {n:>9}  {reply}")?;
+        }
+    }
+    if let Some(m) = &issue {
+        print_due_by_hour(settings, &store, m.id, now).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_state(
+    settings: &Settings,
+    state: IssueState,
+    send: &crate::store::SendControl,
+) -> String {
+    let zone = &settings.timezone;
+    let when = |t: i64| format!("{} ({})", zone.local_datetime(t), rfc3339(t));
+    let local = send
+        .local_time
+        .as_deref()
+        .map(|t| format!(", {t} in each reader's time zone"))
+        .unwrap_or_default();
+    match state {
+        IssueState::Scheduled => format!(
+            "scheduled for {}{local}",
+            send.scheduled_at.map(when).unwrap_or_default()
+        ),
+        IssueState::Paused | IssueState::Cancelled => format!(
+            "{} since {}: {}",
+            state.as_str(),
+            send.held_at.map(rfc3339).unwrap_or_default(),
+            send.hold_reason.as_deref().unwrap_or("no reason recorded")
+        ),
+        other => format!("{}{local}", other.as_str()),
+    }
+}
+
+/// First attempts still to come, by hour (a scheduled or local-morning send).
+async fn print_due_by_hour(
+    settings: &Settings,
+    store: &Store,
+    id: uuid::Uuid,
+    now: i64,
+) -> anyhow::Result<()> {
+    let hours = store.due_by_hour(id, now).await?;
+    if hours.is_empty() {
+        return Ok(());
+    }
+    outln!("  due in the coming hours ({}):", settings.timezone)?;
+    for (hour, n) in hours {
+        outln!("  {n:>9}  {}", settings.timezone.local_datetime(hour))?;
+    }
+    Ok(())
+}
