@@ -8,6 +8,7 @@ mod demo;
 mod init;
 mod preview;
 mod serve;
+mod set_zone;
 pub(crate) mod stdout;
 mod subscribers;
 mod unsubscribe_mail;
