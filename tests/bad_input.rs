@@ -58,7 +58,7 @@ fn a_csv_import_reports_each_bad_row_by_line_and_imports_the_rest_once() {
     );
     let export = app.ok(&["subscribers", "export"]);
     assert!(
-        export.starts_with("email,name,status,created_at\n"),
+        export.starts_with("email,name,status,created_at,time_zone\n"),
         "{export}"
     );
     assert!(
@@ -269,7 +269,7 @@ fn a_quoted_local_part_is_refused_not_a_second_subscriber() {
         assert!(!ok, "{address} accepted");
         assert!(err.contains("write the address without them"), "{err}");
     }
-    assert_eq!(app.statuses(), "ada@example.org\t-\tactive\n");
+    assert_eq!(app.statuses(), "ada@example.org\t-\tactive\t-\n");
 }
 
 /// Before: a name such as `=HYPERLINK(…)` went out as a live formula.

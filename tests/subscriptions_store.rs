@@ -51,6 +51,7 @@ fn request(email: &str, template: Uuid, now: i64) -> SubscribeRequest {
         new_unsubscribe_hash: key.unsubscribe_token(id).hash(),
         email: SubscriberEmail::parse(email).unwrap(),
         name: None,
+        time_zone: None,
         confirmation: NewConfirmation {
             id: confirmation,
             hash: key.confirmation_token(confirmation).hash(),

@@ -10,6 +10,7 @@ mod init;
 mod issues;
 mod preview;
 mod serve;
+mod set_zone;
 mod status;
 pub(crate) mod stdout;
 mod subscribers;

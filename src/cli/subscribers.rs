@@ -1,4 +1,4 @@
-//! `morningpost subscribers …`: add, import, list, export.
+//! `morningpost subscribers …`: add, import, list, export, set-zone.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use super::csv_format::{LineIndex, neutralize, restore};
 use super::stdout::{outln, write_bytes};
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
+use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName, TokenKey};
 use crate::store::{AddOutcome, NewSubscriber, Store, SubscriberStatus};
 
 #[derive(Debug, Subcommand)]
@@ -21,9 +21,10 @@ pub enum SubscribersCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Import active subscribers from a CSV file with a header row: `email` and optional `name`.
+    /// Import active subscribers from a CSV file with a header row: `email`, and optional
+    /// `name` and `time_zone` (or `timezone`: an IANA name such as Europe/Berlin).
     Import { file: PathBuf },
-    /// List subscribers: address, name, status.
+    /// List subscribers: address, name, status, time zone (`-`: the newsletter's).
     List {
         /// pending, active, unsubscribed or bounced.
         #[arg(long)]
@@ -31,6 +32,13 @@ pub enum SubscribersCommand {
     },
     /// Write every subscriber as CSV to standard output.
     Export,
+    /// Set the time zone a local-morning send uses for one subscriber.
+    SetZone {
+        email: String,
+        /// An IANA name such as Europe/Berlin; `-` or `none` clears it (the newsletter's
+        /// `timezone` applies).
+        zone: String,
+    },
 }
 
 pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result<ExitCode> {
@@ -71,22 +79,32 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             let store = super::open_store(settings, MustExist).await?;
             for s in store.subscribers(status).await? {
                 outln!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}",
                     s.email,
                     s.name.as_deref().unwrap_or("-"),
-                    s.status
+                    s.status,
+                    s.time_zone.as_deref().unwrap_or("-")
                 )?;
             }
             Ok(ExitCode::SUCCESS)
         }
         SubscribersCommand::Export => export(&super::open_store(settings, MustExist).await?).await,
+        SubscribersCommand::SetZone { email, zone } => {
+            super::set_zone::run(settings, &email, &zone).await
+        }
     }
 }
 
 /// Every subscriber as CSV on standard output.
 async fn export(store: &Store) -> anyhow::Result<ExitCode> {
     let subscribers = store.subscribers(None).await?;
-    write_bytes(&csv_bytes([["email", "name", "status", "created_at"]])?)?;
+    write_bytes(&csv_bytes([[
+        "email",
+        "name",
+        "status",
+        "created_at",
+        "time_zone",
+    ]])?)?;
     for chunk in subscribers.chunks(1000) {
         let created: Vec<String> = chunk.iter().map(|s| rfc3339(s.created_at)).collect();
         let rows = chunk.iter().zip(&created).map(|(s, created)| {
@@ -95,6 +113,7 @@ async fn export(store: &Store) -> anyhow::Result<ExitCode> {
                 s.name.as_deref().unwrap_or(""),
                 s.status.as_str(),
                 created.as_str(),
+                s.time_zone.as_deref().unwrap_or(""),
             ]
         });
         write_bytes(&csv_bytes(rows)?)?;
@@ -104,7 +123,7 @@ async fn export(store: &Store) -> anyhow::Result<ExitCode> {
 
 /// Rows as CSV, each cell safe to open in a spreadsheet. In memory, then written with
 /// `write_bytes`, so that a closed pipe is recognised as standard output's (stdout.rs).
-fn csv_bytes<'a>(rows: impl IntoIterator<Item = [&'a str; 4]>) -> anyhow::Result<Vec<u8>> {
+fn csv_bytes<'a>(rows: impl IntoIterator<Item = [&'a str; 5]>) -> anyhow::Result<Vec<u8>> {
     let mut out = csv::Writer::from_writer(Vec::new());
     for row in rows {
         out.write_record(row.map(neutralize).iter().map(|cell| cell.as_bytes()))?;
@@ -125,6 +144,7 @@ pub fn new_subscriber<'a>(
         id,
         email,
         name,
+        time_zone: None,
         status: SubscriberStatus::Active,
         unsubscribe_hash: key.unsubscribe_token(id).hash(),
         now: now_ms(),
@@ -135,6 +155,8 @@ pub fn new_subscriber<'a>(
 pub(crate) struct ImportRow {
     pub email: SubscriberEmail,
     pub name: Option<SubscriberName>,
+    /// `None`: the cell was empty or there is no such column.
+    pub time_zone: Option<TimeZoneName>,
 }
 
 /// A rejected row: the line of the file it starts on, and why.
@@ -162,6 +184,7 @@ pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRo
         )
     })?;
     let name_col = headers.iter().position(|h| h == "name");
+    let zone_col = zone_column(&headers).with_context(|| file.display().to_string())?;
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for record in reader.records() {
@@ -192,9 +215,38 @@ pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRo
                 continue;
             }
         };
-        good.push(ImportRow { email, name });
+        let raw_zone = zone_col.and_then(|c| record.get(c)).map(restore);
+        let time_zone = match raw_zone.filter(|z| !z.is_empty()).map(TimeZoneName::parse) {
+            None => None,
+            Some(Ok(zone)) => Some(zone),
+            Some(Err(e)) => {
+                bad.push((line, format!("time zone of {email}: {e}")));
+                continue;
+            }
+        };
+        good.push(ImportRow {
+            email,
+            name,
+            time_zone,
+        });
     }
     Ok((good, bad))
+}
+
+/// The column of the time zone, `time_zone` or `timezone`, if there is one.
+fn zone_column(headers: &[String]) -> anyhow::Result<Option<usize>> {
+    let mut columns = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| *h == "time_zone" || *h == "timezone")
+        .map(|(i, _)| i);
+    let first = columns.next();
+    if columns.next().is_some() {
+        anyhow::bail!(
+            "the header row names the time zone column twice (`time_zone`, `timezone`): keep one"
+        );
+    }
+    Ok(first)
 }
 
 /// Why a row could not be read. The csv crate's own text would name its own line count.
@@ -217,7 +269,10 @@ async fn import(settings: &Settings, store: &Store, file: &Path) -> anyhow::Resu
     for chunk in rows.chunks(1000) {
         let batch: Vec<NewSubscriber<'_>> = chunk
             .iter()
-            .map(|r| new_subscriber(&key, &r.email, r.name.as_ref()))
+            .map(|r| NewSubscriber {
+                time_zone: r.time_zone.as_ref(),
+                ..new_subscriber(&key, &r.email, r.name.as_ref())
+            })
             .collect();
         for outcome in store.import_subscribers(&batch).await? {
             match outcome {

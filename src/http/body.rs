@@ -1,5 +1,7 @@
 //! Reading a sign-up from a form or JSON body, strictly: each field at most once, each value
-//! valid UTF-8 after decoding, each JSON value a string.
+//! valid UTF-8 after decoding, each JSON value a string. The one exception is `time_zone`,
+//! which the page's script fills from the browser: whatever is wrong with it (sent twice, not
+//! UTF-8, not a string) makes it absent, never an error the visitor sees.
 
 use std::fmt;
 
@@ -48,10 +50,15 @@ pub struct SignupFields {
     pub name: String,
     /// The honeypot: people leave it empty; bots fill it.
     pub website: String,
+    /// The browser's IANA zone, as the page's script found it; not yet checked. `None`:
+    /// absent, or unusable as sent.
+    pub time_zone: Option<String>,
 }
 
 /// The fields read, in the order of `SignupFields`.
-const FIELDS: [&str; 3] = ["email", "name", "website"];
+const FIELDS: [&str; 4] = ["email", "name", "website", "time_zone"];
+/// The index of `time_zone` in `FIELDS`: the field whose problems are not errors.
+const TIME_ZONE: usize = 3;
 
 impl SignupFields {
     fn slot(&mut self, field: usize) -> Option<&mut String> {
@@ -60,6 +67,30 @@ impl SignupFields {
             1 => Some(&mut self.name),
             2 => Some(&mut self.website),
             _ => None,
+        }
+    }
+
+    /// Sets field `i`; `None` for a value that is not valid as sent. A problem with a strict
+    /// field is returned; one with `time_zone` leaves it absent.
+    fn set(
+        &mut self,
+        i: usize,
+        value: Option<String>,
+        repeated: bool,
+        reason: &'static str,
+    ) -> Result<(), BodyError> {
+        if i == TIME_ZONE {
+            self.time_zone = value.filter(|_| !repeated);
+            return Ok(());
+        }
+        let field = FIELDS.get(i).copied();
+        let reason = if repeated { TWICE } else { reason };
+        match (value, self.slot(i)) {
+            (Some(value), Some(slot)) if !repeated => {
+                *slot = value;
+                Ok(())
+            }
+            _ => Err(BodyError::BadField { field, reason }),
         }
     }
 }
@@ -107,25 +138,11 @@ fn parse_form(body: &[u8]) -> Result<SignupFields, BodyError> {
         let Some(i) = FIELDS.iter().position(|f| f.as_bytes() == key) else {
             continue;
         };
-        let field = Some(FIELDS[i]);
-        if std::mem::replace(&mut seen[i], true) {
-            return Err(BodyError::BadField {
-                field,
-                reason: TWICE,
-            });
-        }
+        let repeated = seen.get_mut(i).is_some_and(|s| std::mem::replace(s, true));
         // Each value is checked once decoded: an invalid byte sent raw or as %XX is refused,
         // and a correctly encoded U+FFFD is a character like any other.
-        let value =
-            String::from_utf8(percent_decode(halves.next().unwrap_or_default())).map_err(|_| {
-                BodyError::BadField {
-                    field,
-                    reason: NOT_UTF8,
-                }
-            })?;
-        if let Some(slot) = fields.slot(i) {
-            *slot = value;
-        }
+        let value = String::from_utf8(percent_decode(halves.next().unwrap_or_default())).ok();
+        fields.set(i, value, repeated, NOT_UTF8)?;
     }
     Ok(fields)
 }
@@ -197,20 +214,16 @@ impl<'de> Visitor<'de> for JsonSignupVisitor {
                 continue;
             };
             let value = map.next_value::<serde_json::Value>()?;
-            let field = Some(FIELDS[i]);
-            let reason = if std::mem::replace(&mut seen[i], true) {
-                TWICE
-            } else {
-                match (value, fields.slot(i)) {
-                    (serde_json::Value::Null, _) => continue,
-                    (serde_json::Value::String(s), Some(slot)) => {
-                        *slot = s;
-                        continue;
-                    }
-                    _ => NOT_A_STRING,
-                }
+            let repeated = seen.get_mut(i).is_some_and(|s| std::mem::replace(s, true));
+            let value = match value {
+                // null is an absent field: it keeps the default.
+                serde_json::Value::Null if !repeated => continue,
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
             };
-            problem.get_or_insert(BodyError::BadField { field, reason });
+            if let Err(e) = fields.set(i, value, repeated, NOT_A_STRING) {
+                problem.get_or_insert(e);
+            }
         }
         Ok(JsonSignup(match problem {
             Some(problem) => Err(problem),
@@ -247,12 +260,14 @@ mod tests {
             email: "a@example.com".into(),
             name: "Ada L".into(),
             website: String::new(),
+            time_zone: None,
         };
         assert_eq!(form(b"email=a%40example.com&name=Ada+L"), Ok(expected));
         let expected = SignupFields {
             email: "a@example.com".into(),
             name: "Ada L".into(),
             website: String::new(),
+            time_zone: None,
         };
         assert_eq!(
             json(r#"{"email":"a@example.com","name":"Ada L","other":[1,{"x":2}]}"#),
@@ -353,6 +368,41 @@ mod tests {
             }
             .to_string(),
             "the field \"email\" must be a string"
+        );
+    }
+
+    #[test]
+    fn the_time_zone_is_read_and_never_an_error() {
+        let zone = |r: Result<SignupFields, BodyError>| r.map(|f| f.time_zone);
+        assert_eq!(
+            zone(form(b"email=a%40example.com&time_zone=Europe%2FBerlin")),
+            Ok(Some("Europe/Berlin".into()))
+        );
+        assert_eq!(
+            zone(json(
+                r#"{"email":"a@example.com","time_zone":"Asia/Tokyo"}"#
+            )),
+            Ok(Some("Asia/Tokyo".into()))
+        );
+        // Absent, empty, null: nothing, or nothing to check.
+        assert_eq!(zone(form(b"email=a")), Ok(None));
+        assert_eq!(zone(form(b"email=a&time_zone=")), Ok(Some(String::new())));
+        assert_eq!(zone(json(r#"{"email":"a","time_zone":null}"#)), Ok(None));
+        // What would be refused in another field only makes it absent.
+        assert_eq!(zone(form(b"email=a&time_zone=%FF")), Ok(None));
+        assert_eq!(
+            zone(form(b"email=a&time_zone=UTC&time_zone=Asia%2FTokyo")),
+            Ok(None)
+        );
+        assert_eq!(zone(json(r#"{"email":"a","time_zone":7}"#)), Ok(None));
+        assert_eq!(
+            zone(json(r#"{"email":"a","time_zone":"UTC","time_zone":"UTC"}"#)),
+            Ok(None)
+        );
+        // The other fields stay strict beside it.
+        assert_eq!(
+            form(b"email=a&time_zone=UTC&email=b"),
+            bad(Some("email"), TWICE)
         );
     }
 

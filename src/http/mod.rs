@@ -1,5 +1,6 @@
 //! The HTTP endpoint: the subscribe page, double opt-in, unsubscribe (RFC 8058 one-click),
-//! the web archive and a health check. Every page works without JavaScript.
+//! the web archive and a health check. Every page works without JavaScript; the sign-up form's
+//! one script only fills in the reader's time zone.
 
 mod archive;
 mod body;

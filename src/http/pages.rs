@@ -1,9 +1,11 @@
-//! The pages, in the newsletter's look (the email stylesheet), without JavaScript, with
-//! labels on every field and one heading per page.
+//! The pages, in the newsletter's look (the email stylesheet), with labels on every field and
+//! one heading per page. They work without JavaScript; the sign-up form carries one small
+//! inline script, [`TIME_ZONE_SCRIPT`], that the Content-Security-Policy allows by its hash
+//! (security.rs) and nothing else.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::config::Newsletter;
 use crate::domain::routes;
@@ -34,6 +36,12 @@ pub fn page(status: StatusCode, newsletter: &Newsletter, title: &str, body: Mark
     (status, Html(markup.into_string())).into_response()
 }
 
+/// Fills the sign-up form's hidden `time_zone` field with the browser's IANA zone. The server
+/// checks it against the tz database (docs/architecture.md decision 26); without JavaScript,
+/// or where `Intl` is missing, the field stays empty and the newsletter's `timezone` applies.
+/// Changing this text changes its hash in the Content-Security-Policy, computed from it.
+pub const TIME_ZONE_SCRIPT: &str = "try{document.getElementById(\"time_zone\").value=Intl.DateTimeFormat().resolvedOptions().timeZone||\"\"}catch(e){}";
+
 /// The sign-up form; `error` and the previous input when it is shown again.
 pub fn subscribe_form(email: &str, name: &str, error: Option<&str>) -> Markup {
     html! {
@@ -51,7 +59,10 @@ pub fn subscribe_form(email: &str, name: &str, error: Option<&str>) -> Markup {
                 label for="website" { "Leave this empty" }
                 input id="website" name="website" type="text" tabindex="-1" autocomplete="off";
             }
+            // The reader's time zone, for mail at their morning: filled by the script below.
+            input id="time_zone" name="time_zone" type="hidden" value="";
             button type="submit" class="button" { "Subscribe" }
+            script { (PreEscaped(TIME_ZONE_SCRIPT)) }
         }
     }
 }

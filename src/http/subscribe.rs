@@ -1,7 +1,9 @@
 //! `GET /`: the subscribe page. `POST /subscribe`: double opt-in's first step.
 //!
 //! Every sign-up that passes validation gets the same status and the same page, whatever
-//! the address's state (docs/architecture.md decision 9): nothing tells a stranger if it is known.
+//! the address's state (docs/architecture.md decision 9): nothing tells a stranger if it is
+//! known. The browser's time zone (`time_zone`) is kept when the tz database knows it and
+//! dropped otherwise, with the same answer either way (decision 26).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -17,7 +19,7 @@ use super::error::{Answer, HttpError};
 use super::pages::{page, subscribe_form};
 use super::same_site::CrossSite;
 use crate::clock::now_ms;
-use crate::domain::{SubscriberEmail, SubscriberName};
+use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName};
 use crate::store::{NewConfirmation, SubscribeRequest};
 
 const NEUTRAL: &str = "Check your inbox: if the address can receive our mail, a link to confirm your subscription is on its way.";
@@ -91,6 +93,7 @@ pub async fn submit(
             return Ok(invalid(&app, kind, &fields, &problem));
         }
     };
+    let time_zone = browser_zone(fields.time_zone.as_deref());
     let inner = &app.inner;
     let now = now_ms();
     let new_id = Uuid::now_v7();
@@ -100,6 +103,7 @@ pub async fn submit(
         new_unsubscribe_hash: inner.key.unsubscribe_token(new_id).hash(),
         email,
         name,
+        time_zone,
         confirmation: NewConfirmation {
             id: confirmation_id,
             hash: inner.key.confirmation_token(confirmation_id).hash(),
@@ -125,6 +129,20 @@ pub async fn submit(
         ))?;
     tracing::info!(?outcome, "sign-up");
     Ok(neutral(&app, kind))
+}
+
+/// The zone the page's script reported, if the tz database knows it. Anything else — no
+/// JavaScript, an old browser, a forged value — means no zone of its own (the newsletter's
+/// `timezone` applies) and never an error: the answer is the same (decision 9).
+fn browser_zone(sent: Option<&str>) -> Option<TimeZoneName> {
+    let sent = sent.filter(|z| !z.trim().is_empty())?;
+    match TimeZoneName::parse(sent) {
+        Ok(zone) => Some(zone),
+        Err(e) => {
+            tracing::debug!(error = %e, "sign-up with an unknown time zone: stored without one");
+            None
+        }
+    }
 }
 
 fn millis(d: std::time::Duration) -> i64 {

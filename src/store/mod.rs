@@ -29,7 +29,7 @@ pub use types::*;
 
 use uuid::Uuid;
 
-use crate::domain::TokenHash;
+use crate::domain::{TimeZoneName, TokenHash};
 use crate::secret::Secret;
 
 /// The database, whichever it is.
@@ -101,6 +101,18 @@ impl Store {
     /// whether the status changed.
     pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
         dispatch!(self, "unsubscribing", s => s.unsubscribe(id, now).await)
+    }
+
+    /// Sets a subscriber's time zone, or clears it (`None`: the newsletter's `timezone`),
+    /// whatever their status. Returns false when no subscriber has this normalised address
+    /// ([`SubscriberEmail::normalized`](crate::domain::SubscriberEmail::normalized)).
+    pub async fn set_time_zone(
+        &self,
+        email_key: &str,
+        zone: Option<&TimeZoneName>,
+        now: i64,
+    ) -> Result<bool> {
+        dispatch!(self, "setting a subscriber's time zone", s => s.set_time_zone(email_key, zone, now).await)
     }
 
     /// Double opt-in: creates, re-mails, or leaves alone, by each address's state; many

@@ -1,8 +1,9 @@
 //! The decisions both backends share, kept apart from their SQL so that SQLite and
 //! PostgreSQL cannot drift: what a sign-up does to an address (docs/architecture.md decision 9), what a
-//! confirmation does, and how state counts add up.
+//! confirmation does, where a sign-up's time zone goes (decision 26), and how state counts
+//! add up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -27,6 +28,10 @@ pub(super) struct SignupPlan<'a> {
     pub reactivate: Vec<(Uuid, &'a SubscribeRequest)>,
     /// A confirmation token and mail for each.
     pub mails: Vec<(Uuid, &'a SubscribeRequest)>,
+    /// Per address, the first request of the batch that gave a zone: its zone is stored
+    /// where the address has none yet, never over one it has (docs/architecture.md
+    /// decision 26).
+    pub zones: Vec<&'a SubscribeRequest>,
 }
 
 /// Decides every sign-up of a batch from the stored states; a later request for the same
@@ -40,9 +45,14 @@ pub(super) fn plan_signups(
         new: Vec::new(),
         reactivate: Vec::new(),
         mails: Vec::new(),
+        zones: Vec::new(),
     };
+    let mut zoned = HashSet::new();
     for r in requests {
         let key = r.email.normalized();
+        if r.time_zone.is_some() && zoned.insert(key.clone()) {
+            plan.zones.push(r);
+        }
         let (id, outcome) = match known.get(&key).copied() {
             None => {
                 plan.new.push(r);
@@ -127,7 +137,7 @@ pub(super) fn tally(counts: &mut QueueCounts, state: &str, retrying: bool, n: i6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{SubscriberEmail, TokenHash};
+    use crate::domain::{SubscriberEmail, TimeZoneName, TokenHash};
     use crate::store::types::NewConfirmation;
 
     const MINUTE: i64 = 60_000;
@@ -138,6 +148,7 @@ mod tests {
             new_unsubscribe_hash: TokenHash([1; 32]),
             email: SubscriberEmail::parse(email).unwrap(),
             name: None,
+            time_zone: None,
             confirmation: NewConfirmation {
                 id: Uuid::new_v4(),
                 hash: TokenHash([2; 32]),
@@ -228,6 +239,46 @@ mod tests {
         assert_eq!(plan.new.len(), 1);
         assert_eq!(plan.mails.len(), 1);
         assert_eq!(plan.mails[0].0, requests[0].new_id);
+    }
+
+    #[test]
+    fn the_first_zone_a_batch_gives_an_address_is_the_one_offered() {
+        let now = 100 * MINUTE;
+        let zone = |z: &str| Some(TimeZoneName::parse(z).unwrap());
+        let mut requests = [
+            request("a@example.com", now, false),
+            request("A@example.com", now, false),
+            request("A@EXAMPLE.COM", now, false),
+            request("b@example.com", now, false),
+            request("c@example.com", now, false),
+        ];
+        requests[1].time_zone = zone("Europe/Berlin");
+        requests[2].time_zone = zone("Asia/Tokyo");
+        requests[4].time_zone = zone("America/New_York");
+        let mut states = HashMap::new();
+        states.insert(
+            "c@example.com".to_owned(),
+            known(SubscriberStatus::Active, None),
+        );
+        let plan = plan_signups(&requests, states);
+        let zones: Vec<(String, Option<&str>)> = plan
+            .zones
+            .iter()
+            .map(|r| {
+                (
+                    r.email.normalized(),
+                    r.time_zone.as_ref().map(|z| z.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            zones,
+            [
+                ("a@example.com".to_owned(), Some("Europe/Berlin")),
+                ("c@example.com".to_owned(), Some("America/New_York"))
+            ],
+            "the first given zone per address, known or new; none offered for b"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::domain::{SubscriberEmail, SubscriberName, TokenHash};
+use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName, TokenHash};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriberStatus {
@@ -49,12 +49,16 @@ pub struct Subscriber {
     pub name: Option<String>,
     pub status: SubscriberStatus,
     pub created_at: i64,
+    /// An IANA zone name (checked before it was stored); `None`: the newsletter's `timezone`.
+    pub time_zone: Option<String>,
 }
 
 pub struct NewSubscriber<'a> {
     pub id: Uuid,
     pub email: &'a SubscriberEmail,
     pub name: Option<&'a SubscriberName>,
+    /// `None`: the newsletter's `timezone`.
+    pub time_zone: Option<&'a TimeZoneName>,
     pub status: SubscriberStatus,
     pub unsubscribe_hash: TokenHash,
     pub now: i64,
@@ -353,6 +357,9 @@ pub struct SubscribeRequest {
     pub new_unsubscribe_hash: TokenHash,
     pub email: SubscriberEmail,
     pub name: Option<SubscriberName>,
+    /// The zone the form's browser reported (`None`: absent or not a known zone). A new
+    /// address gets it; a known one only when it has none (docs/architecture.md decision 26).
+    pub time_zone: Option<TimeZoneName>,
     pub confirmation: NewConfirmation,
     /// The stored template of the confirmation mail.
     pub confirmation_message: Uuid,
@@ -374,9 +381,9 @@ pub enum SubscribeOutcome {
     TooSoon,
     /// Unsubscribed (or bounced, when allowed) before: pending again, confirmation queued.
     Reactivated,
-    /// Active: nothing changes.
+    /// Active: nothing changes (but a missing time zone, as for every known address).
     AlreadyActive,
-    /// Bounced and not allowed to sign up again: nothing changes.
+    /// Bounced and not allowed to sign up again: nothing changes (but a missing time zone).
     Bounced,
 }
 

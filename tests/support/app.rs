@@ -143,7 +143,7 @@ impl App {
             .block_on(super::db::uuids(&url, statement, param))
     }
 
-    /// `email<TAB>name<TAB>status` lines, one per subscriber.
+    /// `email<TAB>name<TAB>status<TAB>time zone` lines, one per subscriber.
     pub fn statuses(&self) -> String {
         self.ok(&["subscribers", "list"])
     }
@@ -152,7 +152,7 @@ impl App {
         self.statuses()
             .lines()
             .find(|l| l.starts_with(&format!("{email}\t")))
-            .and_then(|l| l.rsplit('\t').next())
+            .and_then(|l| l.split('\t').nth(2))
             .unwrap_or("absent")
             .to_owned()
     }

@@ -16,6 +16,7 @@ pub async fn active_subscribers(store: &Store, key: &TokenKey, n: usize) -> Vec<
             id,
             email: &email,
             name: None,
+            time_zone: None,
             status: SubscriberStatus::Active,
             unsubscribe_hash: key.unsubscribe_token(id).hash(),
             now: 0,

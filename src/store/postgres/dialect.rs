@@ -12,9 +12,15 @@ pub(super) const KNOWN_SIGNUPS: &str = "SELECT s.email_key, s.id, s.status,
         (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
  FROM subscribers s WHERE s.email_key IN (SELECT jsonb_array_elements_text($1::jsonb))";
 
-pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
- SELECT j.id::uuid, j.email, j.key, j.name, 'pending', decode(j.uh, 'hex'), j.now, j.now
- FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, uh text, now bigint)";
+pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, time_zone, status, unsubscribe_hash, created_at, updated_at)
+ SELECT j.id::uuid, j.email, j.key, j.name, j.tz, 'pending', decode(j.uh, 'hex'), j.now, j.now
+ FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, tz text, uh text, now bigint)";
+
+/// A zone for each address of a batch (`{"key", "tz", "now"}`, one per address) that has none.
+pub(super) const FILL_TIME_ZONES: &str =
+    "UPDATE subscribers s SET time_zone = j.tz, updated_at = j.now
+ FROM jsonb_to_recordset($1::jsonb) AS j(key text, tz text, now bigint)
+ WHERE s.email_key = j.key AND s.time_zone IS NULL";
 
 pub(super) const INSERT_CONFIRMATION_TOKENS: &str = "INSERT INTO confirmation_tokens (id, subscriber_id, token_hash, created_at, expires_at)
  SELECT j.tid::uuid, j.sid::uuid, decode(j.hash, 'hex'), j.now, j.expires

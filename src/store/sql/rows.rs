@@ -20,6 +20,7 @@ pub(super) fn subscriber_from_row(row: &DbRow) -> Result<Subscriber> {
         name: row.try_get("name")?,
         status: status_of(&row.try_get::<String, _>("status")?)?,
         created_at: row.try_get("created_at")?,
+        time_zone: row.try_get("time_zone")?,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::store::rules::{ConfirmStep, Known, confirm_step, plan_signups};
 use crate::store::types::*;
 
 impl Handle {
-    /// One transaction for the whole batch; five statements whatever its size, plus one
+    /// One transaction for the whole batch; six statements whatever its size, plus one
     /// update per reactivated address. Rows travel as one JSON document per statement
     /// (`dialect` turns it into rows), so the statement text does not depend on the batch size.
     pub async fn subscribe_batch(
@@ -54,6 +54,7 @@ impl Handle {
                 .await?;
         }
         insert_subscribers(&mut tx, &plan.new).await?;
+        fill_time_zones(&mut tx, &plan.zones).await?;
         insert_confirmations(&mut tx, &plan.mails).await?;
         tx.commit().await?;
         Ok(plan.outcomes)
@@ -109,11 +110,33 @@ async fn insert_subscribers(tx: &mut Conn, new: &[&SubscribeRequest]) -> Result<
             "email": r.email.as_str(),
             "key": r.email.normalized(),
             "name": r.name.as_ref().map(|n| n.as_str()),
+            "tz": r.time_zone.as_ref().map(|z| z.as_str()),
             "uh": hex::encode(r.new_unsubscribe_hash.0),
             "now": r.now,
         })
     }));
     sqlx::query(dialect::INSERT_PENDING_SUBSCRIBERS)
+        .bind(rows)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Gives each address of the batch that has no zone the first one the batch offered for it
+/// (a new row inserted without one, because its first request had none, included). A zone
+/// already stored is never replaced from a form: docs/architecture.md decision 26.
+async fn fill_time_zones(tx: &mut Conn, zones: &[&SubscribeRequest]) -> Result<()> {
+    if zones.is_empty() {
+        return Ok(());
+    }
+    let rows = json_array(zones.iter().map(|r| {
+        serde_json::json!({
+            "key": r.email.normalized(),
+            "tz": r.time_zone.as_ref().map(|z| z.as_str()),
+            "now": r.now,
+        })
+    }));
+    sqlx::query(dialect::FILL_TIME_ZONES)
         .bind(rows)
         .execute(&mut *tx)
         .await?;

@@ -1,4 +1,4 @@
-//! Subscribers: adding, importing, listing, unsubscribing.
+//! Subscribers: adding, importing, listing, unsubscribing, setting a time zone.
 
 use sqlx::Row;
 use uuid::Uuid;
@@ -6,12 +6,12 @@ use uuid::Uuid;
 use super::Handle;
 use super::queue::cancel_pending;
 use super::rows::{status_of, subscriber_from_row};
-use crate::domain::TokenHash;
+use crate::domain::{TimeZoneName, TokenHash};
 use crate::store::Result;
 use crate::store::types::*;
 
 const SUBSCRIBER_COLUMNS: &str =
-    "SELECT id, email, name, status, created_at, unsubscribe_hash FROM subscribers";
+    "SELECT id, email, name, status, created_at, time_zone, unsubscribe_hash FROM subscribers";
 
 impl Handle {
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
@@ -20,8 +20,8 @@ impl Handle {
         let mut outcomes = Vec::with_capacity(batch.len());
         for new in batch {
             let inserted = sqlx::query(
-                "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, confirmed_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, CASE WHEN $5 = 'active' THEN $7 END)
+                "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, confirmed_at, time_zone)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, CASE WHEN $5 = 'active' THEN $7 END, $8)
                  ON CONFLICT (email_key) DO NOTHING
                  RETURNING status",
             )
@@ -32,6 +32,7 @@ impl Handle {
             .bind(new.status.as_str())
             .bind(&new.unsubscribe_hash.0[..])
             .bind(new.now)
+            .bind(new.time_zone.map(|z| z.as_str()))
             .fetch_optional(&mut *tx)
             .await?;
             let outcome = match inserted {
@@ -114,6 +115,26 @@ impl Handle {
         .rows_affected();
         cancel_pending(&mut tx, id, "unsubscribed", now).await?;
         tx.commit().await?;
+        Ok(changed == 1)
+    }
+
+    /// Sets (or, with `None`, clears) a subscriber's zone, whatever their status. False: no
+    /// subscriber has this normalised address.
+    pub async fn set_time_zone(
+        &self,
+        email_key: &str,
+        zone: Option<&TimeZoneName>,
+        now: i64,
+    ) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE subscribers SET time_zone = $2, updated_at = $3 WHERE email_key = $1",
+        )
+        .bind(email_key)
+        .bind(zone.map(|z| z.as_str()))
+        .bind(now)
+        .execute(self.writer())
+        .await?
+        .rows_affected();
         Ok(changed == 1)
     }
 }

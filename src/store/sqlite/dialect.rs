@@ -11,10 +11,16 @@ pub(super) const KNOWN_SIGNUPS: &str = "SELECT s.email_key, s.id, s.status,
         (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
  FROM subscribers s WHERE s.email_key IN (SELECT value FROM json_each($1))";
 
-pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
- SELECT unhex(j.value ->> 'id'), j.value ->> 'email', j.value ->> 'key', j.value ->> 'name', 'pending',
+pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, time_zone, status, unsubscribe_hash, created_at, updated_at)
+ SELECT unhex(j.value ->> 'id'), j.value ->> 'email', j.value ->> 'key', j.value ->> 'name', j.value ->> 'tz', 'pending',
         unhex(j.value ->> 'uh'), j.value ->> 'now', j.value ->> 'now'
  FROM json_each($1) AS j";
+
+/// A zone for each address of a batch (`{"key", "tz", "now"}`, one per address) that has none.
+pub(super) const FILL_TIME_ZONES: &str =
+    "UPDATE subscribers SET time_zone = j.value ->> 'tz', updated_at = j.value ->> 'now'
+ FROM json_each($1) AS j
+ WHERE subscribers.email_key = j.value ->> 'key' AND subscribers.time_zone IS NULL";
 
 pub(super) const INSERT_CONFIRMATION_TOKENS: &str = "INSERT INTO confirmation_tokens (id, subscriber_id, token_hash, created_at, expires_at)
  SELECT unhex(j.value ->> 'tid'), unhex(j.value ->> 'sid'), unhex(j.value ->> 'hash'), j.value ->> 'now', j.value ->> 'expires'
