@@ -10,6 +10,7 @@ mod preview;
 mod serve;
 pub(crate) mod stdout;
 mod subscribers;
+mod test_send;
 mod unsubscribe_mail;
 
 use std::path::PathBuf;
@@ -73,6 +74,11 @@ pub enum Command {
         /// 3 some still wait for a retry (1 is any error).
         #[arg(long)]
         wait: bool,
+        /// Send the issue now to these addresses only (they need not be subscribers), subject
+        /// "[Test] …", with unsubscribe links that change nobody. Nothing is stored, queued or
+        /// published; the database is not opened. Exit status 1 when some copies were not sent.
+        #[arg(long, value_name = "ADDR", num_args = 1.., conflicts_with_all = ["dry_run", "wait"])]
+        test: Vec<String>,
     },
     /// Send queued mail until stopped (SIGINT/SIGTERM finish what is in flight).
     Worker {
@@ -116,10 +122,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init => runtime()?.block_on(init::run(&settings)),
         Command::Demo { dir } => runtime()?.block_on(demo::run(settings, &dir)),
         Command::Subscribers(cmd) => runtime()?.block_on(subscribers::run(&settings, cmd)),
+        Command::Send { issue, test, .. } if !test.is_empty() => {
+            runtime()?.block_on(test_send::run(&settings, &issue, &test))
+        }
         Command::Send {
             issue,
             dry_run,
             wait,
+            ..
         } => runtime()?.block_on(delivery::send(&settings, &issue, dry_run, wait)),
         Command::Worker { until_done } => {
             runtime()?.block_on(delivery::worker(&settings, until_done))

@@ -2,12 +2,14 @@
 //! the outcome (docs/architecture.md decisions 2–5).
 
 mod compose;
+mod copy_writer;
 mod recorder;
 pub mod retry;
 mod setup;
 mod worker;
 
 pub use compose::{ComposeError, Composer};
+pub use copy_writer::{Composed, CopyWriter, TEST_SUBJECT_PREFIX, TestIssue};
 pub use retry::RetryPolicy;
 pub use setup::SetupError;
 pub use worker::{StopWhen, Worker, WorkerOptions, WorkerReport};

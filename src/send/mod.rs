@@ -1,10 +1,13 @@
 //! Sending an issue, as an operator asks for it: plan it (what a dry run shows), carry out
-//! that plan (store and enqueue), and wait for the outcome. The command line only prints.
+//! that plan (store and enqueue), and wait for the outcome; or send test copies to a few
+//! addresses, touching nothing else. The command line only prints.
 
 mod plan;
+mod test_copy;
 mod wait;
 
 pub use plan::{Prepared, SendPlan, Sent, Stored, execute, prepare};
+pub use test_copy::{TestCopyOutcome, TestSendError, TestSendReport, send_test_copies};
 pub use wait::{RETRY_HORIZON, Verdict, WaitSummary, settled};
 
 use crate::issue::IssueError;
