@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
-mod database_path;
 mod keys;
+mod relative_paths;
 mod secret_key;
 mod values;
 

@@ -123,3 +123,98 @@ fn init_creates_the_database_and_says_where() {
     );
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// The same for every path setting: a config file that says `secret_key_file = "mp.key"` and
+/// `outbox_dir = "out"` means the files beside it, whichever folder a command runs from. Before,
+/// a cron job in another folder made a second key (other unsubscribe links) and a second outbox.
+#[test]
+fn the_key_file_and_the_outbox_in_a_config_file_are_beside_it() {
+    let (mut app, config) = app_with_config_file();
+    app.env.remove("MORNINGPOST_SECRET_KEY");
+    app.env.remove("MORNINGPOST_OUTBOX_DIR");
+    std::fs::write(
+        app.path("conf/morningpost.toml"),
+        "database_url = \"sqlite://news.db\"\nsecret_key_file = \"mp.key\"\noutbox_dir = \"out\"\n",
+    )
+    .unwrap();
+    let issue = app.sample_issue();
+    let root = app.dir.path().to_owned();
+    let elsewhere = app.path("elsewhere");
+    // The subscriber's token is made from the key here, the mail's link from elsewhere.
+    let out = run_in(
+        &app,
+        &root,
+        &["--config", &config, "subscribers", "add", "ada@example.com"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(app.path("conf/mp.key").exists());
+    let out = run_in(
+        &app,
+        &elsewhere,
+        &["--config", &config, "send", &issue, "--wait"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run_in(
+        &app,
+        &elsewhere,
+        &[
+            "--config",
+            &config,
+            "send",
+            &issue,
+            "--test",
+            "ed@example.org",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let outbox: Vec<_> = std::fs::read_dir(app.path("conf/out"))
+        .expect("the outbox beside the config file")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(outbox.len(), 2, "the copy and the test copy: {outbox:?}");
+    for stray in [
+        "mp.key",
+        "out",
+        "elsewhere/mp.key",
+        "elsewhere/out",
+        "morningpost.key",
+    ] {
+        assert!(!app.path(stray).exists(), "{stray} was created");
+    }
+    // The link in the mail works: the key that made it is the one the subscriber was added with.
+    let mail = outbox
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .find(|m| m.contains("To: <ada@example.com>"))
+        .expect("ada's copy");
+    let token = mail
+        .split("/unsubscribe/")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .expect("a List-Unsubscribe link")
+        .to_owned();
+    let mbox = app.path("unsubscribe.mbox");
+    std::fs::write(
+        &mbox,
+        format!(
+            "From ada@example.com Fri Nov 27 07:00:00 2026\nFrom: ada@example.com\nSubject: unsubscribe {token}\n\n\n"
+        ),
+    )
+    .unwrap();
+    let out = run_in(
+        &app,
+        &elsewhere,
+        &[
+            "--config",
+            &config,
+            "unsubscribe-mail",
+            "--mbox",
+            path_str(&mbox),
+        ],
+    );
+    assert!(
+        text(&out).contains("1 messages read: 1 unsubscribed"),
+        "{}",
+        text(&out)
+    );
+}

@@ -75,7 +75,10 @@ fn a_relay_refusing_the_sender_fails_nothing_pauses_the_send_and_resume_sends_ea
     assert!(out.contains("500 5.3.0"), "the relay's words: {out}");
     let status = app.ok(&["status", SLUG]);
     assert!(status.contains("state      paused since"), "{status}");
-    assert!(status.contains("failed             0"), "nothing failed: {status}");
+    assert!(
+        status.contains("failed             0"),
+        "nothing failed: {status}"
+    );
     assert!(status.contains("paused             5"), "{status}");
     assert_eq!(refusing.count(), 0);
 
@@ -144,7 +147,10 @@ fn a_schedule_found_too_late_is_paused_not_sent_until_the_operator_says_so() {
     );
     let (code, _, err) = run_code(&app, &["send", &app.sample_issue()]);
     assert_eq!(code, 1);
-    assert!(err.contains("is paused") && err.contains("morningpost resume"), "{err}");
+    assert!(
+        err.contains("is paused") && err.contains("morningpost resume"),
+        "{err}"
+    );
     app.ok(&["resume", SLUG]);
     let mut worker = app.spawn(&["worker", "--until-done"]);
     assert!(wait_exit(&mut worker, Duration::from_secs(30)));
@@ -172,7 +178,10 @@ fn a_pause_from_one_process_stops_four_workers_within_a_second_and_resume_loses_
     std::thread::sleep(Duration::from_secs(3));
     let later = sink.wait_for_started(n, Duration::ZERO);
     assert_eq!(at_pause, later, "nothing started after the pause took hold");
-    assert!(later < n, "the pause stopped the send before its end ({later})");
+    assert!(
+        later < n,
+        "the pause stopped the send before its end ({later})"
+    );
     let status = app.ok(&["status", SLUG]);
     assert!(status.contains("state      paused"), "{status}");
 
@@ -201,7 +210,10 @@ fn a_cancelled_send_is_not_revived_by_a_plain_send_and_send_resume_sends_it() {
     assert!(issues.contains("cancelled"), "{issues}");
     let (code, _, err) = run_code(&app, &["send", &app.sample_issue()]);
     assert_eq!(code, 1);
-    assert!(err.contains("was cancelled") && err.contains("--resume"), "{err}");
+    assert!(
+        err.contains("was cancelled") && err.contains("--resume"),
+        "{err}"
+    );
     // The dry run and the send agree on what --resume brings back.
     let dry = app.ok(&["send", &app.sample_issue(), "--resume", "--dry-run"]);
     assert!(
@@ -210,7 +222,10 @@ fn a_cancelled_send_is_not_revived_by_a_plain_send_and_send_resume_sends_it() {
     );
     let (code, out, err) = run_code(&app, &["send", &app.sample_issue(), "--resume", "--wait"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("3 deliveries stopped by the cancel are queued again"), "{out}");
+    assert!(
+        out.contains("3 deliveries stopped by the cancel are queued again"),
+        "{out}"
+    );
     assert_eq!(sink.count(), 3);
 }
 
@@ -226,7 +241,10 @@ fn retry_failed_resends_to_active_readers_only() {
     subscribers(&app, 3);
     let (code, out, _) = run_code(&app, &["send", &app.sample_issue(), "--wait"]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("3  550 5.7.1 Message refused by policy"), "{out}");
+    assert!(
+        out.contains("3  550 5.7.1 Message refused by policy"),
+        "{out}"
+    );
     app.sql("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'reader0@example.com'");
     refusing.stop();
     let healthy = SmtpSink::start_on(port, &app.path("healthy"), &[]);
@@ -237,7 +255,10 @@ fn retry_failed_resends_to_active_readers_only() {
     let recipients: Vec<&str> = copies.keys().map(String::as_str).collect();
     assert_eq!(
         recipients,
-        ["Reader 1 <reader1@example.com>", "Reader 2 <reader2@example.com>"],
+        [
+            "Reader 1 <reader1@example.com>",
+            "Reader 2 <reader2@example.com>"
+        ],
         "{copies:?}"
     );
 }

@@ -6,9 +6,7 @@ mod support;
 
 use morningpost::domain::{TimeZoneName, TokenKey};
 use morningpost::send::Timing;
-use morningpost::store::{
-    DueTimes, Hold, Outcome, OutcomeRecord, RetryScope, SendStart, Store,
-};
+use morningpost::store::{DueTimes, Hold, Outcome, OutcomeRecord, RetryScope, SendStart, Store};
 use uuid::Uuid;
 
 const HOUR: i64 = 3_600_000;
@@ -93,11 +91,17 @@ async fn a_local_morning_send_reaches_each_reader_at_seven_in_their_zone_in_turn
         .due_times(&f.store, &TimeZoneName::utc(), now)
         .await
         .unwrap();
-    assert_eq!(f.store.enqueue_issue(f.message, &due, now).await.unwrap(), 4);
+    assert_eq!(
+        f.store.enqueue_issue(f.message, &due, now).await.unwrap(),
+        4
+    );
     let m = f.store.message(f.message).await.unwrap().unwrap();
     assert_eq!(m.send.scheduled_at, Some(ms("2026-11-28T06:00:00Z")));
     assert_eq!(m.send.local_time.as_deref(), Some("07:00"));
-    assert!(!m.send.is_public(now), "not published before its send starts");
+    assert!(
+        !m.send.is_public(now),
+        "not published before its send starts"
+    );
 
     // The fake clock advances past each zone's 07:00; each reader gets it in their turn.
     let s = &f.subscribers;
@@ -152,7 +156,13 @@ async fn a_schedule_starts_on_time_and_one_found_too_late_is_paused_not_sent() {
         .enqueue_issue(f.message, &DueTimes::At(at), now)
         .await
         .unwrap();
-    assert!(f.store.claim(10, now + LEASE, now).await.unwrap().is_empty());
+    assert!(
+        f.store
+            .claim(10, now + LEASE, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         f.store
             .start_due_sends(now, 2 * HOUR)
@@ -172,7 +182,11 @@ async fn a_schedule_starts_on_time_and_one_found_too_late_is_paused_not_sent() {
         }]
     );
     assert!(
-        f.store.claim(10, late + LEASE, late).await.unwrap().is_empty(),
+        f.store
+            .claim(10, late + LEASE, late)
+            .await
+            .unwrap()
+            .is_empty(),
         "a paused send's rows are not claimed"
     );
     let m = f.store.message(f.message).await.unwrap().unwrap();
@@ -189,7 +203,13 @@ async fn a_schedule_starts_on_time_and_one_found_too_late_is_paused_not_sent() {
     assert!(!m.send.is_public(late));
     // The operator says go: it starts now (no second lateness check) and is published.
     assert_eq!(f.store.resume(f.message, late + 1).await.unwrap(), Some(2));
-    assert!(f.store.start_due_sends(late + 2, 2 * HOUR).await.unwrap().is_empty());
+    assert!(
+        f.store
+            .start_due_sends(late + 2, 2 * HOUR)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(send_due(&f, late + 2).await.len(), 2);
     let m = f.store.message(f.message).await.unwrap().unwrap();
     assert!(m.send.is_public(late + 2));
@@ -206,7 +226,11 @@ async fn a_schedule_found_in_time_starts_and_is_published() {
         .await
         .unwrap();
     assert!(f.store.archive(at).await.unwrap().is_empty());
-    let events = f.store.start_due_sends(at + 60_000, 2 * HOUR).await.unwrap();
+    let events = f
+        .store
+        .start_due_sends(at + 60_000, 2 * HOUR)
+        .await
+        .unwrap();
     assert_eq!(
         events,
         vec![SendStart::Started {
@@ -224,7 +248,10 @@ async fn a_pause_holds_queued_rows_and_rows_coming_back_from_a_worker() {
     // Two rows are in flight when the operator pauses.
     let claimed = f.store.claim(2, LEASE, 1).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    assert_eq!(f.store.pause(f.message, "by hand", 2).await.unwrap(), Some(2));
+    assert_eq!(
+        f.store.pause(f.message, "by hand", 2).await.unwrap(),
+        Some(2)
+    );
     assert_eq!(f.store.pause(f.message, "again", 3).await.unwrap(), None);
     assert_eq!(f.store.held_messages().await.unwrap(), vec![f.message]);
     assert!(f.store.claim(10, 10 + LEASE, 10).await.unwrap().is_empty());
@@ -245,7 +272,11 @@ async fn a_pause_holds_queued_rows_and_rows_coming_back_from_a_worker() {
         .await
         .unwrap();
     let c = f.store.queue_counts(Some(f.message)).await.unwrap();
-    assert_eq!((c.sent, c.paused, c.queued, c.sending), (1, 3, 0, 0), "{c:?}");
+    assert_eq!(
+        (c.sent, c.paused, c.queued, c.sending),
+        (1, 3, 0, 0),
+        "{c:?}"
+    );
     assert!(f.store.claim(10, 30 + LEASE, 30).await.unwrap().is_empty());
 
     assert_eq!(f.store.resume(f.message, 40).await.unwrap(), Some(3));
@@ -338,23 +369,35 @@ async fn retry_requeues_failed_rows_of_active_readers_only() {
         since: Some(100),
         ..failed_only
     };
-    assert_eq!(f.store.retry_deliveries(f.message, later, 4).await.unwrap(), 0);
     assert_eq!(
-        f.store.retry_deliveries(f.message, failed_only, 4).await.unwrap(),
+        f.store.retry_deliveries(f.message, later, 4).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        f.store
+            .retry_deliveries(f.message, failed_only, 4)
+            .await
+            .unwrap(),
         2
     );
     let mut due_now = send_due(&f, 5).await;
     due_now.sort();
     let mut expected = vec![claimed[1].subscriber_id, claimed[2].subscriber_id];
     expected.sort();
-    assert_eq!(due_now, expected, "not the unsubscribed one, not the waiting one");
+    assert_eq!(
+        due_now, expected,
+        "not the unsubscribed one, not the waiting one"
+    );
     // Without --failed the waiting retry becomes due now too.
     let all = RetryScope {
         failed: true,
         waiting: true,
         since: None,
     };
-    assert_eq!(f.store.retry_deliveries(f.message, all, 6).await.unwrap(), 1);
+    assert_eq!(
+        f.store.retry_deliveries(f.message, all, 6).await.unwrap(),
+        1
+    );
     assert_eq!(send_due(&f, 7).await, vec![claimed[3].subscriber_id]);
 }
 

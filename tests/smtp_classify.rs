@@ -70,7 +70,12 @@ fn every_kind_of_server_answer_is_classified_from_the_reply_and_the_command() {
             "421 4.3.2 Service shutting down (in reply to the greeting or EHLO)",
         ),
         (
-            &["-r", "rcpt", "-b", "421 4.7.0 Too many connections, closing"],
+            &[
+                "-r",
+                "rcpt",
+                "-b",
+                "421 4.7.0 Too many connections, closing",
+            ],
             Kind::Relay,
             "421 4.7.0 Too many connections, closing (in reply to RCPT TO)",
         ),
@@ -110,12 +115,22 @@ fn every_kind_of_server_answer_is_classified_from_the_reply_and_the_command() {
         ),
         // A refusal at RCPT that names our sender or relaying: about us, not the reader.
         (
-            &["-f", "rcpt", "-B", "554 5.7.1 <a@example.net>: Relay access denied"],
+            &[
+                "-f",
+                "rcpt",
+                "-B",
+                "554 5.7.1 <a@example.net>: Relay access denied",
+            ],
             Kind::Relay,
             "554 5.7.1 <a@example.net>: Relay access denied (in reply to RCPT TO)",
         ),
         (
-            &["-f", "rcpt", "-B", "553 5.1.8 <morning@example.com>: Sender address rejected: Domain not found"],
+            &[
+                "-f",
+                "rcpt",
+                "-B",
+                "553 5.1.8 <morning@example.com>: Sender address rejected: Domain not found",
+            ],
             Kind::Relay,
             "553 5.1.8 <morning@example.com>: Sender address rejected: Domain not found (in reply to RCPT TO)",
         ),

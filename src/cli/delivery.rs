@@ -183,9 +183,9 @@ async fn wait_for_issue(worker: Worker, id: Uuid, slug: &str) -> anyhow::Result<
         outln!("  failed    {:>7}  {}", g.count, g.reply)?;
     }
     for g in &summary.retrying {
-        let next = g.next_attempt.map_or_else(String::new, |t| {
-            format!("  (next attempt {})", rfc3339(t))
-        });
+        let next = g
+            .next_attempt
+            .map_or_else(String::new, |t| format!("  (next attempt {})", rfc3339(t)));
         outln!("  retrying  {:>7}  {}{next}", g.count, g.reply)?;
     }
     let verdict = summary.verdict();

@@ -77,7 +77,8 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
             resume: false,
         },
         StopWhen::QueueEmpty,
-    ).await?;
+    )
+    .await?;
 
     let outbox = settings
         .outbox_dir

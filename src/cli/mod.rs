@@ -14,6 +14,7 @@ mod set_zone;
 mod status;
 pub(crate) mod stdout;
 mod subscribers;
+mod test_send;
 mod unsubscribe_mail;
 
 use std::path::PathBuf;
@@ -93,6 +94,11 @@ pub enum Command {
         /// After `cancel`: queue again what the cancel stopped (a plain send refuses).
         #[arg(long)]
         resume: bool,
+        /// Send the issue now to these addresses only (they need not be subscribers), subject
+        /// "[Test] …", with unsubscribe links that change nobody. Nothing is stored, queued or
+        /// published; the database is not opened. Exit status 1 when some copies were not sent.
+        #[arg(long, value_name = "ADDR", num_args = 1.., conflicts_with_all = ["dry_run", "wait", "at", "local", "resume"])]
+        test: Vec<String>,
     },
     /// Pause an issue's send: every worker stops taking its deliveries within a second; sends
     /// in flight finish and are recorded.
@@ -162,6 +168,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init => runtime()?.block_on(init::run(&settings)),
         Command::Demo { dir } => runtime()?.block_on(demo::run(settings, &dir)),
         Command::Subscribers(cmd) => runtime()?.block_on(subscribers::run(&settings, cmd)),
+        Command::Send { issue, test, .. } if !test.is_empty() => {
+            runtime()?.block_on(test_send::run(&settings, &issue, &test))
+        }
         Command::Send {
             issue,
             dry_run,
@@ -169,6 +178,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             at,
             local,
             resume,
+            test: _,
         } => {
             let request = SendRequest {
                 timing: timing(at.as_deref(), local.as_deref())?,
@@ -180,9 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume { issue } => control_run(&settings, &issue, control::Action::Resume),
         Command::Cancel { issue } => control_run(&settings, &issue, control::Action::Cancel),
         Command::Publish { issue } => control_run(&settings, &issue, control::Action::Publish),
-        Command::Unpublish { issue } => {
-            control_run(&settings, &issue, control::Action::Unpublish)
-        }
+        Command::Unpublish { issue } => control_run(&settings, &issue, control::Action::Unpublish),
         Command::Retry {
             issue,
             failed,

@@ -18,7 +18,9 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
         None => None,
     };
     let now = now_ms();
-    let r = store.status_report(issue.as_ref().map(|m| m.id), now).await?;
+    let r = store
+        .status_report(issue.as_ref().map(|m| m.id), now)
+        .await?;
     let c = r.counts;
     outln!(
         "{}",

@@ -2,7 +2,8 @@
 //! mail for the unsubscribe address (`unsubscribe@<domain>` by default) to a maildir or an
 //! mbox; this command reads each message's Subject (`unsubscribe TOKEN`), and unsubscribes
 //! the subscriber the token belongs to. Maildir messages are moved from new/ to cur/, so
-//! each is processed once; an mbox is only read (unsubscribing twice is harmless).
+//! each is processed once; an mbox is only read (unsubscribing twice is harmless). The token
+//! of a test copy (`send --test`) unsubscribes nobody: it is counted apart.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use anyhow::Context;
 use super::stdout::outln;
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::domain::Token;
+use crate::domain::{Token, TokenKey};
 use crate::store::Store;
 
 pub async fn run(
@@ -21,23 +22,29 @@ pub async fn run(
     mbox: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
+    let links = Links {
+        store,
+        key: settings.token_key()?,
+    };
     let mut report = Report::default();
     if let Some(dir) = maildir {
-        read_maildir(&store, dir, &mut report).await?;
+        read_maildir(&links, dir, &mut report).await?;
     }
     if let Some(file) = mbox {
         let text = std::fs::read(file)
             .with_context(|| format!("cannot read the mbox {}", file.display()))?;
         for message in split_mbox(&text) {
-            handle(&store, message, &mut report).await?;
+            handle(&links, message, &mut report).await?;
         }
     }
     outln!(
-        "{} messages read: {} unsubscribed, {} already unsubscribed, {} without a valid token",
+        "{} messages read: {} unsubscribed, {} already unsubscribed, {} without a valid token, \
+         {} from test copies (nobody changed)",
         report.read,
         report.unsubscribed,
         report.already,
-        report.invalid
+        report.invalid,
+        report.test_copies
     )?;
     if report.skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -57,7 +64,7 @@ pub async fn run(
 /// moved (a folder, a file without read permission) is skipped and reported: it must not
 /// keep every other reader's unsubscribe waiting. Database errors stop the run, leaving the
 /// message in `new/` for the next one.
-async fn read_maildir(store: &Store, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
+async fn read_maildir(links: &Links, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
     let new = dir.join("new");
     let cur = dir.join("cur");
     std::fs::create_dir_all(&cur).with_context(|| format!("cannot create {}", cur.display()))?;
@@ -79,7 +86,7 @@ async fn read_maildir(store: &Store, dir: &Path, report: &mut Report) -> anyhow:
                 continue;
             }
         };
-        handle(store, &bytes, report).await?;
+        handle(links, &bytes, report).await?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Err(e) = std::fs::rename(&path, cur.join(format!("{name}:2,S"))) {
             let why = anyhow::Error::from(e).context("processed, but cannot be moved to cur/");
@@ -95,16 +102,28 @@ struct Report {
     unsubscribed: u64,
     already: u64,
     invalid: u64,
+    test_copies: u64,
     /// Maildir entries left alone, and why.
     skipped: Vec<(PathBuf, anyhow::Error)>,
 }
 
-async fn handle(store: &Store, message: &[u8], report: &mut Report) -> anyhow::Result<()> {
+/// What a token is looked up in.
+struct Links {
+    store: Store,
+    key: TokenKey,
+}
+
+async fn handle(links: &Links, message: &[u8], report: &mut Report) -> anyhow::Result<()> {
     report.read += 1;
     let Some(token) = subject(message).as_deref().and_then(token_in_subject) else {
         report.invalid += 1;
         return Ok(());
     };
+    if links.key.is_test_copy(&token) {
+        report.test_copies += 1;
+        return Ok(());
+    }
+    let store = &links.store;
     match store.subscriber_by_unsubscribe_hash(&token.hash()).await? {
         Some(s) => {
             if store.unsubscribe(s.id, now_ms()).await? {

@@ -33,7 +33,7 @@ pub const KEYS: &[Key] = &[
         name: "database_url",
         default: Some("sqlite://morningpost.db"),
         secret: true,
-        help: "sqlite://FILE or postgres://…",
+        help: "sqlite://FILE or postgres://…; a relative FILE set in the configuration file is beside that file",
     },
     Key {
         name: "smtp_url",
@@ -44,7 +44,7 @@ pub const KEYS: &[Key] = &[
     key(
         "smtp_ca_file",
         None,
-        "PEM file of a private CA that signed the relay's certificate (trusted besides the public ones)",
+        "PEM file of a private CA that signed the relay's certificate (trusted besides the public ones); relative: beside the configuration file when set there",
     ),
     Key {
         name: "secret_key",
@@ -55,17 +55,17 @@ pub const KEYS: &[Key] = &[
     key(
         "secret_key_file",
         Some("morningpost.key"),
-        "where the secret key is kept when secret_key is unset (created on first use)",
+        "where the secret key is kept when secret_key is unset (created on first use); relative: beside the configuration file when set there",
     ),
     key(
         "outbox_dir",
         Some("outbox"),
-        "where mail goes as .eml files when smtp_url is unset",
+        "where mail goes as .eml files when smtp_url is unset; relative: beside the configuration file when set there",
     ),
     key(
         "dkim_key_file",
         None,
-        "PEM private key (RSA-2048 or Ed25519, PKCS#8 or PKCS#1) to sign with",
+        "PEM private key (RSA-2048 or Ed25519, PKCS#8 or PKCS#1) to sign with; relative: beside the configuration file when set there",
     ),
     key(
         "dkim_selector",

@@ -1,7 +1,7 @@
 //! Collecting raw values (file, then environment, then defaults) and checking each one.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::Mailbox;
@@ -96,6 +96,17 @@ impl Raw {
             .ok_or_else(|| self.invalid(key, "is empty", fix.to_owned()))
     }
 
+    /// A path setting, relative to the configuration file's folder when it came from there.
+    fn path(&self, key: &'static str) -> Option<PathBuf> {
+        self.get(key)
+            .map(|value| super::relative_paths::path(value, self.origin(key)))
+    }
+
+    fn required_path(&self, key: &'static str, fix: &str) -> Result<PathBuf, ConfigError> {
+        self.required(key, fix)
+            .map(|value| super::relative_paths::path(value, self.origin(key)))
+    }
+
     fn number<T>(&self, key: &'static str, min: T, max: T) -> Result<T, ConfigError>
     where
         T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
@@ -156,7 +167,7 @@ impl Raw {
                 "remove line breaks from the name",
             ));
         }
-        let database_url = Secret::new(super::database_path::resolve(
+        let database_url = Secret::new(super::relative_paths::database_url(
             self.required(
                 "database_url",
                 "use sqlite://morningpost.db or postgres://user@host/db",
@@ -189,7 +200,7 @@ impl Raw {
                     ));
                 }
                 Some(DkimSettings {
-                    key_file: file.into(),
+                    key_file: super::relative_paths::path(file, self.origin("dkim_key_file")),
                     selector: selector.to_owned(),
                 })
             }
@@ -293,10 +304,10 @@ impl Raw {
             from,
             database_url,
             smtp_url,
-            smtp_ca_file: self.get("smtp_ca_file").map(Into::into),
-            outbox_dir: self.required("outbox_dir", "set a folder path")?.into(),
+            smtp_ca_file: self.path("smtp_ca_file"),
+            outbox_dir: self.required_path("outbox_dir", "set a folder path")?,
             secret_key: self.get("secret_key").map(Secret::new),
-            secret_key_file: self.required("secret_key_file", "set a file path")?.into(),
+            secret_key_file: self.required_path("secret_key_file", "set a file path")?,
             dkim,
             bind,
             newsletter,
@@ -455,6 +466,32 @@ mod tests {
         .unwrap();
         assert_eq!(s.base_url, "https://env.example.com");
         assert_eq!(s.delivery.concurrency, 3);
+    }
+
+    #[test]
+    fn every_relative_path_in_a_file_is_read_from_its_folder() {
+        let file = "secret_key_file = \"mp.key\"\noutbox_dir = \"out\"\n\
+                    dkim_key_file = \"keys/dkim.pem\"\ndkim_selector = \"mp\"\n\
+                    smtp_ca_file = \"/etc/ssl/ca.pem\"\ndatabase_url = \"sqlite://news.db\"\n";
+        let config = Path::new("/etc/mp/morningpost.toml");
+        let s = Settings::from_sources(Some((config, file)), &env(&[])).unwrap();
+        assert_eq!(s.secret_key_file, Path::new("/etc/mp/mp.key"));
+        assert_eq!(s.outbox_dir, Path::new("/etc/mp/out"));
+        assert_eq!(
+            s.dkim.map(|d| d.key_file),
+            Some(PathBuf::from("/etc/mp/keys/dkim.pem"))
+        );
+        assert_eq!(s.smtp_ca_file, Some(PathBuf::from("/etc/ssl/ca.pem")));
+        assert_eq!(s.database_url.expose(), "sqlite:///etc/mp/news.db");
+        // The environment and the defaults stay relative to the working folder.
+        let s = Settings::from_sources(
+            Some((config, "smtp_ca_file = \"ca.pem\"\n")),
+            &env(&[("MORNINGPOST_OUTBOX_DIR", "out")]),
+        )
+        .unwrap();
+        assert_eq!(s.outbox_dir, Path::new("out"));
+        assert_eq!(s.secret_key_file, Path::new("morningpost.key"));
+        assert_eq!(s.smtp_ca_file, Some(PathBuf::from("/etc/mp/ca.pem")));
     }
 
     #[test]

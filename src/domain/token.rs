@@ -132,6 +132,18 @@ impl TokenKey {
         self.derive(b"morningpost confirm v1:", confirmation_id)
     }
 
+    /// The unsubscribe token of every test copy (`send --test`, docs/architecture.md decision
+    /// 25): derived under a purpose of its own, so it belongs to no subscriber, yet the
+    /// installation recognises it ([`TokenKey::is_test_copy`]) and answers that nothing changed.
+    pub fn test_copy_token(&self) -> Token {
+        self.derive(b"morningpost test copy v1:", uuid::Uuid::nil())
+    }
+
+    /// Whether a link's token is the test copies' one; compared by hash in constant time.
+    pub fn is_test_copy(&self, token: &Token) -> bool {
+        self.test_copy_token().hash().matches(&token.hash().0)
+    }
+
     fn derive(&self, purpose: &[u8], id: uuid::Uuid) -> Token {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
@@ -193,6 +205,21 @@ mod tests {
             key.confirmation_token(id),
             "purposes never collide"
         );
+    }
+
+    #[test]
+    fn the_test_copy_token_is_recognised_and_belongs_to_no_subscriber() {
+        let key = TokenKey::from_bytes([7; 32]);
+        let test = key.test_copy_token();
+        assert!(Token::parse(test.expose()).is_ok(), "it fits in a link");
+        assert_eq!(test, key.test_copy_token(), "stable");
+        assert!(key.is_test_copy(&test));
+        assert!(!TokenKey::from_bytes([8; 32]).is_test_copy(&test));
+        for id in [uuid::Uuid::nil(), uuid::Uuid::now_v7()] {
+            assert!(!key.is_test_copy(&key.unsubscribe_token(id)));
+            assert!(!key.is_test_copy(&key.confirmation_token(id)));
+        }
+        assert!(!key.is_test_copy(&Token::generate()));
     }
 
     #[test]

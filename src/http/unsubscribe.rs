@@ -1,6 +1,7 @@
 //! `GET /unsubscribe/{token}` shows a button and changes nothing; `POST` unsubscribes at
 //! once, whatever the body: the RFC 8058 one-click body `List-Unsubscribe=One-Click` (form or
-//! multipart), or the page's own form. Idempotent; no redirect, no cookie.
+//! multipart), or the page's own form. Idempotent; no redirect, no cookie. The link of a
+//! test copy (`send --test`) names nobody: both answer that nothing changed.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,26 +12,53 @@ use super::AppState;
 use super::error::HttpError;
 use super::pages::{not_found, page, subscribe_form};
 use crate::clock::now_ms;
+use crate::config::Newsletter;
 use crate::domain::Token;
 use crate::store::Subscriber;
 
 const UNKNOWN: &str =
     "This unsubscribe link is not valid. It may have been cut short: open it from the mail again.";
 
-/// The subscriber the token names; `None` for a token that names nobody.
-async fn subscriber(app: &AppState, raw: &str) -> Result<Option<Subscriber>, HttpError> {
+/// Whose link it is.
+enum Link {
+    Subscriber(Subscriber),
+    /// The link of a test copy: it names nobody and changes nothing.
+    TestCopy,
+    Unknown,
+}
+
+async fn link(app: &AppState, raw: &str) -> Result<Link, HttpError> {
     let Ok(token) = Token::parse(raw) else {
-        return Ok(None);
+        return Ok(Link::Unknown);
     };
+    if app.inner.key.is_test_copy(&token) {
+        return Ok(Link::TestCopy);
+    }
     let hash = token.hash();
-    app.inner
+    let found = app
+        .inner
         .store
         .subscriber_by_unsubscribe_hash(&hash)
         .await
         .map_err(HttpError::unavailable(
             app.page(),
             format!("the unsubscribe lookup of token {} failed", hash.short()),
-        ))
+        ))?;
+    Ok(found.map_or(Link::Unknown, Link::Subscriber))
+}
+
+/// The answer to a test copy's link, whether opened or one-click posted.
+fn test_copy_page(n: &Newsletter) -> Response {
+    page(
+        StatusCode::OK,
+        n,
+        "Test copy",
+        html! {
+            h1 class="headline" { "This was a test copy" }
+            p { "This link came in a test copy of an issue of " (n.name) ", so it unsubscribes nobody: nothing changed." }
+            p { "Every reader's copy carries a link of its own." }
+        },
+    )
 }
 
 pub async fn show(
@@ -38,8 +66,10 @@ pub async fn show(
     Path(raw): Path<String>,
 ) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
-    let Some(s) = subscriber(&app, &raw).await? else {
-        return Ok(not_found(n, UNKNOWN));
+    let s = match link(&app, &raw).await? {
+        Link::Subscriber(s) => s,
+        Link::TestCopy => return Ok(test_copy_page(n)),
+        Link::Unknown => return Ok(not_found(n, UNKNOWN)),
     };
     Ok(page(
         StatusCode::OK,
@@ -61,8 +91,13 @@ pub async fn unsubscribe(
     Path(raw): Path<String>,
 ) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
-    let Some(s) = subscriber(&app, &raw).await? else {
-        return Ok(not_found(n, UNKNOWN));
+    let s = match link(&app, &raw).await? {
+        Link::Subscriber(s) => s,
+        Link::TestCopy => {
+            tracing::info!("a test copy's unsubscribe link was used; nothing changed");
+            return Ok(test_copy_page(n));
+        }
+        Link::Unknown => return Ok(not_found(n, UNKNOWN)),
     };
     app.inner
         .store

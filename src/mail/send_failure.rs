@@ -204,7 +204,9 @@ mod tests {
         ));
         assert!(refuses_us("5.1.7 Bad sender's mailbox address syntax"));
         assert!(refuses_us("4.1.8 Bad sender's system address"));
-        assert!(!refuses_us("5.1.1 <a@b.example>: Recipient address rejected"));
+        assert!(!refuses_us(
+            "5.1.1 <a@b.example>: Recipient address rejected"
+        ));
         assert!(!refuses_us("5.7.1 Message refused by policy"));
         assert!(!refuses_us("5.1.17 unknown"));
     }

@@ -1,19 +1,14 @@
 //! One claimed delivery → envelope + signed message bytes. Render once, personalise per
-//! recipient: only slot filling, header formatting and DKIM run here; the issue's parts are
-//! quoted-printable-encoded once per worker.
+//! recipient: the stored message is loaded and its parts quoted-printable-encoded once per
+//! worker; [`CopyWriter`] fills the slots, writes the headers and signs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use lettre::address::Envelope;
-use lettre::message::Mailbox;
-
-use crate::config::{Newsletter, Settings};
-use crate::domain::{IssueSlug, PublicUrls, SubscriberEmail, TokenKey};
-use crate::mail::dkim::Dkim;
-use crate::mail::encode::mailbox;
-use crate::mail::{IssueMessage, MessageHeaders, Recipient, assemble, message_id};
-use crate::render::{ConfirmationMail, RenderedIssue, SlotValues, Template};
+use super::copy_writer::{Composed, CopyWriter};
+use crate::domain::{IssueSlug, SubscriberEmail};
+use crate::mail::IssueMessage;
+use crate::render::{ConfirmationMail, RenderedIssue, Template};
 use crate::store::{Claimed, MessageKind, Store, StoredMessage};
 
 /// Why a delivery's message could not be built. Only [`ComposeError::Load`] may go away by
@@ -51,11 +46,7 @@ impl ComposeError {
 
 pub struct Composer {
     store: Store,
-    from: Mailbox,
-    newsletter: Newsletter,
-    urls: PublicUrls,
-    key: TokenKey,
-    dkim: Option<Dkim>,
+    writer: CopyWriter,
     cache: Mutex<HashMap<uuid::Uuid, Prepared>>,
 }
 
@@ -66,28 +57,17 @@ enum Prepared {
     Confirmation(Arc<ConfirmationMail>),
 }
 
-/// A message ready for the transport.
-pub struct Composed {
-    pub envelope: Envelope,
-    pub message_id: String,
-    pub bytes: Vec<u8>,
-}
-
 impl Composer {
-    pub fn new(store: Store, settings: &Settings, key: TokenKey, dkim: Option<Dkim>) -> Self {
+    pub fn new(store: Store, writer: CopyWriter) -> Self {
         Self {
             store,
-            from: settings.from.clone(),
-            newsletter: settings.newsletter.clone(),
-            urls: settings.urls(),
-            key,
-            dkim,
+            writer,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn domain(&self) -> &str {
-        self.from.email.domain()
+        self.writer.domain()
     }
 
     pub async fn compose(
@@ -103,71 +83,17 @@ impl Composer {
             .name
             .as_deref()
             .filter(|n| !n.chars().any(char::is_control));
-        let (message_id, mut bytes) = match self.prepared(c.message_id).await? {
+        match self.prepared(c.message_id).await? {
             Prepared::Issue(message) => {
-                let id = message_id(
-                    message.issue().slug.as_str(),
-                    c.subscriber_id,
-                    self.domain(),
-                );
-                let token = self.key.unsubscribe_token(c.subscriber_id);
-                let recipient = Recipient {
-                    email: to.as_str(),
-                    name,
-                    unsubscribe_token: token.expose(),
-                    message_id: &id,
-                };
-                let bytes = message
-                    .build(&recipient, now)
-                    .map_err(ComposeError::Message)?;
-                (id, bytes)
+                self.writer
+                    .issue_copy(&message, &to, name, c.subscriber_id, now)
             }
-            Prepared::Confirmation(mail) => self.confirmation(&mail, c, &to, name, now)?,
-        };
-        if let Some(dkim) = &self.dkim {
-            bytes = dkim.signed(bytes).map_err(ComposeError::Sign)?;
+            Prepared::Confirmation(mail) => {
+                let token_id = c.token_id.ok_or(ComposeError::MissingToken)?;
+                self.writer
+                    .confirmation_copy(&mail, &to, name, token_id, now)
+            }
         }
-        let envelope = Envelope::new(Some(self.from.email.clone()), vec![to.to_lettre()])
-            .map_err(ComposeError::Envelope)?;
-        Ok(Composed {
-            envelope,
-            message_id,
-            bytes,
-        })
-    }
-
-    /// A transactional mail: no list headers, the link of this confirmation token.
-    fn confirmation(
-        &self,
-        mail: &ConfirmationMail,
-        c: &Claimed,
-        to: &SubscriberEmail,
-        name: Option<&str>,
-        now: time::OffsetDateTime,
-    ) -> Result<(String, Vec<u8>), ComposeError> {
-        let token_id = c.token_id.ok_or(ComposeError::MissingToken)?;
-        let token = self.key.confirmation_token(token_id);
-        let confirm_url = self.urls.confirm(token.expose());
-        let values = SlotValues {
-            confirm_url: &confirm_url,
-            ..SlotValues::issue("", "", to.as_str())
-        };
-        let id = format!("<confirm.{}@{}>", token_id.simple(), self.domain());
-        let headers = MessageHeaders {
-            from: &mailbox(self.from.name.as_deref(), self.from.email.as_ref()),
-            to: &mailbox(name, to.as_str()),
-            subject: &mail.subject,
-            date: now,
-            message_id: &id,
-            list: None,
-        };
-        let bytes = assemble(
-            &headers,
-            &mail.text.fill_text(&values),
-            &mail.html.fill_html(&values),
-        )
-        .map_err(ComposeError::Message)?;
-        Ok((id, bytes))
     }
 
     async fn prepared(&self, id: uuid::Uuid) -> Result<Prepared, ComposeError> {
@@ -188,12 +114,7 @@ impl Composer {
         let prepared = match stored.kind {
             MessageKind::Issue => {
                 let rendered = rendered_from_stored(stored)?;
-                Prepared::Issue(Arc::new(IssueMessage::new(
-                    Arc::new(rendered),
-                    &self.from,
-                    &self.newsletter,
-                    &self.urls,
-                )))
+                Prepared::Issue(Arc::new(self.writer.issue_message(Arc::new(rendered))))
             }
             MessageKind::Confirmation => Prepared::Confirmation(Arc::new(ConfirmationMail {
                 subject: stored.subject,

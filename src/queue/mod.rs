@@ -2,6 +2,7 @@
 //! the outcome (docs/architecture.md decisions 2–5).
 
 mod compose;
+mod copy_writer;
 mod held;
 mod recorder;
 mod relay_health;
@@ -10,8 +11,7 @@ mod setup;
 mod worker;
 
 pub use compose::{ComposeError, Composer};
-pub use held::REFRESH as HOLD_REFRESH;
-pub use relay_health::MAX_BACKOFF_MS as RELAY_MAX_BACKOFF_MS;
+pub use copy_writer::{Composed, CopyWriter, TEST_SUBJECT_PREFIX, TestIssue};
 pub use retry::RetryPolicy;
 pub use setup::SetupError;
 pub use worker::{StopWhen, Worker, WorkerOptions, WorkerReport};

@@ -14,7 +14,7 @@ use crate::clock::now_ms;
 /// The first pause after a relay failure; it doubles with each failure in a row.
 const FIRST_BACKOFF_MS: i64 = 250;
 /// The longest pause between tries while the relay fails.
-pub const MAX_BACKOFF_MS: i64 = 60_000;
+const MAX_BACKOFF_MS: i64 = 60_000;
 
 pub(super) struct RelayHealth {
     consecutive: AtomicU32,
@@ -45,7 +45,10 @@ impl RelayHealth {
 
     /// Counts a failure and blocks every slot for the backoff it earns.
     pub fn failed(&self) -> RelayFailure {
-        let n = self.consecutive.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let n = self
+            .consecutive
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
         let now = now_ms();
         let retry_at = now.saturating_add(backoff_ms(n));
         self.blocked_until.fetch_max(retry_at, Ordering::AcqRel);

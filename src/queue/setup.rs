@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::{Composer, RetryPolicy, StopWhen, Worker, WorkerOptions};
+use super::{Composer, CopyWriter, RetryPolicy, StopWhen, Worker, WorkerOptions};
 use crate::config::{SecretKeyError, Settings};
-use crate::mail::dkim::{Dkim, DkimError};
+use crate::mail::dkim::DkimError;
 use crate::mail::transport::{Transport, TransportError};
 use crate::store::Store;
 
@@ -24,15 +24,7 @@ impl Worker {
     /// The worker the settings describe, running until stopped (see [`Worker::stopping_when`]).
     pub fn from_settings(settings: &Settings, store: &Store) -> Result<Self, SetupError> {
         let transport = Transport::from_settings(settings)?;
-        let dkim = match &settings.dkim {
-            Some(d) => Some(Dkim::load(
-                &d.key_file,
-                settings.from.email.domain(),
-                &d.selector,
-            )?),
-            None => None,
-        };
-        let composer = Composer::new(store.clone(), settings, settings.token_key()?, dkim);
+        let composer = Composer::new(store.clone(), CopyWriter::from_settings(settings)?);
         let d = &settings.delivery;
         let options = WorkerOptions {
             concurrency: d.concurrency,

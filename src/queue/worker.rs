@@ -419,7 +419,9 @@ impl Slot {
                 tracing::debug!(delivery = job.delivery_id, %reply, "temporary failure");
                 self.retry_or_give_up(job, reply)
             }
-            Err(failure @ SendFailure::Relay { .. }) => self.relay_failed(job, failure.reply()).await,
+            Err(failure @ SendFailure::Relay { .. }) => {
+                self.relay_failed(job, failure.reply()).await
+            }
         }
     }
 

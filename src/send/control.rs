@@ -2,9 +2,7 @@
 //! Each is a store call by the slug; the command line only prints the outcome.
 
 use crate::clock::now_ms;
-use crate::store::{
-    Hold, QueueCounts, RetryScope, SendControl, Store, StoreError, StoredMessage,
-};
+use crate::store::{Hold, QueueCounts, RetryScope, SendControl, Store, StoreError, StoredMessage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {

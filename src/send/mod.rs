@@ -1,13 +1,16 @@
 //! Sending an issue, as an operator asks for it: plan it (what a dry run shows), carry out
-//! that plan (store and enqueue), and wait for the outcome. The command line only prints.
+//! that plan (store and enqueue), and wait for the outcome; or send test copies to a few
+//! addresses, touching nothing else. The command line only prints.
 
 pub mod control;
 mod plan;
+mod test_copy;
 mod timing;
 mod wait;
 
 pub use control::{ControlError, IssueState, find_issue, issue_state};
 pub use plan::{Prepared, SendPlan, SendRequest, Sent, Stored, execute, prepare};
+pub use test_copy::{TestCopyOutcome, TestSendError, TestSendReport, send_test_copies};
 pub use timing::{Timing, TimingError};
 pub use wait::{RETRY_HORIZON, Verdict, WaitSummary, settled};
 

@@ -172,11 +172,17 @@ impl Store {
 
     /// Queues the issue for every active subscriber without it, due at `now`.
     pub async fn enqueue_now(&self, message_id: Uuid, now: i64) -> Result<u64> {
-        self.enqueue_issue(message_id, &DueTimes::At(now), now).await
+        self.enqueue_issue(message_id, &DueTimes::At(now), now)
+            .await
     }
 
     /// `send --resume` after a cancel: the deliveries the operator cancelled come due again.
-    pub async fn revive_cancelled(&self, message_id: Uuid, due: &DueTimes, now: i64) -> Result<u64> {
+    pub async fn revive_cancelled(
+        &self,
+        message_id: Uuid,
+        due: &DueTimes,
+        now: i64,
+    ) -> Result<u64> {
         dispatch!(self, "reviving a cancelled send", s => s.revive_cancelled(message_id, due, now).await)
     }
 
@@ -216,7 +222,12 @@ impl Store {
     }
 
     /// Re-queues an issue's failed and/or waiting deliveries to active subscribers.
-    pub async fn retry_deliveries(&self, message_id: Uuid, scope: RetryScope, now: i64) -> Result<u64> {
+    pub async fn retry_deliveries(
+        &self,
+        message_id: Uuid,
+        scope: RetryScope,
+        now: i64,
+    ) -> Result<u64> {
         dispatch!(self, "re-queueing deliveries", s => s.retry_deliveries(message_id, scope, now).await)
     }
 

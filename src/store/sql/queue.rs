@@ -32,7 +32,12 @@ impl Handle {
 
     /// Undoes a cancel: the cancelled deliveries to subscribers who are active go
     /// back to the queue, due when `due` says, and the hold is lifted.
-    pub async fn revive_cancelled(&self, message_id: Uuid, due: &DueTimes, now: i64) -> Result<u64> {
+    pub async fn revive_cancelled(
+        &self,
+        message_id: Uuid,
+        due: &DueTimes,
+        now: i64,
+    ) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let (default, zones) = due_params(due);
         let n = sqlx::query(dialect::REVIVE_CANCELLED)

@@ -202,7 +202,12 @@ impl Handle {
 
     /// Puts an issue's unsent deliveries back in the queue, due now, for subscribers still
     /// active (never a bounced or unsubscribed one). A failed row gets a fresh retry budget.
-    pub async fn retry_deliveries(&self, message_id: Uuid, scope: RetryScope, now: i64) -> Result<u64> {
+    pub async fn retry_deliveries(
+        &self,
+        message_id: Uuid,
+        scope: RetryScope,
+        now: i64,
+    ) -> Result<u64> {
         Ok(sqlx::query(concat!(
             "UPDATE deliveries SET state = ",
             requeue_state!(),
@@ -315,11 +320,11 @@ async fn hold_queued(
         "UPDATE deliveries SET state = $2, last_reply = COALESCE($3, last_reply), updated_at = $4
          WHERE message_id = $1 AND (state = 'queued' OR (state = 'paused' AND $2 = 'cancelled'))",
     )
-        .bind(message_id)
-        .bind(state)
-        .bind(reply)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected())
+    .bind(message_id)
+    .bind(state)
+    .bind(reply)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected())
 }
