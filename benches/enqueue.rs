@@ -1,14 +1,46 @@
 //! `cargo bench --bench enqueue` (or `scripts/bench enqueue`): enqueueing one issue for
 //! 1,000,000 active subscribers in one statement, on SQLite and on PostgreSQL, and how long
-//! `status` and a claim take at that size. Target: enqueue < 10 s on each backend.
+//! `status` and a claim take at that size; then a local-morning send (`--local 07:00`) of a
+//! second issue to the same readers, spread over 24 time zones. Targets: each enqueue
+//! < 10 s on each backend.
 //! PostgreSQL: MORNINGPOST_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 
 use std::time::Instant;
 
+use morningpost::domain::TimeZoneName;
+use morningpost::send::Timing;
 use morningpost::store::{MessageKind, NewMessage, Store};
 use sqlx::Connection;
 
 const N: i64 = 1_000_000;
+
+/// The readers' zones: one in 25 has none (the newsletter's zone applies).
+const ZONES: [&str; 24] = [
+    "Pacific/Auckland",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/Moscow",
+    "Europe/Istanbul",
+    "Africa/Cairo",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/London",
+    "Atlantic/Reykjavik",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+    "America/New_York",
+    "America/Toronto",
+    "America/Chicago",
+    "America/Mexico_City",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+];
 
 #[tokio::main]
 async fn main() {
@@ -48,21 +80,7 @@ async fn run(backend: &str, url: &str, n: i64) {
         "{backend:>8}: seeded {n} active subscribers in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let id = uuid::Uuid::now_v7();
-    let message = NewMessage {
-        id,
-        kind: MessageKind::Issue,
-        slug: Some("2026-11-27"),
-        subject: "S",
-        title: "T",
-        issue_date: Some("2026-11-27".into()),
-        html: "<p>h</p>",
-        text: "t",
-        web_html: None,
-        source_hash: [0; 32],
-        now: 0,
-    };
-    store.store_issue(&message).await.expect("store issue");
+    let id = store_issue(&store, "2026-11-27").await;
 
     let t = Instant::now();
     let enqueued = store.enqueue_now(id, 1).await.expect("enqueue");
@@ -95,31 +113,76 @@ async fn run(backend: &str, url: &str, n: i64) {
         claimed.len(),
         t.elapsed().as_secs_f64() * 1000.0
     );
+
+    // A local-morning send: the zones' instants computed once, then the same one statement.
+    let local = store_issue(&store, "2026-11-28").await;
+    let now = morningpost::clock::now_ms();
+    let t = Instant::now();
+    let due = Timing::readers_local("07:00")
+        .expect("a time")
+        .due_times(&store, &TimeZoneName::utc(), now)
+        .await
+        .expect("due times");
+    let enqueued = store
+        .enqueue_issue(local, &due, now)
+        .await
+        .expect("enqueue");
+    let took = t.elapsed().as_secs_f64();
+    assert_eq!(enqueued as i64, n);
+    let hours = store.due_by_hour(local, now).await.expect("due by hour");
+    println!(
+        "{backend:>8}: local-morning send (07:00 in each reader's zone, {} zones) enqueued {enqueued} deliveries in {took:.2} s (target < 10 s); due over {} distinct hours",
+        ZONES.len(),
+        hours.len()
+    );
+}
+
+async fn store_issue(store: &Store, slug: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::now_v7();
+    let message = NewMessage {
+        id,
+        kind: MessageKind::Issue,
+        slug: Some(slug),
+        subject: "S",
+        title: "T",
+        issue_date: Some(slug.into()),
+        html: "<p>h</p>",
+        text: "t",
+        web_html: None,
+        source_hash: [0; 32],
+        now: 0,
+    };
+    store.store_issue(&message).await.expect("store issue");
+    id
 }
 
 /// Fills the subscriber table in bulk with SQL: this measures enqueueing, not importing.
 async fn seed(url: &str, n: i64) {
+    let zones = serde_json::to_string(&ZONES).expect("zones as JSON");
     if url.starts_with("sqlite") {
         let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
         sqlx::query(
             "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < ?1)
-             INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
-             SELECT randomblob(16), 'reader' || x || '@example.com', 'reader' || x || '@example.com', NULL, 'active', randomblob(32), 0, 0
+             INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, time_zone)
+             SELECT randomblob(16), 'reader' || x || '@example.com', 'reader' || x || '@example.com', NULL, 'active', randomblob(32), 0, 0,
+                    json_extract(?2, '$[' || (x % 25) || ']')
              FROM seq",
         )
         .bind(n)
+        .bind(&zones)
         .execute(&mut c)
         .await
         .expect("seed sqlite");
     } else {
         let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
         sqlx::query(
-            "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at)
+            "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, time_zone)
              SELECT gen_random_uuid(), 'reader' || x || '@example.com', 'reader' || x || '@example.com', NULL, 'active',
-                    sha256(x::text::bytea), 0, 0
+                    sha256(x::text::bytea), 0, 0, $2::jsonb ->> (x % 25)::int
              FROM generate_series(1, $1) AS x",
         )
         .bind(n)
+        .bind(&zones)
         .execute(&mut c)
         .await
         .expect("seed postgres");
