@@ -111,6 +111,8 @@ fn a_scheduled_send_waits_for_its_time_and_is_published_when_it_starts() {
         status.contains("state      scheduled for") && status.contains("archive    not public"),
         "{status}"
     );
+    let all = app.ok(&["status"]);
+    assert!(all.contains("2026-11-27: scheduled for"), "{all}");
     let issues = app.ok(&["issues"]);
     assert!(issues.contains("scheduled"), "{issues}");
     let mut worker = app.spawn(&["worker", "--until-done"]);
@@ -148,6 +150,8 @@ fn a_schedule_found_too_late_is_paused_not_sent_until_the_operator_says_so() {
         status.contains("state      paused since") && status.contains("missed by 180 minutes"),
         "{status}"
     );
+    let all = app.ok(&["status"]);
+    assert!(all.contains("2026-11-27: paused since"), "{all}");
     let (code, _, err) = run_code(&app, &["send", &app.sample_issue()]);
     assert_eq!(code, 1);
     assert!(

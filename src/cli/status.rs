@@ -26,11 +26,24 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
         "{}",
         slug.map_or("all mail".to_owned(), |s| format!("issue {s}"))
     )?;
-    if let Some(m) = &issue {
-        let state = issue_state(m.enqueued_at, &m.send, &c);
-        outln!("  state      {}", describe_state(settings, state, &m.send))?;
-        if !m.send.is_public(now) {
-            outln!("  archive    not public")?;
+    match &issue {
+        Some(m) => {
+            let state = issue_state(m.enqueued_at, &m.send, &c);
+            outln!("  state      {}", describe_state(settings, state, &m.send))?;
+            if !m.send.is_public(now) {
+                outln!("  archive    not public")?;
+            }
+        }
+        // Sends that wait for their time or for the operator come first.
+        None => {
+            for (slug, send) in store.waiting_sends().await? {
+                let state = if send.hold.is_some() {
+                    IssueState::Paused
+                } else {
+                    IssueState::Scheduled
+                };
+                outln!("  {slug}: {}", describe_state(settings, state, &send))?;
+            }
         }
     }
     outln!(

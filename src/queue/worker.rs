@@ -192,6 +192,10 @@ impl Worker {
                 match self.look_at_sends(&store).await {
                     Ok(()) => next_look = std::time::Instant::now() + held::REFRESH,
                     Err(e) => {
+                        db_failures += 1;
+                        if db_failures > 20 {
+                            return Err(e);
+                        }
                         tracing::warn!(error = %Chain(&e), "reading the sends' holds failed; retrying");
                         sleep_or_shutdown(Duration::from_millis(500), &mut shutdown).await;
                         continue;

@@ -241,6 +241,11 @@ impl Store {
         dispatch!(self, "listing issues", s => s.issues().await)
     }
 
+    /// Issues paused, or scheduled and not started, with their send's state.
+    pub async fn waiting_sends(&self) -> Result<Vec<(String, SendControl)>> {
+        dispatch!(self, "listing paused and scheduled sends", s => s.waiting_sends().await)
+    }
+
     /// First attempts of an issue due in each coming hour.
     pub async fn due_by_hour(&self, message_id: Uuid, now: i64) -> Result<Vec<(i64, i64)>> {
         dispatch!(self, "counting deliveries due by hour", s => s.due_by_hour(message_id, now).await)

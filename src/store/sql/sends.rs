@@ -252,10 +252,11 @@ impl Handle {
         )
         .fetch_all(self.reader())
         .await?;
-        // One pass over the (message_id, state, failures) index for every issue's counts.
+        // One pass over the (message_id, state, failures) index for every message's counts
+        // (confirmation templates' too: no filter on a column the index does not hold).
         let count_rows = sqlx::query(
             "SELECT message_id, state, failures > 0 AS retrying, count(*) AS n FROM deliveries
-             WHERE token_id IS NULL GROUP BY 1, 2, 3",
+             GROUP BY 1, 2, 3",
         )
         .fetch_all(self.reader())
         .await?;
@@ -284,6 +285,28 @@ impl Handle {
                     send: send_control_from_row(r)?,
                     counts: counts.remove(&id).unwrap_or_default(),
                 })
+            })
+            .collect()
+    }
+
+    /// Issues whose send waits for the operator or for its time: paused, or scheduled and
+    /// not started (what `status` lists first), oldest first.
+    pub async fn waiting_sends(&self) -> Result<Vec<(String, SendControl)>> {
+        let rows = sqlx::query(
+            "SELECT slug, scheduled_at, local_time, started_at, hold, hold_reason, held_at,
+                    published_at, unpublished_at
+             FROM messages
+             WHERE kind = 'issue' AND (hold = 'paused' OR (started_at IS NULL AND scheduled_at IS NOT NULL AND hold IS NULL))
+             ORDER BY created_at",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<Option<String>, _>("slug")?.unwrap_or_default(),
+                    send_control_from_row(r)?,
+                ))
             })
             .collect()
     }
