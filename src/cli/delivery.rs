@@ -122,12 +122,12 @@ pub async fn send_issue(
     }
     if active == 0 {
         outln!("issue {slug}: there are no active subscribers; nothing to send")?;
-    } else if enqueued == 0 {
+    } else if enqueued > 0 {
+        outln!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)")?;
+    } else if sent.revived == 0 {
         outln!(
             "issue {slug} is already queued for every active subscriber ({active}): nothing new to send"
         )?;
-    } else {
-        outln!("issue {slug}: queued {enqueued} deliveries ({active} active subscribers)")?;
     }
     if plan.due.first() > now_ms() {
         outln!(

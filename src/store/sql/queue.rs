@@ -242,7 +242,9 @@ fn due_params(due: &DueTimes) -> (i64, String) {
 }
 
 /// After an enqueue: queued; a send whose first delivery is due later is scheduled (the
-/// worker starts it then, see `start_due_sends`), one due now is started and published.
+/// worker starts it then, see `start_due_sends`) with this timing's local time, one due now
+/// is started and published (a later plain send, for readers who joined since, keeps the
+/// local time it was scheduled with).
 async fn mark_enqueued(tx: &mut Conn, message_id: Uuid, due: &DueTimes, now: i64) -> Result<()> {
     let local_time = match due {
         DueTimes::At(_) => None,
@@ -251,7 +253,7 @@ async fn mark_enqueued(tx: &mut Conn, message_id: Uuid, due: &DueTimes, now: i64
     sqlx::query(
         "UPDATE messages SET enqueued_at = COALESCE(enqueued_at, $2),
              scheduled_at = CASE WHEN $3 > $2 THEN $3 ELSE NULL END,
-             local_time = COALESCE($4, local_time),
+             local_time = CASE WHEN $3 > $2 THEN $4 ELSE COALESCE($4, local_time) END,
              started_at = CASE WHEN $3 > $2 THEN NULL ELSE COALESCE(started_at, $2) END,
              published_at = CASE WHEN $3 > $2 THEN published_at ELSE COALESCE(published_at, $2) END
          WHERE id = $1",
