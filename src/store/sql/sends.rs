@@ -20,27 +20,13 @@ use crate::store::types::*;
 pub const CANCELLED_BY_OPERATOR: &str = "cancelled by the operator";
 
 impl Handle {
-    /// Pauses a send that is not held: its queued rows stop being claimed. Returns whether
-    /// the hold was placed, and how many rows it holds.
+    /// Pauses a send that is not held: its queued rows stop being claimed. Returns how many
+    /// rows the hold took, `None` when the send was held already.
     pub async fn pause(&self, message_id: Uuid, reason: &str, now: i64) -> Result<Option<u64>> {
         let mut tx = self.begin_write().await?;
-        let placed = sqlx::query(
-            "UPDATE messages SET hold = 'paused', hold_reason = $2, held_at = $3
-             WHERE id = $1 AND hold IS NULL",
-        )
-        .bind(message_id)
-        .bind(reason)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if placed == 0 {
-            tx.commit().await?;
-            return Ok(None);
-        }
-        let held = hold_queued(&mut tx, message_id, "paused", None, now).await?;
+        let held = place_hold(&mut tx, message_id, Hold::Paused, reason, now, false).await?;
         tx.commit().await?;
-        Ok(Some(held))
+        Ok(held)
     }
 
     /// Lifts a pause: the held rows are queued again with their due times (a row due in the
@@ -81,31 +67,17 @@ impl Handle {
     /// published. Returns how many rows were cancelled, `None` when it was cancelled before.
     pub async fn cancel(&self, message_id: Uuid, now: i64) -> Result<Option<u64>> {
         let mut tx = self.begin_write().await?;
-        let placed = sqlx::query(
-            "UPDATE messages SET hold = 'cancelled', hold_reason = $2, held_at = $3,
-                 published_at = CASE WHEN started_at IS NULL THEN NULL ELSE published_at END
-             WHERE id = $1 AND (hold IS NULL OR hold = 'paused')",
-        )
-        .bind(message_id)
-        .bind(CANCELLED_BY_OPERATOR)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if placed == 0 {
-            tx.commit().await?;
-            return Ok(None);
-        }
-        let cancelled = hold_queued(
+        let held = place_hold(
             &mut tx,
             message_id,
-            "cancelled",
-            Some(CANCELLED_BY_OPERATOR),
+            Hold::Cancelled,
+            CANCELLED_BY_OPERATOR,
             now,
+            false,
         )
         .await?;
         tx.commit().await?;
-        Ok(Some(cancelled))
+        Ok(held)
     }
 
     /// How many deliveries `revive_cancelled` would queue again now (what a dry run says).
@@ -165,20 +137,11 @@ impl Handle {
                      `morningpost resume {slug}` sends it now, `morningpost cancel {slug}` drops it",
                     (now - scheduled_at) / 60_000
                 );
-                // Guarded by `started_at IS NULL AND hold IS NULL`: another worker may have
-                // decided first.
-                let placed = sqlx::query(
-                    "UPDATE messages SET hold = 'paused', hold_reason = $2, held_at = $3
-                     WHERE id = $1 AND started_at IS NULL AND hold IS NULL",
-                )
-                .bind(id)
-                .bind(&reason)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if placed == 1 {
-                    hold_queued(&mut tx, id, "paused", None, now).await?;
+                // Only a send nobody started: another worker may have decided first.
+                if place_hold(&mut tx, id, Hold::Paused, &reason, now, true)
+                    .await?
+                    .is_some()
+                {
                     events.push(SendStart::PausedLate { slug, scheduled_at });
                 }
             } else {
@@ -329,25 +292,49 @@ impl Handle {
     }
 }
 
-/// Moves a send's queued rows to `state` (`paused` or `cancelled`), recording `reply` when
-/// given. Rows in flight are left to their worker; they take the hold when they come back.
-async fn hold_queued(
+/// Places a hold on a send inside the caller's transaction and moves its rows under it:
+/// a pause takes the queued rows, a cancel the queued and paused ones (recording why). A
+/// pause needs a send that is not held; a cancel one that is not cancelled; `only_unstarted`
+/// also requires a send not started yet. A cancel unpublishes a send that never started.
+/// Returns how many rows the hold took, `None` when it could not be placed. Rows in flight
+/// are left to their worker; they take the hold when they come back (`requeue_state!`).
+async fn place_hold(
     tx: &mut Conn,
     message_id: Uuid,
-    state: &str,
-    reply: Option<&str>,
+    hold: Hold,
+    reason: &str,
     now: i64,
-) -> Result<u64> {
-    // A cancel also takes what a pause held.
-    Ok(sqlx::query(
-        "UPDATE deliveries SET state = $2, last_reply = COALESCE($3, last_reply), updated_at = $4
-         WHERE message_id = $1 AND (state = 'queued' OR (state = 'paused' AND $2 = 'cancelled'))",
+    only_unstarted: bool,
+) -> Result<Option<u64>> {
+    let placed = sqlx::query(
+        "UPDATE messages SET hold = $2, hold_reason = $3, held_at = $4,
+             published_at = CASE WHEN $2 = 'cancelled' AND started_at IS NULL THEN NULL ELSE published_at END
+         WHERE id = $1 AND (hold IS NULL OR (hold = 'paused' AND $2 = 'cancelled'))
+           AND (started_at IS NULL OR NOT $5)",
     )
     .bind(message_id)
-    .bind(state)
-    .bind(reply)
+    .bind(hold.as_str())
+    .bind(reason)
     .bind(now)
+    .bind(only_unstarted)
     .execute(&mut *tx)
     .await?
-    .rows_affected())
+    .rows_affected();
+    if placed == 0 {
+        return Ok(None);
+    }
+    let reply = (hold == Hold::Cancelled).then_some(reason);
+    Ok(Some(
+        sqlx::query(
+            "UPDATE deliveries SET state = $2, last_reply = COALESCE($3, last_reply), updated_at = $4
+             WHERE message_id = $1 AND (state = 'queued' OR (state = 'paused' AND $2 = 'cancelled'))",
+        )
+        .bind(message_id)
+        .bind(hold.as_str())
+        .bind(reply)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected(),
+    ))
 }
