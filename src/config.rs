@@ -51,6 +51,7 @@ pub struct Settings {
     pub newsletter: Newsletter,
     /// The newsletter's time zone: `send --at HH:MM`, and readers without a zone of their own.
     pub timezone: crate::domain::TimeZoneName,
+    pub bounces: BounceSettings,
     pub delivery: DeliverySettings,
     pub subscriptions: SubscriptionSettings,
     pub http: HttpSettings,
@@ -91,6 +92,20 @@ pub struct HttpSettings {
 pub struct DkimSettings {
     pub key_file: PathBuf,
     pub selector: String,
+}
+
+/// Late bounces and complaints (docs/architecture.md decision 28).
+#[derive(Debug, Clone)]
+pub struct BounceSettings {
+    /// Where they come back; `None`: not collected (the From address is the return path).
+    pub address: Option<crate::domain::BounceAddress>,
+    /// Soft bounces in a row, within `soft_window`, that suppress an address.
+    pub soft_limit: u32,
+    pub soft_window: Duration,
+    /// An issue's complaint rate (a fraction) that pauses its send.
+    pub pause_complaint_rate: f64,
+    /// An issue's hard-bounce rate (a fraction) that pauses its send.
+    pub pause_bounce_rate: f64,
 }
 
 /// How the worker paces and retries (docs/architecture.md decision 4).

@@ -207,6 +207,31 @@ pub const KEYS: &[Key] = &[
         "the newsletter's IANA time zone: `send --at HH:MM`, and readers whose own zone is unknown",
     ),
     key(
+        "bounce_address",
+        None,
+        "where bounces and complaints come back (VERP: local+tag@domain); unset = the From address, late bounces not collected",
+    ),
+    key(
+        "soft_bounce_limit",
+        Some("3"),
+        "soft bounces in a row (no delivery between) within the window that suppress an address",
+    ),
+    key(
+        "soft_bounce_window_days",
+        Some("30"),
+        "the window soft bounces are counted in",
+    ),
+    key(
+        "pause_complaint_rate_percent",
+        Some("0.3"),
+        "an issue's complaint rate that pauses its send (after 1,000 deliveries)",
+    ),
+    key(
+        "pause_bounce_rate_percent",
+        Some("5"),
+        "an issue's hard-bounce rate that pauses its send (after 1,000 deliveries)",
+    ),
+    key(
         "max_lateness_minutes",
         Some("120"),
         "a scheduled send found this late (workers were down) is paused instead of sent",

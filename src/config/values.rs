@@ -249,6 +249,7 @@ impl Raw {
                 60 * self.number::<u64>("max_lateness_minutes", 1, 7 * 24 * 60)?,
             ),
         };
+        let bounces = self.bounce_settings()?;
         let timezone = crate::domain::TimeZoneName::parse(
             self.required("timezone", "use an IANA name such as Europe/Berlin")?,
         )
@@ -312,8 +313,35 @@ impl Raw {
             bind,
             newsletter,
             timezone,
+            bounces,
             delivery,
             http,
+        })
+    }
+
+    fn bounce_settings(&self) -> Result<super::BounceSettings, ConfigError> {
+        let address = self
+            .get("bounce_address")
+            .map(|a| {
+                crate::domain::BounceAddress::parse(a).map_err(|e| {
+                    self.invalid(
+                        "bounce_address",
+                        e.to_string(),
+                        "use an address whose mail you read, e.g. bounces@news.example.com",
+                    )
+                })
+            })
+            .transpose()?;
+        let percent =
+            |key| -> Result<f64, ConfigError> { Ok(self.number::<f64>(key, 0.0, 100.0)? / 100.0) };
+        Ok(super::BounceSettings {
+            address,
+            soft_limit: self.number("soft_bounce_limit", 1, 100)?,
+            soft_window: Duration::from_secs(
+                86_400 * self.number::<u64>("soft_bounce_window_days", 1, 3650)?,
+            ),
+            pause_complaint_rate: percent("pause_complaint_rate_percent")?,
+            pause_bounce_rate: percent("pause_bounce_rate_percent")?,
         })
     }
 

@@ -6,6 +6,7 @@ mod subscriber_email;
 mod subscriber_name;
 mod time_zone;
 mod token;
+mod verp;
 
 pub use issue_slug::{IssueSlug, IssueSlugError};
 pub use public_urls::{PublicUrls, carries_token, issue_path, routes};
@@ -13,3 +14,4 @@ pub use subscriber_email::{SubscriberEmail, SubscriberEmailError};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
 pub use time_zone::{LocalTime, TimeZoneError, TimeZoneName};
 pub use token::{Token, TokenError, TokenHash, TokenKey};
+pub use verp::{BounceAddress, BounceAddressError, VerpMatch};

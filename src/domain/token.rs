@@ -144,12 +144,17 @@ impl TokenKey {
         self.test_copy_token().hash().matches(&token.hash().0)
     }
 
-    fn derive(&self, purpose: &[u8], id: uuid::Uuid) -> Token {
+    /// HMAC-SHA256 of `data` under this key, for `purpose` (VERP tags: domain/verp.rs).
+    pub fn mac(&self, purpose: &[u8], data: &[u8]) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(purpose);
-        mac.update(id.as_bytes());
-        Token(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn derive(&self, purpose: &[u8], id: uuid::Uuid) -> Token {
+        Token(URL_SAFE_NO_PAD.encode(self.mac(purpose, id.as_bytes())))
     }
 }
 

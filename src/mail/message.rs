@@ -22,6 +22,8 @@ pub struct ListHeaders<'a> {
     pub list_id: &'a str,
     pub unsubscribe_url: &'a str,
     pub unsubscribe_mailto: &'a str,
+    /// Gmail's feedback loop: `issue:list:newsletter:morningpost`, no personal data.
+    pub feedback_id: &'a str,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +93,11 @@ fn write_head(h: &MessageHeaders<'_>, out: &mut Vec<u8>) -> Result<(), MessageEr
             "List-Unsubscribe=One-Click",
             &mut head,
         );
+        structured_header("Feedback-ID", list.feedback_id, &mut head);
+        // Bulk mail: auto-responders (out-of-office) should stay quiet (RFC 3834 §2, and
+        // Exchange's own header).
+        structured_header("Precedence", "bulk", &mut head);
+        structured_header("X-Auto-Response-Suppress", "OOF, AutoReply", &mut head);
     }
     head.push_str("Content-Type: multipart/alternative;\r\n boundary=\"");
     head.push_str(BOUNDARY);
@@ -148,6 +155,7 @@ pub struct IssueMessage {
     html_qp: QpTemplate,
     from: String,
     list_id: String,
+    feedback_id: String,
     urls: PublicUrls,
     view_url: String,
     unsubscribe_address: String,
@@ -166,6 +174,14 @@ impl IssueMessage {
                 "{} {}",
                 super::encode::display_name(&newsletter.name),
                 newsletter.list_id
+            ),
+            feedback_id: format!(
+                "{}:{}:newsletter:morningpost",
+                issue.slug,
+                newsletter
+                    .list_id
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
             ),
             urls: urls.clone(),
             view_url: urls.issue(&issue.slug),
@@ -203,6 +219,7 @@ impl IssueMessage {
                 list_id: &self.list_id,
                 unsubscribe_url: &unsubscribe_url,
                 unsubscribe_mailto: &mailto,
+                feedback_id: &self.feedback_id,
             }),
         };
         let mut out = Vec::with_capacity(

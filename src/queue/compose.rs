@@ -21,6 +21,8 @@ pub enum ComposeError {
         #[source]
         source: crate::domain::SubscriberEmailError,
     },
+    #[error("the return path (from bounce_address) is not an address lettre accepts")]
+    ReturnPath(#[source] lettre::address::AddressError),
     #[error("the envelope cannot be built")]
     Envelope(#[source] lettre::error::Error),
     #[error("the message cannot be written")]
@@ -86,12 +88,12 @@ impl Composer {
         match self.prepared(c.message_id).await? {
             Prepared::Issue(message) => {
                 self.writer
-                    .issue_copy(&message, &to, name, c.subscriber_id, now)
+                    .issue_copy(&message, &to, name, c.subscriber_id, c.delivery_id, now)
             }
             Prepared::Confirmation(mail) => {
                 let token_id = c.token_id.ok_or(ComposeError::MissingToken)?;
                 self.writer
-                    .confirmation_copy(&mail, &to, name, token_id, now)
+                    .confirmation_copy(&mail, &to, name, token_id, c.delivery_id, now)
             }
         }
     }

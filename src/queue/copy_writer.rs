@@ -11,7 +11,7 @@ use lettre::message::Mailbox;
 use super::ComposeError;
 use super::setup::SetupError;
 use crate::config::{Newsletter, Settings};
-use crate::domain::{PublicUrls, SubscriberEmail, TokenKey};
+use crate::domain::{BounceAddress, PublicUrls, SubscriberEmail, TokenKey};
 use crate::mail::dkim::Dkim;
 use crate::mail::encode::mailbox;
 use crate::mail::{IssueMessage, MessageHeaders, Recipient, assemble, message_id};
@@ -34,6 +34,8 @@ pub struct CopyWriter {
     urls: PublicUrls,
     key: TokenKey,
     dkim: Option<Dkim>,
+    /// Where bounces go (VERP); `None`: the From address, as before.
+    bounces: Option<BounceAddress>,
 }
 
 /// An issue prepared for test copies: `[Test] ` before its subject. Only
@@ -54,6 +56,7 @@ impl CopyWriter {
             urls: settings.urls(),
             key,
             dkim,
+            bounces: settings.bounces.address.clone(),
         }
     }
 
@@ -87,6 +90,7 @@ impl CopyWriter {
         to: &SubscriberEmail,
         name: Option<&str>,
         subscriber_id: uuid::Uuid,
+        delivery_id: i64,
         now: time::OffsetDateTime,
     ) -> Result<Composed, ComposeError> {
         let id = message_id(message.issue().slug.as_str(), subscriber_id, self.domain());
@@ -100,7 +104,7 @@ impl CopyWriter {
         let bytes = message
             .build(&recipient, now)
             .map_err(ComposeError::Message)?;
-        self.finish(id, bytes, to)
+        self.finish(id, bytes, to, Some(delivery_id))
     }
 
     /// The issue as test copies carry it (docs/architecture.md decision 25).
@@ -135,7 +139,7 @@ impl CopyWriter {
             .0
             .build(&recipient, now)
             .map_err(ComposeError::Message)?;
-        self.finish(id, bytes, to)
+        self.finish(id, bytes, to, None)
     }
 
     /// A transactional mail: no list headers, the link of this confirmation token.
@@ -145,6 +149,7 @@ impl CopyWriter {
         to: &SubscriberEmail,
         name: Option<&str>,
         token_id: uuid::Uuid,
+        delivery_id: i64,
         now: time::OffsetDateTime,
     ) -> Result<Composed, ComposeError> {
         let token = self.key.confirmation_token(token_id);
@@ -168,21 +173,32 @@ impl CopyWriter {
             &mail.html.fill_html(&values),
         )
         .map_err(ComposeError::Message)?;
-        self.finish(id, bytes, to)
+        self.finish(id, bytes, to, Some(delivery_id))
     }
 
-    /// Signs (with a DKIM key) and addresses the envelope to `to` alone.
+    /// Signs (with a DKIM key) and addresses the envelope to `to` alone, from the
+    /// delivery's own return path when bounces are collected (a test copy's bounce goes to
+    /// the bounce address untagged: it matches no delivery).
     fn finish(
         &self,
         message_id: String,
         mut bytes: Vec<u8>,
         to: &SubscriberEmail,
+        delivery_id: Option<i64>,
     ) -> Result<Composed, ComposeError> {
         if let Some(dkim) = &self.dkim {
             bytes = dkim.signed(bytes).map_err(ComposeError::Sign)?;
         }
-        let envelope = Envelope::new(Some(self.from.email.clone()), vec![to.to_lettre()])
-            .map_err(ComposeError::Envelope)?;
+        let sender = match (&self.bounces, delivery_id) {
+            (Some(b), Some(id)) => b
+                .return_path(&self.key, id)
+                .parse()
+                .map_err(ComposeError::ReturnPath)?,
+            (Some(b), None) => b.to_string().parse().map_err(ComposeError::ReturnPath)?,
+            (None, _) => self.from.email.clone(),
+        };
+        let envelope =
+            Envelope::new(Some(sender), vec![to.to_lettre()]).map_err(ComposeError::Envelope)?;
         Ok(Composed {
             envelope,
             message_id,

@@ -246,6 +246,43 @@ impl Store {
         dispatch!(self, "listing paused and scheduled sends", s => s.waiting_sends().await)
     }
 
+    /// The delivery a VERP tag names.
+    pub async fn delivery_ref(&self, delivery_id: i64) -> Result<Option<DeliveryRef>> {
+        dispatch!(self, "finding a delivery", s => s.delivery_ref(delivery_id).await)
+    }
+
+    /// The delivery of an issue to a subscriber (what our Message-ID names).
+    pub async fn issue_delivery(
+        &self,
+        slug: &str,
+        subscriber_id: Uuid,
+    ) -> Result<Option<DeliveryRef>> {
+        dispatch!(self, "finding an issue's delivery", s => s.issue_delivery(slug, subscriber_id).await)
+    }
+
+    /// The subscriber with this normalised address and their latest sent issue delivery.
+    pub async fn latest_delivery_to(
+        &self,
+        email_key: &str,
+    ) -> Result<Option<(Uuid, Option<DeliveryRef>)>> {
+        dispatch!(self, "finding a subscriber's latest delivery", s => s.latest_delivery_to(email_key).await)
+    }
+
+    /// Records one failed recipient of a late report, once, and applies its class.
+    pub async fn record_bounce(
+        &self,
+        event: &NewBounceEvent,
+        soft_limit: u32,
+        soft_window_ms: i64,
+    ) -> Result<BounceEffect> {
+        dispatch!(self, "recording a bounce", s => s.record_bounce(event, soft_limit, soft_window_ms).await)
+    }
+
+    /// Late reports about an issue's deliveries, by class.
+    pub async fn bounce_counts(&self, message_id: Uuid) -> Result<BounceCounts> {
+        dispatch!(self, "counting bounces", s => s.bounce_counts(message_id).await)
+    }
+
     /// First attempts of an issue due in each coming hour.
     pub async fn due_by_hour(&self, message_id: Uuid, now: i64) -> Result<Vec<(i64, i64)>> {
         dispatch!(self, "counting deliveries due by hour", s => s.due_by_hour(message_id, now).await)
@@ -329,12 +366,15 @@ fn migrator(files: &'static [(i64, &'static str, &'static str)]) -> sqlx::migrat
     let migrations = files
         .iter()
         .map(|(version, name, sql)| {
+            // A migration that must run outside a transaction says so on its first line
+            // (SQLite's table rebuild turns foreign keys off, which a transaction forbids).
+            let no_transaction = sql.starts_with("-- no-transaction");
             Migration::new(
                 *version,
                 std::borrow::Cow::Borrowed(*name),
                 MigrationType::Simple,
                 sql.into_sql_str(),
-                false,
+                no_transaction,
             )
         })
         .collect();

@@ -68,7 +68,10 @@ pub(super) fn plan_signups(
                         SubscribeOutcome::TooSoon
                     }
                     SubscriberStatus::Pending => SubscribeOutcome::Resent,
-                    SubscriberStatus::Unsubscribed | SubscriberStatus::Bounced => {
+                    // A complaint is undone only by a new double opt-in, like an unsubscribe.
+                    SubscriberStatus::Unsubscribed
+                    | SubscriberStatus::Bounced
+                    | SubscriberStatus::Complained => {
                         plan.reactivate.push((k.id, r));
                         SubscribeOutcome::Reactivated
                     }

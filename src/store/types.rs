@@ -12,14 +12,18 @@ pub enum SubscriberStatus {
     Active,
     Unsubscribed,
     Bounced,
+    /// Reported our mail as spam (an ARF complaint): never mailed again unless they sign up
+    /// again through double opt-in.
+    Complained,
 }
 
 impl SubscriberStatus {
-    pub const ALL: [SubscriberStatus; 4] = [
+    pub const ALL: [SubscriberStatus; 5] = [
         Self::Pending,
         Self::Active,
         Self::Unsubscribed,
         Self::Bounced,
+        Self::Complained,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +32,7 @@ impl SubscriberStatus {
             Self::Active => "active",
             Self::Unsubscribed => "unsubscribed",
             Self::Bounced => "bounced",
+            Self::Complained => "complained",
         }
     }
 
@@ -411,4 +416,94 @@ pub struct ArchiveEntry {
     pub slug: String,
     pub title: String,
     pub issue_date: String,
+}
+
+/// What a late report said about a recipient, as the store keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BounceClass {
+    /// The address is gone: suppressed at once.
+    Hard,
+    /// Full mailbox, expired, temporary: suppressed after a streak (`soft_bounce_limit`).
+    Soft,
+    /// The receiver refused the message or the sender, not the address: counted only.
+    Refused,
+    /// A spam complaint (ARF): the reader is marked complained at once.
+    Complaint,
+}
+
+impl BounceClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hard => "hard",
+            Self::Soft => "soft",
+            Self::Refused => "refused",
+            Self::Complaint => "complaint",
+        }
+    }
+}
+
+/// How a report was tied to its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    /// The VERP tag of the return path it came back to.
+    Verp,
+    /// Our Message-ID in the returned headers.
+    MessageId,
+    /// The original recipient's address alone.
+    Recipient,
+}
+
+impl MatchedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verp => "verp",
+            Self::MessageId => "message-id",
+            Self::Recipient => "recipient",
+        }
+    }
+}
+
+/// A delivery a report may be about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryRef {
+    pub delivery_id: i64,
+    pub subscriber_id: Uuid,
+    pub message_id: Uuid,
+}
+
+/// One failed recipient of a report, matched, to record.
+#[derive(Debug, Clone)]
+pub struct NewBounceEvent {
+    /// SHA-256 of the report's bytes and the recipient's place in it: the same report
+    /// ingested twice is recorded once.
+    pub report_key: [u8; 32],
+    pub subscriber_id: Uuid,
+    pub delivery: Option<DeliveryRef>,
+    pub class: BounceClass,
+    pub status: Option<String>,
+    pub reply_code: Option<String>,
+    pub diagnostic: Option<String>,
+    pub feedback_type: Option<String>,
+    pub matched_by: MatchedBy,
+    pub received_at: i64,
+}
+
+/// What recording a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BounceEffect {
+    /// Recorded before: nothing changed.
+    Duplicate,
+    /// Recorded; the subscriber stays as they were.
+    Recorded,
+    /// Recorded, and the subscriber is no longer mailed (bounced or complained).
+    Suppressed(SubscriberStatus),
+}
+
+/// Late reports about one issue's deliveries, by class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BounceCounts {
+    pub hard: i64,
+    pub soft: i64,
+    pub refused: i64,
+    pub complaints: i64,
 }

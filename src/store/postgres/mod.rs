@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "operator controls",
         include_str!("../../../migrations/postgres/0002_operator_controls.sql"),
     ),
+    (
+        3,
+        "bounces",
+        include_str!("../../../migrations/postgres/0003_bounces.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -20,6 +20,7 @@ macro_rules! requeue_state {
     };
 }
 
+mod bounces;
 mod messages;
 mod queue;
 mod rows;

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "operator controls",
         include_str!("../../../migrations/sqlite/0002_operator_controls.sql"),
     ),
+    (
+        3,
+        "bounces",
+        include_str!("../../../migrations/sqlite/0003_bounces.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
