@@ -12,6 +12,7 @@ use super::text::{find_reply_code, find_status, lower};
 /// Texts that say the address itself is gone. Strong enough to overrule a 5.7.x status.
 const NO_SUCH_USER: &[&str] = &[
     "user unknown",
+    "addressee unknown",
     "unknown user",
     "no such user",
     "no such recipient",
@@ -164,13 +165,17 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, text: &str) -> C
     let found_status = find_status(&text);
     let status = match status {
         // A generic status ("5.0.0", "5.1.0") yields to a specific one in the text.
-        Some(s) if s.ends_with(".0") && found_status.as_deref().is_some_and(|f| !f.ends_with(".0")) => {
+        Some(s)
+            if s.ends_with(".0") && found_status.as_deref().is_some_and(|f| !f.ends_with(".0")) =>
+        {
             found_status
         }
         Some(s) => Some(s.to_owned()),
         None => found_status,
     };
-    let code = reply_code.map(str::to_owned).or_else(|| find_reply_code(&text));
+    let code = reply_code
+        .map(str::to_owned)
+        .or_else(|| find_reply_code(&text));
     if let Some(status) = status.as_deref() {
         if let Some(class) = by_status(status, &text) {
             return class;
@@ -245,7 +250,9 @@ fn by_status(status: &str, text: &str) -> Option<Class> {
         ("4", "4") => hard(),
         // X.4.x other network and routing trouble: transient in nature unless the text says
         // the address is gone (Office 365 answers 5.4.1 for an unknown recipient).
-        ("4", _) => by_text(text).filter(|c| *c != Class::Refused).unwrap_or(Class::Soft),
+        ("4", _) => by_text(text)
+            .filter(|c| *c != Class::Refused)
+            .unwrap_or(Class::Soft),
         // X.5.x protocol, X.6.x content: the message, not the reader, unless the text says
         // plainly that the user is unknown.
         ("5" | "6", _) => {
@@ -294,20 +301,55 @@ mod tests {
         assert_eq!(c(Some("4.2.2"), None, "over quota"), Class::Soft);
         assert_eq!(c(Some("4.4.7"), None, "expired"), Class::Soft);
         assert_eq!(c(Some("5.4.7"), None, ""), Class::Soft);
-        assert_eq!(c(Some("5.7.1"), Some("550"), "message rejected as spam"), Class::Refused);
-        assert_eq!(c(Some("5.7.1"), Some("550"), "recipient unknown"), Class::Hard);
-        assert_eq!(c(Some("5.7.26"), None, "unauthenticated email, DMARC"), Class::Refused);
+        assert_eq!(
+            c(Some("5.7.1"), Some("550"), "message rejected as spam"),
+            Class::Refused
+        );
+        assert_eq!(
+            c(Some("5.7.1"), Some("550"), "recipient unknown"),
+            Class::Hard
+        );
+        assert_eq!(
+            c(Some("5.7.26"), None, "unauthenticated email, DMARC"),
+            Class::Refused
+        );
         assert_eq!(c(Some("5.3.4"), None, "message too big"), Class::Refused);
-        assert_eq!(c(Some("4.7.1"), None, "greylisted, try again later"), Class::Soft);
-        assert_eq!(c(Some("4.7.0"), Some("421"), "unusual rate of unsolicited mail"), Class::Refused);
-        assert_eq!(c(Some("5.4.1"), None, "Recipient address rejected: Access denied"), Class::Hard);
+        assert_eq!(
+            c(Some("4.7.1"), None, "greylisted, try again later"),
+            Class::Soft
+        );
+        assert_eq!(
+            c(
+                Some("4.7.0"),
+                Some("421"),
+                "unusual rate of unsolicited mail"
+            ),
+            Class::Refused
+        );
+        assert_eq!(
+            c(
+                Some("5.4.1"),
+                None,
+                "Recipient address rejected: Access denied"
+            ),
+            Class::Hard
+        );
     }
 
     #[test]
     fn generic_status_yields_to_text() {
-        assert_eq!(c(Some("5.0.0"), None, "550 5.1.1 user unknown"), Class::Hard);
-        assert_eq!(c(Some("5.0.0"), None, "smtp; 552 mailbox full"), Class::Soft);
-        assert_eq!(c(Some("5.0.0"), None, "blocked by spamhaus"), Class::Refused);
+        assert_eq!(
+            c(Some("5.0.0"), None, "550 5.1.1 user unknown"),
+            Class::Hard
+        );
+        assert_eq!(
+            c(Some("5.0.0"), None, "smtp; 552 mailbox full"),
+            Class::Soft
+        );
+        assert_eq!(
+            c(Some("5.0.0"), None, "blocked by spamhaus"),
+            Class::Refused
+        );
     }
 
     #[test]
@@ -320,9 +362,22 @@ mod tests {
 
     #[test]
     fn text_only() {
-        assert_eq!(c(None, None, "sorry, no mailbox here by that name. (#5.1.1)"), Class::Hard);
-        assert_eq!(c(None, None, "This user doesn't have a yahoo.com account"), Class::Hard);
+        assert_eq!(
+            c(None, None, "sorry, no mailbox here by that name. (#5.1.1)"),
+            Class::Hard
+        );
+        assert_eq!(
+            c(None, None, "This user doesn't have a yahoo.com account"),
+            Class::Hard
+        );
         assert_eq!(c(None, Some("552"), "Mailbox quota exceeded"), Class::Soft);
-        assert_eq!(c(None, Some("550"), "Client host blocked using zen.spamhaus.org"), Class::Refused);
+        assert_eq!(
+            c(
+                None,
+                Some("550"),
+                "Client host blocked using zen.spamhaus.org"
+            ),
+            Class::Refused
+        );
     }
 }

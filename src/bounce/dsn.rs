@@ -19,7 +19,9 @@ pub struct DsnRecipient {
 impl DsnRecipient {
     /// The address we sent to: Original-Recipient when the MTA kept it, else Final-Recipient.
     pub fn address(&self) -> Option<String> {
-        self.original.clone().or_else(|| self.final_recipient.clone())
+        self.original
+            .clone()
+            .or_else(|| self.final_recipient.clone())
     }
 
     fn is_empty(&self) -> bool {
@@ -34,7 +36,9 @@ pub fn recipients(fields_text: &str) -> Vec<DsnRecipient> {
         let mut current = DsnRecipient::default();
         for (name, value) in header_fields(&block) {
             let starts_new = match name.as_str() {
-                "original-recipient" => current.original.is_some() || current.final_recipient.is_some(),
+                "original-recipient" => {
+                    current.original.is_some() || current.final_recipient.is_some()
+                }
                 "final-recipient" => current.final_recipient.is_some(),
                 _ => false,
             };
@@ -55,8 +59,7 @@ pub fn recipients(fields_text: &str) -> Vec<DsnRecipient> {
                     // "smtp; 550 5.1.1 …": the text after the type.
                     let text = value.split_once(';').map_or(value.as_str(), |(_, t)| t);
                     let text = one_line(text);
-                    current.reply_code = find_reply_code(&text)
-                        .filter(|code| text.starts_with(code.as_str()));
+                    current.reply_code = find_reply_code(&text);
                     if !text.is_empty() {
                         current.diagnostic = Some(text);
                     }
@@ -66,6 +69,28 @@ pub fn recipients(fields_text: &str) -> Vec<DsnRecipient> {
         }
         if current.final_recipient.is_some() || current.original.is_some() {
             out.push(current);
+        }
+    }
+    merge_repeats(out)
+}
+
+/// Some MTAs repeat a recipient's block (or split it in two): one recipient per address,
+/// the later blocks filling what the first left out.
+fn merge_repeats(all: Vec<DsnRecipient>) -> Vec<DsnRecipient> {
+    let mut out: Vec<DsnRecipient> = Vec::new();
+    for r in all {
+        let same = out.iter_mut().find(|o| {
+            o.address()
+                .is_some_and(|a| Some(a.to_lowercase()) == r.address().map(|b| b.to_lowercase()))
+        });
+        match same {
+            Some(o) => {
+                o.action = o.action.take().or(r.action);
+                o.status = o.status.take().or(r.status);
+                o.diagnostic = o.diagnostic.take().or(r.diagnostic);
+                o.reply_code = o.reply_code.take().or(r.reply_code);
+            }
+            None => out.push(r),
         }
     }
     out
@@ -86,7 +111,10 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].address().as_deref(), Some("a@example.com"));
         assert_eq!(r[0].reply_code.as_deref(), Some("550"));
-        assert_eq!(r[0].diagnostic.as_deref(), Some("550 5.1.1 <a@example.com>: user unknown"));
+        assert_eq!(
+            r[0].diagnostic.as_deref(),
+            Some("550 5.1.1 <a@example.com>: user unknown")
+        );
         assert_eq!(r[1].address().as_deref(), Some("b@example.com"));
         assert_eq!(r[1].action.as_deref(), Some("delayed"));
     }

@@ -93,22 +93,64 @@ const ORIGINAL_MARKERS: &[&str] = &[
 
 /// Words that make a line a failure explanation.
 const DIAGNOSTIC_WORDS: &[&str] = &[
-    "unknown", "not exist", "no such", "quota", "full", "rejected", "refused", "denied",
-    "blocked", "disabled", "invalid", "unavailable", "error", "failed", "expired", "not found",
-    "doesn't have", "no mailbox", "spam", "policy", "said:", "reason:", "storage", "delayed",
+    "unknown",
+    "not exist",
+    "no such",
+    "quota",
+    "full",
+    "rejected",
+    "refused",
+    "denied",
+    "blocked",
+    "disabled",
+    "invalid",
+    "unavailable",
+    "error",
+    "failed",
+    "expired",
+    "not found",
+    "doesn't have",
+    "no mailbox",
+    "spam",
+    "policy",
+    "said:",
+    "reason:",
+    "storage",
+    "delayed",
+    "died",
+    "timeout",
+    "exceeded",
+    "could not",
+    "cannot",
+    "can't",
+    "unable",
+    "timed out",
+    "too many",
+    "over quota",
 ];
 
 /// Local parts that are never the failed reader: the report's own senders.
-const SYSTEM_LOCALS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "noreply", "no-reply"];
+const SYSTEM_LOCALS: &[&str] = &[
+    "mailer-daemon",
+    "postmaster",
+    "mail-daemon",
+    "noreply",
+    "no-reply",
+];
 
 /// True when the message claims to be a bounce: a null or daemon sender, a bounce subject, or
 /// a failure phrase in its text.
 pub fn looks_like_bounce(from: &str, subject: &str, body: &str) -> bool {
     let from = lower(from);
     let subject = lower(subject);
-    let daemon = ["mailer-daemon", "postmaster", "mail delivery", "mail administrator"]
-        .iter()
-        .any(|d| from.contains(d));
+    let daemon = [
+        "mailer-daemon",
+        "postmaster",
+        "mail delivery",
+        "mail administrator",
+    ]
+    .iter()
+    .any(|d| from.contains(d));
     let bounce_subject = [
         "undeliver",
         "undelivered",
@@ -141,8 +183,7 @@ pub fn looks_like_bounce(from: &str, subject: &str, body: &str) -> bool {
 pub fn is_delay_warning(subject: &str, body: &str) -> bool {
     let subject = lower(subject);
     let body = lower(body);
-    (subject.contains("delay") || subject.contains("warning"))
-        && !body.contains("permanent")
+    (subject.contains("delay") || subject.contains("warning")) && !body.contains("permanent")
         || DELAY_PHRASES.iter().any(|p| body.contains(p)) && !body.contains("permanent error")
 }
 
@@ -152,8 +193,12 @@ pub fn own_text(body: &str) -> String {
     for (n, line) in body.lines().take(MAX_LINES).enumerate() {
         let l = lower(line);
         let marker = ORIGINAL_MARKERS.iter().any(|m| l.contains(m))
-            && (l.contains("---") || l.contains("===") || l.contains("follow") || l.trim_end().ends_with(':'));
-        let quoted_headers = n > 0 && (l.starts_with("received: ") || l.starts_with("return-path:"));
+            && (l.contains("---")
+                || l.contains("===")
+                || l.contains("follow")
+                || l.trim_end().ends_with(':'));
+        let quoted_headers =
+            n > 0 && (l.starts_with("received: ") || l.starts_with("return-path:"));
         if marker || quoted_headers {
             break;
         }
@@ -180,9 +225,11 @@ pub fn failed_recipients(text: &str, exclude: &[String]) -> Vec<Found> {
         let local = address.split('@').next().unwrap_or("").to_ascii_lowercase();
         if SYSTEM_LOCALS.contains(&local.as_str())
             || exclude.iter().any(|e| e.eq_ignore_ascii_case(&address))
-            || found
-                .iter()
-                .any(|f| f.address.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&address)))
+            || found.iter().any(|f| {
+                f.address
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&address))
+            })
         {
             continue;
         }
@@ -199,7 +246,10 @@ pub fn failed_recipients(text: &str, exclude: &[String]) -> Vec<Found> {
 /// section, one after "to" / "RCPT TO:" / "recipient".
 fn address_of_line(line: &str, in_section: bool) -> Option<String> {
     let trimmed = line.trim_start().trim_start_matches(['<', '"', '\'', '`']);
-    let first = trimmed.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+    let first = trimmed
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("");
     if first.contains('@') {
         if let Some(a) = addresses_in(first).into_iter().next() {
             // "user@host" alone, "user@host:", "<user@host>...", "'user@host' on <date>".
@@ -210,9 +260,17 @@ fn address_of_line(line: &str, in_section: bool) -> Option<String> {
         return None;
     }
     let l = lower(line);
-    let naming = ["rcpt to", "delivered to", "deliver to", "recipient", "address:", "to:", "for "]
-        .iter()
-        .any(|k| l.contains(k));
+    let naming = [
+        "rcpt to",
+        "delivered to",
+        "deliver to",
+        "recipient",
+        "address:",
+        "to:",
+        "for ",
+    ]
+    .iter()
+    .any(|k| l.contains(k));
     if naming {
         return addresses_in(line).into_iter().next();
     }
@@ -229,28 +287,41 @@ fn diagnostic_near(lines: &[&str], at: usize, address: &str) -> Option<String> {
         .map(|(_, rest)| rest.to_owned())
         .unwrap_or_default();
     let rest = after_address.trim_start_matches(|c: char| ">\"':.`, ".contains(c));
+    // Candidates: the rest of the address's line, then the lines below it, up to the next
+    // address line. A line with a reply or status code beats one with only words.
+    let mut candidates: Vec<(usize, String)> = Vec::new();
     if is_diagnostic(rest) {
         // Keep the original case: take the same tail from the line as written.
-        let tail: String = own.chars().skip(own.chars().count().saturating_sub(rest.chars().count())).collect();
-        return Some(with_continuation(lines, at, &tail));
+        let skip = own.chars().count().saturating_sub(rest.chars().count());
+        candidates.push((at, own.chars().skip(skip).collect()));
     }
     for j in at + 1..(at + 1 + LOOKAHEAD).min(lines.len()) {
         let line = lines.get(j).copied().unwrap_or("");
-        if j > at + 1 && address_of_line(line, false).is_some() {
+        if address_of_line(line, false).is_some() {
             break;
         }
         if is_diagnostic(line) {
-            return Some(with_continuation(lines, j, line));
+            candidates.push((j, line.to_owned()));
         }
     }
-    None
+    let coded = |text: &str| find_reply_code(text).is_some() || find_status(text).is_some();
+    candidates
+        .iter()
+        .find(|(_, text)| coded(text))
+        .or_else(|| candidates.first())
+        .map(|(j, text)| with_continuation(lines, *j, text))
 }
 
 fn with_continuation(lines: &[&str], at: usize, first: &str) -> String {
+    let indent = |line: &str| line.chars().take_while(|c| c.is_whitespace()).count();
+    let own_indent = lines.get(at).map_or(0, |l| indent(l));
     let mut text = first.trim().to_owned();
-    for line in lines.iter().skip(at + 1).take(6) {
-        let continues = line.starts_with([' ', '\t']) && !line.trim().is_empty();
-        if !continues || address_of_line(line, false).is_some() || text.chars().count() > 400 {
+    for line in lines.iter().skip(at + 1).take(8) {
+        // Continuation lines are indented deeper than the line they continue (Exim, Postfix)
+        // or at least indented when that line is not.
+        let continues = !line.trim().is_empty()
+            && indent(line) > own_indent.min(indent(line).saturating_sub(1));
+        if !continues || indent(line) < own_indent.max(1) || text.chars().count() > 400 {
             break;
         }
         text.push(' ');
@@ -278,7 +349,8 @@ pub fn any_diagnostic(text: &str) -> Option<String> {
         .enumerate()
         .find(|(_, l)| {
             let t = l.trim_start();
-            find_reply_code(t).is_some_and(|c| t.starts_with(c.as_str())) || find_status(t).is_some()
+            find_reply_code(t).is_some_and(|c| t.starts_with(c.as_str()))
+                || find_status(t).is_some()
         })
         .map(|(i, l)| with_continuation(&lines, i, l))
 }

@@ -38,18 +38,24 @@ impl Parts {
         parts.from = parts.field("from").unwrap_or("").to_owned();
         let mut html = String::new();
         for part in &message.parts {
-            let (ctype, subtype) = part.content_type().map_or(("text".to_owned(), "plain".to_owned()), |ct| {
-                (
-                    ct.ctype().to_ascii_lowercase(),
-                    ct.subtype().unwrap_or("").to_ascii_lowercase(),
-                )
-            });
+            let (ctype, subtype) =
+                part.content_type()
+                    .map_or(("text".to_owned(), "plain".to_owned()), |ct| {
+                        (
+                            ct.ctype().to_ascii_lowercase(),
+                            ct.subtype().unwrap_or("").to_ascii_lowercase(),
+                        )
+                    });
             match (ctype.as_str(), subtype.as_str(), &part.body) {
                 ("message", "delivery-status" | "global-delivery-status", _) => {
-                    parts.delivery_status.push(String::from_utf8_lossy(part.contents()).into_owned());
+                    parts
+                        .delivery_status
+                        .push(String::from_utf8_lossy(part.contents()).into_owned());
                 }
                 ("message", "feedback-report", _) => {
-                    parts.feedback.push(String::from_utf8_lossy(part.contents()).into_owned());
+                    parts
+                        .feedback
+                        .push(String::from_utf8_lossy(part.contents()).into_owned());
                 }
                 ("text" | "message", "rfc822-headers", _) => {
                     parts.add_original_headers(&String::from_utf8_lossy(part.contents()));
@@ -80,7 +86,10 @@ impl Parts {
 
     /// The first value of a top-level header.
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Where the report was sent: To, Delivered-To, X-Original-To, Envelope-To, in that order,
@@ -102,7 +111,9 @@ impl Parts {
     /// The sender is a mail system, not a person.
     pub fn from_daemon(&self) -> bool {
         let from = self.from.to_ascii_lowercase();
-        from.contains("mailer-daemon") || from.contains("postmaster") || self.field("return-path").is_some_and(|r| r.trim() == "<>")
+        from.contains("mailer-daemon")
+            || from.contains("postmaster")
+            || self.field("return-path").is_some_and(|r| r.trim() == "<>")
     }
 
     fn add_original_headers(&mut self, text: &str) {
@@ -124,7 +135,10 @@ impl Parts {
         let mut tos = Vec::new();
         for line in self.body.lines().take(20_000) {
             let l = line.trim_start().to_ascii_lowercase();
-            if ["received:", "return-path:", "from:", "message-id:", "date:"].iter().any(|h| l.starts_with(h)) {
+            if ["received:", "return-path:", "from:", "message-id:", "date:"]
+                .iter()
+                .any(|h| l.starts_with(h))
+            {
                 in_headers = true;
             }
             if !in_headers {

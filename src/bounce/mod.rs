@@ -118,7 +118,8 @@ pub fn parse(raw: &[u8]) -> Report {
     } else if let Some(report) = delivery_status(&parts) {
         report
     } else if auto_reply::is_auto_reply(&parts.headers, &parts.subject)
-        && !parts.from.to_ascii_lowercase().contains("mailer-daemon")
+        // Bounces carry Auto-Submitted too: a mail system's sender or a bounce subject wins.
+        && !legacy::looks_like_bounce(&parts.from, &parts.subject, "")
     {
         Report::empty(Kind::AutoReply, Vec::new())
     } else {
@@ -175,20 +176,44 @@ fn complaint(fields: &str, parts: &message::Parts) -> Report {
 
 /// An RFC 3464 report, when the message has a delivery-status part naming recipients.
 fn delivery_status(parts: &message::Parts) -> Option<Report> {
-    let all: Vec<dsn::DsnRecipient> = parts.delivery_status.iter().flat_map(|t| dsn::recipients(t)).collect();
+    let all: Vec<dsn::DsnRecipient> = parts
+        .delivery_status
+        .iter()
+        .flat_map(|t| dsn::recipients(t))
+        .collect();
     if all.is_empty() {
         return None;
     }
-    let failing = |r: &&dsn::DsnRecipient| !matches!(r.action.as_deref(), Some("delivered" | "relayed" | "expanded"));
+    let failing = |r: &&dsn::DsnRecipient| {
+        !matches!(
+            r.action.as_deref(),
+            Some("delivered" | "relayed" | "expanded")
+        )
+    };
     let kind = if all.iter().any(|r| failing(&r)) {
         Kind::Bounce
     } else {
         Kind::Delivered
     };
+    // A block without Diagnostic-Code: the human-readable part often gives the reason.
+    let own = legacy::own_text(&parts.body);
+    let explained = legacy::failed_recipients(&own, &[]);
     let recipients = all
         .iter()
         .filter(|r| kind == Kind::Delivered || failing(r))
         .map(|r| {
+            let mut r = r.clone();
+            if r.diagnostic.is_none() {
+                r.diagnostic = explained
+                    .iter()
+                    .find(|f| {
+                        f.address.is_some()
+                            && f.address.as_deref().map(str::to_lowercase)
+                                == r.address().map(|a| a.to_lowercase())
+                    })
+                    .and_then(|f| f.diagnostic.clone());
+                r.reply_code = r.diagnostic.as_deref().and_then(text::find_reply_code);
+            }
             let class = match r.action.as_deref() {
                 // A delay is no outcome yet: the final failure or delivery comes later.
                 Some("delayed" | "delivered" | "relayed" | "expanded") => Class::Ignore,
@@ -225,8 +250,15 @@ fn legacy_bounce(parts: &message::Parts, report_addresses: &[String]) -> Report 
         if diagnostic.is_none() && parts.original_message_ids.is_empty() && !parts.from_daemon() {
             return Report::empty(Kind::Unknown, Vec::new());
         }
+        // The reply itself may name the address ("553 <a@b>... No such user").
+        let address = diagnostic
+            .as_deref()
+            .map(text::addresses_in)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|a| !exclude.iter().any(|e| e.eq_ignore_ascii_case(a)));
         found.push(legacy::Found {
-            address: None,
+            address,
             diagnostic,
         });
     }

@@ -63,13 +63,15 @@ pub fn normalize_address(raw: &str) -> Option<String> {
             s = rest.trim();
         }
     }
-    let s = s.trim_start_matches("mailto:").trim_start_matches("MAILTO:");
+    let s = s
+        .trim_start_matches("mailto:")
+        .trim_start_matches("MAILTO:");
     let s = s.trim_matches(|c: char| "<>\"'()[],;:.`".contains(c) || c.is_whitespace());
     let (local, domain) = s.rsplit_once('@')?;
     let local = local.trim_start_matches(['<', '"', '\'']);
     if local.is_empty()
         || domain.is_empty()
-        || local.contains(['@', '<', '>', ' ', '\t', '/', '\\', '='])
+        || local.contains(['@', '<', '>', ' ', '\t', '\\'])
         || domain.contains(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-' || c == '_'))
         || domain.starts_with('.')
         || domain.ends_with('.')
@@ -117,7 +119,9 @@ pub fn find_status(text: &str) -> Option<String> {
     let mut i = 0;
     while i < chars.len() {
         let before_ok = i == 0 || !is_number_char(chars.get(i - 1).copied());
-        if before_ok && matches!(chars.get(i), Some('2' | '4' | '5')) && chars.get(i + 1) == Some(&'.')
+        if before_ok
+            && matches!(chars.get(i), Some('2' | '4' | '5'))
+            && chars.get(i + 1) == Some(&'.')
         {
             let (subject, j) = digits(&chars, i + 2);
             if (1..=3).contains(&subject.len()) && chars.get(j) == Some(&'.') {
@@ -142,12 +146,19 @@ pub fn find_reply_code(text: &str) -> Option<String> {
     let chars: Vec<char> = text.chars().take(64 * 1024).collect();
     let mut i = 0;
     while i < chars.len() {
-        let before = if i == 0 { None } else { chars.get(i - 1).copied() };
+        let before = if i == 0 {
+            None
+        } else {
+            chars.get(i - 1).copied()
+        };
         let before_ok = !before.is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '#');
         let (run, j) = digits(&chars, i);
         if before_ok && run.len() == 3 && matches!(run.chars().next(), Some('2' | '4' | '5')) {
             let after = chars.get(j).copied();
-            if matches!(after, None | Some(' ' | '-' | ':' | '\t' | '\r' | '\n' | ')' | ']')) {
+            if matches!(
+                after,
+                None | Some(' ' | '-' | ':' | '\t' | '\r' | '\n' | ')' | ']')
+            ) {
                 return Some(run);
             }
         }
@@ -193,7 +204,10 @@ mod tests {
     fn reply_codes() {
         assert_eq!(find_reply_code("smtp; 550 5.1.1 x").as_deref(), Some("550"));
         assert_eq!(find_reply_code("550-5.1.1 x").as_deref(), Some("550"));
-        assert_eq!(find_reply_code("554: delivery error").as_deref(), Some("554"));
+        assert_eq!(
+            find_reply_code("554: delivery error").as_deref(),
+            Some("554")
+        );
         assert_eq!(find_reply_code("192.168.1.250 x"), None);
         assert_eq!(find_reply_code("2002 at 14:09"), None);
         assert_eq!(find_reply_code("550"), Some("550".into()));
