@@ -176,10 +176,8 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, text: &str) -> C
     let code = reply_code
         .map(str::to_owned)
         .or_else(|| find_reply_code(&text));
-    if let Some(status) = status.as_deref() {
-        if let Some(class) = by_status(status, &text) {
-            return class;
-        }
+    if let Some(class) = status.as_deref().and_then(|s| by_status(s, &text)) {
+        return class;
     }
     if let Some(class) = by_text(&text) {
         return class;

@@ -250,11 +250,9 @@ fn address_of_line(line: &str, in_section: bool) -> Option<String> {
         .split(|c: char| c.is_whitespace())
         .next()
         .unwrap_or("");
-    if first.contains('@') {
-        if let Some(a) = addresses_in(first).into_iter().next() {
-            // "user@host" alone, "user@host:", "<user@host>...", "'user@host' on <date>".
-            return Some(a);
-        }
+    // "user@host" alone, "user@host:", "<user@host>...", "'user@host' on <date>".
+    if let Some(a) = addresses_in(first).into_iter().next() {
+        return Some(a);
     }
     if !in_section {
         return None;

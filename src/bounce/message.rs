@@ -63,11 +63,11 @@ impl Parts {
                 (_, _, PartType::Message(original)) => {
                     parts.add_original_headers(&header_text(original));
                 }
-                (_, _, PartType::Text(text)) if part.attachment_name().is_none() => {
-                    if parts.body.len() < MAX_BODY_CHARS {
-                        parts.body.push_str(text);
-                        parts.body.push('\n');
-                    }
+                (_, _, PartType::Text(text))
+                    if part.attachment_name().is_none() && parts.body.len() < MAX_BODY_CHARS =>
+                {
+                    parts.body.push_str(text);
+                    parts.body.push('\n');
                 }
                 (_, _, PartType::Html(text)) if html.len() < MAX_BODY_CHARS => {
                     html.push_str(&strip_tags(text));
@@ -109,7 +109,7 @@ impl Parts {
     }
 
     /// The sender is a mail system, not a person.
-    pub fn from_daemon(&self) -> bool {
+    pub fn sent_by_daemon(&self) -> bool {
         let from = self.from.to_ascii_lowercase();
         from.contains("mailer-daemon")
             || from.contains("postmaster")
@@ -144,15 +144,14 @@ impl Parts {
             if !in_headers {
                 continue;
             }
-            if let Some(value) = l.strip_prefix("message-id:") {
-                let _ = value;
+            if l.starts_with("message-id:") {
                 if let Some((_, value)) = line.split_once(':') {
                     ids.extend(message_ids_in(value));
                 }
-            } else if l.starts_with("to:") {
-                if let Some((_, value)) = line.split_once(':') {
-                    tos.extend(addresses_in(value));
-                }
+            } else if l.starts_with("to:")
+                && let Some((_, value)) = line.split_once(':')
+            {
+                tos.extend(addresses_in(value));
             }
         }
         push_new(&mut self.original_message_ids, ids);

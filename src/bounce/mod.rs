@@ -247,7 +247,8 @@ fn legacy_bounce(parts: &message::Parts, report_addresses: &[String]) -> Report 
     let mut found = legacy::failed_recipients(&own, &exclude);
     if found.is_empty() {
         let diagnostic = legacy::any_diagnostic(&own);
-        if diagnostic.is_none() && parts.original_message_ids.is_empty() && !parts.from_daemon() {
+        if diagnostic.is_none() && parts.original_message_ids.is_empty() && !parts.sent_by_daemon()
+        {
             return Report::empty(Kind::Unknown, Vec::new());
         }
         // The reply itself may name the address ("553 <a@b>... No such user").

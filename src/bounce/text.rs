@@ -58,10 +58,10 @@ pub fn one_line(text: &str) -> String {
 /// `local@domain`.
 pub fn normalize_address(raw: &str) -> Option<String> {
     let mut s = raw.trim();
-    if let Some((kind, rest)) = s.split_once(';') {
-        if !kind.contains('@') {
-            s = rest.trim();
-        }
+    if let Some((kind, rest)) = s.split_once(';')
+        && !kind.contains('@')
+    {
+        s = rest.trim();
     }
     let s = s
         .trim_start_matches("mailto:")
