@@ -5,6 +5,7 @@
 //! [`queue`] worker; [`http`] serves the reader's pages. `docs/architecture.md` has the
 //! whole picture, the layering and the decisions.
 
+pub mod bounce;
 pub mod cli;
 pub mod clock;
 pub mod config;

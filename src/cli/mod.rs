@@ -2,6 +2,7 @@
 // Output goes through `outln!`, which returns an error where `println!` panics (stdout.rs).
 #![deny(clippy::print_stdout)]
 
+mod bounces;
 mod control;
 mod csv_format;
 mod delivery;
@@ -154,6 +155,9 @@ pub enum Command {
         /// An issue's slug, e.g. 2026-11-27.
         issue: Option<String>,
     },
+    /// Bounce and complaint reports mailed back to the envelope sender.
+    #[command(subcommand)]
+    Bounces(bounces::BouncesCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -224,6 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { issue } => {
             runtime()?.block_on(status::status(&settings, issue.as_deref()))
         }
+        Command::Bounces(cmd) => bounces::run(&settings, cmd),
     }
 }
 

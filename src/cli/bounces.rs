@@ -1,0 +1,91 @@
+//! `morningpost bounces …`: bounce and complaint reports. `explain` prints what ingest would
+//! record for each file, without opening the database.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::stdout::outln;
+use crate::bounce::{self, ExplainLine};
+use crate::config::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum BouncesCommand {
+    /// Print what ingest would record for each message file (.eml): its kind, each failed
+    /// recipient with the status, reply code, diagnostic and class. Touches no database.
+    /// Exit status 1 when a file cannot be read (the others are still explained).
+    Explain {
+        /// Message files, one message each.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line per recipient: file, kind, recipient, status,
+        /// reply_code, diagnostic, class, feedback_type.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(_settings: &Settings, cmd: BouncesCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BouncesCommand::Explain { files, json } => explain(&files, json),
+    }
+}
+
+fn explain(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let mut unreadable = 0usize;
+    for file in files {
+        let name = file.display().to_string();
+        let raw = match read_capped(file) {
+            Ok(raw) => raw,
+            Err(error) => {
+                eprintln!("error: cannot read {name}: {error}; skipped");
+                unreadable += 1;
+                continue;
+            }
+        };
+        for line in bounce::parse(&raw).explain_lines(&name) {
+            if json {
+                outln!("{}", serde_json::to_string(&line)?)?;
+            } else {
+                outln!("{}", readable(&line))?;
+            }
+        }
+    }
+    Ok(if unreadable == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Reads at most what the parser looks at, so a huge file costs no more memory than that.
+fn read_capped(path: &PathBuf) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    std::fs::File::open(path)?
+        .take(bounce::MAX_INPUT_BYTES as u64)
+        .read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+/// `FILE: kind class recipient status reply — diagnostic`, dashes for what is missing.
+fn readable(line: &ExplainLine) -> String {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let mut out = format!(
+        "{}: {} {} {} status {} reply {}",
+        line.file,
+        line.kind,
+        line.class,
+        dash(&line.recipient),
+        dash(&line.status),
+        dash(&line.reply_code),
+    );
+    if let Some(feedback) = &line.feedback_type {
+        out.push_str(&format!(" feedback {feedback}"));
+    }
+    if let Some(diagnostic) = &line.diagnostic {
+        out.push_str(&format!(" — {diagnostic}"));
+    }
+    out
+}
