@@ -176,13 +176,27 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, text: &str) -> C
     let code = reply_code
         .map(str::to_owned)
         .or_else(|| find_reply_code(&text));
+    decide(status.as_deref(), code.as_deref(), &text)
+}
+
+/// Classifies an SMTP reply during the conversation. Unlike a report's diagnostic, a reply
+/// carries its enhanced status code as its first word or not at all (RFC 2034 §4): a code
+/// further in the text is not looked for.
+pub fn classify_reply(status: Option<&str>, reply_code: &str, text: &str) -> Class {
+    decide(status, Some(reply_code), &lower(text))
+}
+
+/// The decision from a status, a reply code and the lower-cased text.
+fn decide(status: Option<&str>, code: Option<&str>, text: &str) -> Class {
+    let text = text.to_owned();
+    let status = status.map(str::to_owned);
     if let Some(class) = status.as_deref().and_then(|s| by_status(s, &text)) {
         return class;
     }
     if let Some(class) = by_text(&text) {
         return class;
     }
-    match code.as_deref().and_then(|c| c.chars().next()) {
+    match code.and_then(|c| c.chars().next()) {
         Some('4') => Class::Soft,
         Some('2') => Class::Ignore,
         // A permanent failure that says nothing about why: never suppress on that (decision 27).

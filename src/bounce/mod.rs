@@ -17,7 +17,7 @@ mod legacy;
 mod message;
 mod text;
 
-pub use classify::classify;
+pub use classify::{classify, classify_reply};
 pub use explain::ExplainLine;
 
 /// What kind of message a report is.

@@ -6,12 +6,28 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use super::bounce_ingest::Source;
 use super::stdout::outln;
 use crate::bounce::{self, ExplainLine};
 use crate::config::Settings;
 
 #[derive(Debug, Subcommand)]
 pub enum BouncesCommand {
+    /// Read delivery reports and complaints that came back to the bounce address, and record
+    /// them: hard bounces and complaints stop mail to the reader at once, soft bounces after
+    /// a streak, refusals are counted. Each report is recorded once. Exit status 2 when
+    /// maildir entries were skipped; from stdin, 75 (EX_TEMPFAIL) on a database error.
+    Ingest {
+        /// A maildir (new/ is processed and moved to cur/).
+        #[arg(long, conflicts_with_all = ["mbox", "stdin"], required_unless_present_any = ["mbox", "stdin"])]
+        maildir: Option<PathBuf>,
+        /// An mbox file (read, not changed).
+        #[arg(long, conflicts_with = "stdin")]
+        mbox: Option<PathBuf>,
+        /// `-`: one message on stdin (Postfix's pipe(8), a .forward).
+        #[arg(value_name = "-", value_parser = clap::builder::PossibleValuesParser::new(["-"]))]
+        stdin: Option<String>,
+    },
     /// Print what ingest would record for each message file (.eml): its kind, each failed
     /// recipient with the status, reply code, diagnostic and class. Touches no database.
     /// Exit status 1 when a file cannot be read (the others are still explained).
@@ -26,9 +42,21 @@ pub enum BouncesCommand {
     },
 }
 
-pub fn run(_settings: &Settings, cmd: BouncesCommand) -> anyhow::Result<ExitCode> {
+pub fn run(settings: &Settings, cmd: BouncesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BouncesCommand::Explain { files, json } => explain(&files, json),
+        BouncesCommand::Ingest {
+            maildir,
+            mbox,
+            stdin,
+        } => {
+            let source = match (&maildir, &mbox, stdin) {
+                (Some(dir), _, _) => Source::Maildir(dir),
+                (None, Some(file), _) => Source::Mbox(file),
+                (None, None, _) => Source::Stdin,
+            };
+            super::runtime()?.block_on(super::bounce_ingest::run(settings, source))
+        }
     }
 }
 

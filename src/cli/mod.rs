@@ -2,6 +2,7 @@
 // Output goes through `outln!`, which returns an error where `println!` panics (stdout.rs).
 #![deny(clippy::print_stdout)]
 
+mod bounce_ingest;
 mod bounces;
 mod control;
 mod csv_format;

@@ -69,7 +69,14 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
         }
     }
     if let Some(m) = &issue {
+        print_late_reports(&store, m.id, c.sent).await?;
         print_due_by_hour(settings, &store, m.id, now).await?;
+    }
+    if settings.bounces.address.is_none() {
+        outln!(
+            "  late bounces and complaints are not being collected: set bounce_address \
+             (and feed its mail to `morningpost bounces ingest`)"
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -116,5 +123,33 @@ async fn print_due_by_hour(
     for (hour, n) in hours {
         outln!("  {n:>9}  {}", settings.timezone.local_datetime(hour))?;
     }
+    Ok(())
+}
+
+/// What came back after the relay accepted the issue's mail, with rates of what was sent.
+async fn print_late_reports(store: &Store, id: uuid::Uuid, sent: i64) -> anyhow::Result<()> {
+    let b = store.bounce_counts(id).await?;
+    let rate = |n: i64| {
+        if sent > 0 {
+            format!("{:.2}%", 100.0 * n as f64 / sent as f64)
+        } else {
+            "-".to_owned()
+        }
+    };
+    outln!(
+        "  delivered  {:>9}  (sent, and no bounce came back)",
+        (sent - b.hard - b.soft).max(0)
+    )?;
+    outln!(
+        "  bounced    {:>9}  hard ({}), {} soft",
+        b.hard,
+        rate(b.hard),
+        b.soft
+    )?;
+    outln!(
+        "  refused    {:>9}  (by the receiver: the message or the sender, not the address)",
+        b.refused
+    )?;
+    outln!("  complaints {:>9}  ({})", b.complaints, rate(b.complaints))?;
     Ok(())
 }

@@ -14,6 +14,7 @@ use super::stdout::outln;
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::{Token, TokenKey};
+use crate::mailbox::{Entry, Maildir, split_mbox};
 use crate::store::Store;
 
 pub async fn run(
@@ -65,32 +66,18 @@ pub async fn run(
 /// keep every other reader's unsubscribe waiting. Database errors stop the run, leaving the
 /// message in `new/` for the next one.
 async fn read_maildir(links: &Links, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let new = dir.join("new");
-    let cur = dir.join("cur");
-    std::fs::create_dir_all(&cur).with_context(|| format!("cannot create {}", cur.display()))?;
-    let entries = std::fs::read_dir(&new)
-        .with_context(|| format!("cannot read the maildir folder {}", new.display()))?;
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                report.skipped.push((new.clone(), e.into()));
-                continue;
+    let maildir = Maildir::open(dir)?;
+    for entry in maildir.entries()? {
+        match entry {
+            Entry::Unreadable { path, error } => report.skipped.push((path, error.into())),
+            Entry::Message { path, bytes } => {
+                handle(links, &bytes, report).await?;
+                if let Err(e) = maildir.mark_handled(&path) {
+                    let why =
+                        anyhow::Error::from(e).context("processed, but cannot be moved to cur/");
+                    report.skipped.push((path, why));
+                }
             }
-        };
-        let path = entry.path();
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                report.skipped.push((path, e.into()));
-                continue;
-            }
-        };
-        handle(links, &bytes, report).await?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Err(e) = std::fs::rename(&path, cur.join(format!("{name}:2,S"))) {
-            let why = anyhow::Error::from(e).context("processed, but cannot be moved to cur/");
-            report.skipped.push((path, why));
         }
     }
     Ok(())
@@ -165,31 +152,6 @@ fn token_in_subject(subject: &str) -> Option<Token> {
         .and_then(|t| Token::parse(t).ok())
 }
 
-/// Messages of an mbox: each starts with a line `From `.
-fn split_mbox(bytes: &[u8]) -> Vec<&[u8]> {
-    let mut starts = Vec::new();
-    let mut at_line_start = true;
-    for (i, b) in bytes.iter().enumerate() {
-        if at_line_start && bytes[i..].starts_with(b"From ") {
-            starts.push(i);
-        }
-        at_line_start = *b == b'\n';
-    }
-    starts
-        .iter()
-        .enumerate()
-        .map(|(n, &start)| {
-            let end = starts.get(n + 1).copied().unwrap_or(bytes.len());
-            let message = &bytes[start..end];
-            // Skip the `From ` envelope line itself.
-            message
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(message, |nl| &message[nl + 1..])
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,13 +173,5 @@ mod tests {
         );
         assert_eq!(token_in_subject("unsubscribe please"), None);
         assert_eq!(subject(b"From: a\n\nSubject: in the body"), None);
-    }
-
-    #[test]
-    fn an_mbox_splits_into_messages() {
-        let mbox = b"From a@example.com Fri Nov 27 06:00:00 2026\nSubject: one\n\nx\nFrom b@example.com Fri Nov 27 06:00:01 2026\nSubject: two\n\ny\n";
-        let messages = split_mbox(mbox);
-        assert_eq!(messages.len(), 2);
-        assert_eq!(subject(messages[1]).as_deref(), Some("two"));
     }
 }

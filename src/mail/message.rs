@@ -137,6 +137,22 @@ pub fn message_id(issue_slug: &str, subscriber_id: Uuid, domain: &str) -> String
     format!("<{issue_slug}.{}@{domain}>", subscriber_id.simple())
 }
 
+/// The issue slug and subscriber a Message-ID of ours names (what [`message_id`] wrote, as a
+/// bounce returns it); `None` for any other Message-ID, or one of another domain.
+pub fn parse_message_id(id: &str, domain: &str) -> Option<(String, Uuid)> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let (local, at) = id.rsplit_once('@')?;
+    if !at.eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let (slug, subscriber) = local.rsplit_once('.')?;
+    if subscriber.len() != 32 {
+        return None;
+    }
+    let subscriber = Uuid::try_parse(subscriber).ok()?;
+    Some((slug.to_owned(), subscriber))
+}
+
 /// One recipient of an issue.
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {
@@ -269,5 +285,22 @@ mod tests {
             text.contains("\r\nDate: Fri, 27 Nov 2026 06:00:00 +0000\r\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn our_message_ids_parse_back_and_others_do_not() {
+        let id = uuid::Uuid::now_v7();
+        let written = message_id("2026-11-27", id, "example.com");
+        assert_eq!(
+            parse_message_id(&written, "example.com"),
+            Some(("2026-11-27".to_owned(), id))
+        );
+        assert_eq!(parse_message_id(&written, "example.org"), None);
+        assert_eq!(
+            parse_message_id("<confirm.abc@example.com>", "example.com"),
+            None
+        );
+        assert_eq!(parse_message_id("<x@example.com>", "example.com"), None);
+        assert_eq!(parse_message_id("", "example.com"), None);
     }
 }

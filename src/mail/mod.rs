@@ -12,4 +12,5 @@ pub mod transport;
 
 pub use message::{
     IssueMessage, ListHeaders, MessageError, MessageHeaders, Recipient, assemble, message_id,
+    parse_message_id,
 };

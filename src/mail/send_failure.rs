@@ -57,8 +57,8 @@ pub enum SendFailure {
         #[source]
         source: Option<Cause>,
     },
-    /// A 5xx reply to this recipient or this message: never retried. `no_such_user` when its
-    /// enhanced status code is 5.1.x (RFC 3463: addressing).
+    /// A 5xx reply to this recipient or this message: never retried. `no_such_user` when the
+    /// bounce classifier (`bounce::classify`) calls it hard: the address is gone.
     #[error("{reply}")]
     Permanent { reply: String, no_such_user: bool },
     /// The relay cannot be used at all, whatever the message: nothing listens, TLS fails
@@ -98,8 +98,12 @@ impl SendFailure {
                     source: None,
                 }
             } else {
+                // The one classifier of bounces judges the reply too: only an address that is
+                // gone bounces the reader; a refusal of the message (spam, policy) does not.
+                let status = enhanced_status(&words);
+                let class = crate::bounce::classify_reply(status, &code.to_string(), &words);
                 SendFailure::Permanent {
-                    no_such_user: is_addressing(&words),
+                    no_such_user: class == crate::bounce::Class::Hard,
                     reply,
                 }
             };
@@ -175,15 +179,12 @@ fn refuses_us(words: &str) -> bool {
         .any(|phrase| text.contains(phrase))
 }
 
-/// Whether a 5xx reply's enhanced status code (RFC 3463, the reply's first word as RFC 2034
-/// §4 puts it) is in class 5.1: the address is bad.
-fn is_addressing(words: &str) -> bool {
-    let Some(first) = words.split_whitespace().next() else {
-        return false;
-    };
+/// The reply's enhanced status code (RFC 3463), its first word as RFC 2034 §4 puts it.
+fn enhanced_status(words: &str) -> Option<&str> {
+    let first = words.split_whitespace().next()?;
     let parts: Vec<&str> = first.split('.').collect();
     let numeric = |p: &str| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
-    parts.len() == 3 && parts.iter().all(|p| numeric(p)) && parts[0] == "5" && parts[1] == "1"
+    (parts.len() == 3 && parts.iter().all(|p| numeric(p))).then_some(first)
 }
 
 /// Whitespace runs (line breaks too) become one space; at most 500 characters are kept.
@@ -212,15 +213,13 @@ mod tests {
     }
 
     #[test]
-    fn only_a_5_1_x_enhanced_code_in_first_place_is_a_bad_address() {
-        assert!(is_addressing("5.1.1 No such user"));
-        assert!(is_addressing("5.1.10 Recipient address has null MX"));
-        // Not in first place, another class, or not a code at all.
-        assert!(!is_addressing("Mailbox 5.1.1 unknown"));
-        assert!(!is_addressing("5.7.1 Message refused by policy"));
-        assert!(!is_addressing("5.1 not a code"));
-        assert!(!is_addressing("5.1.1000 too long"));
-        assert!(!is_addressing(""));
+    fn the_enhanced_status_is_the_first_word_only() {
+        assert_eq!(enhanced_status("5.1.1 No such user"), Some("5.1.1"));
+        assert_eq!(enhanced_status("5.1.10 null MX"), Some("5.1.10"));
+        assert_eq!(enhanced_status("Mailbox 5.1.1 unknown"), None);
+        assert_eq!(enhanced_status("5.1 not a code"), None);
+        assert_eq!(enhanced_status("5.1.1000 too long"), None);
+        assert_eq!(enhanced_status(""), None);
     }
 
     /// An error that, like lettre's, prints its cause after its own words.

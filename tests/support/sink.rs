@@ -83,6 +83,33 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Every message received in full with its envelope: (MAIL FROM, RCPT TO, message), the
+    /// addresses without angle brackets.
+    pub fn envelopes(&self) -> Vec<(String, String, Vec<u8>)> {
+        self.finished_dumps()
+            .into_iter()
+            .map(|bytes| {
+                let text = String::from_utf8_lossy(&bytes);
+                let arg = |name: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| {
+                            v.trim()
+                                .trim_start_matches('<')
+                                .trim_end_matches('>')
+                                .to_owned()
+                        })
+                        .unwrap_or_default()
+                };
+                (
+                    arg("X-Mail-Args: "),
+                    arg("X-Rcpt-Args: "),
+                    strip_sink_headers(&bytes),
+                )
+            })
+            .collect()
+    }
+
     /// How many messages have been received in full (their final "." accepted).
     pub fn count(&self) -> usize {
         self.finished_dumps().len()
