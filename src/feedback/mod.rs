@@ -68,9 +68,20 @@ impl Ingest {
         }
     }
 
-    /// Reads one report and records what it says about our deliveries.
+    /// Reads one report mailed back and records what it says about our deliveries.
     pub async fn report(&self, raw: &[u8]) -> Result<ReportSummary, StoreError> {
-        let report = bounce::parse(raw);
+        self.record(&bounce::parse(raw), raw).await
+    }
+
+    /// Records what a report says, however it arrived (a mail, a provider's event).
+    /// `identity` is what makes two arrivals the same report: the mail's bytes, or the
+    /// provider's event id; recording it again changes nothing.
+    pub async fn record(
+        &self,
+        report: &bounce::Report,
+        identity: &[u8],
+    ) -> Result<ReportSummary, StoreError> {
+        let raw = identity;
         let mut summary = ReportSummary::default();
         if !matches!(report.kind, Kind::Bounce | Kind::Complaint) {
             summary.ignored = Some(report.kind);
@@ -113,7 +124,7 @@ impl Ingest {
                     Some((d.subscriber_id, Some(d), by))
                 }
                 (None, None) => {
-                    self.recipient_delivery(r.address.as_deref(), &report)
+                    self.recipient_delivery(r.address.as_deref(), report)
                         .await?
                 }
             };
