@@ -6,13 +6,16 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::task::JoinSet;
 
 use super::stdout::outln;
 use crate::config::Settings;
 use crate::feedback::{Ingest, ReportSummary};
 use crate::mailbox::{Entry, Maildir, split_mbox};
+use crate::store::StoreError;
 
 /// The largest report read from stdin; a delivery report with its original fits easily.
 const STDIN_LIMIT: u64 = 50 * 1024 * 1024;
@@ -66,25 +69,36 @@ async fn ingest(settings: &Settings, source: Source<'_>) -> anyhow::Result<ExitC
         Source::Mbox(file) => {
             let bytes = std::fs::read(file)
                 .with_context(|| format!("cannot read the mbox {}", file.display()))?;
+            let ingest = Arc::new(ingest);
+            let mut tasks = JoinSet::new();
             for message in split_mbox(&bytes) {
-                totals.add(&ingest.report(message).await?);
+                make_room(&mut tasks, &mut totals, &mut skipped).await?;
+                let (ingest, message) = (ingest.clone(), message.to_vec());
+                tasks.spawn(async move { Ok((ingest.report(&message).await?, None)) });
             }
+            drain(&mut tasks, &mut totals, &mut skipped).await?;
         }
         Source::Maildir(dir) => {
-            let maildir = Maildir::open(dir)?;
+            let maildir = Arc::new(Maildir::open(dir)?);
+            let ingest = Arc::new(ingest);
+            let mut tasks = JoinSet::new();
             for entry in maildir.entries()? {
                 match entry {
                     Entry::Unreadable { path, error } => skipped.push((path, error.into())),
                     Entry::Message { path, bytes } => {
-                        totals.add(&ingest.report(&bytes).await?);
-                        if let Err(e) = maildir.mark_handled(&path) {
-                            let why = anyhow::Error::from(e)
-                                .context("processed, but cannot be moved to cur/");
-                            skipped.push((path, why));
-                        }
+                        make_room(&mut tasks, &mut totals, &mut skipped).await?;
+                        let (ingest, maildir) = (ingest.clone(), maildir.clone());
+                        tasks.spawn(async move {
+                            let summary = ingest.report(&bytes).await?;
+                            // Filed only once recorded: a report whose run stopped on an
+                            // error stays in new/ for the next run (recording twice is harmless).
+                            let unmoved = maildir.mark_handled(&path).err().map(|e| (path, e));
+                            Ok((summary, unmoved))
+                        });
                     }
                 }
             }
+            drain(&mut tasks, &mut totals, &mut skipped).await?;
         }
     }
     totals.print()?;
@@ -95,6 +109,54 @@ async fn ingest(settings: &Settings, source: Source<'_>) -> anyhow::Result<ExitC
         eprintln!("{}: skipped: {why:#}", path.display());
     }
     Ok(ExitCode::from(2))
+}
+
+/// Reports recorded at once: PostgreSQL commits them in parallel, and on SQLite parsing
+/// overlaps the one writer's commits.
+const IN_FLIGHT: usize = 8;
+
+/// What one report's task came to: its summary, and a maildir file it could not file away.
+type Done = Result<(ReportSummary, Option<(PathBuf, std::io::Error)>), StoreError>;
+
+/// Waits for a task to finish when `IN_FLIGHT` are running.
+async fn make_room(
+    tasks: &mut JoinSet<Done>,
+    totals: &mut Totals,
+    skipped: &mut Vec<(PathBuf, anyhow::Error)>,
+) -> anyhow::Result<()> {
+    while tasks.len() >= IN_FLIGHT {
+        if let Some(done) = tasks.join_next().await {
+            collect(done, totals, skipped)?;
+        }
+    }
+    Ok(())
+}
+
+async fn drain(
+    tasks: &mut JoinSet<Done>,
+    totals: &mut Totals,
+    skipped: &mut Vec<(PathBuf, anyhow::Error)>,
+) -> anyhow::Result<()> {
+    while let Some(done) = tasks.join_next().await {
+        collect(done, totals, skipped)?;
+    }
+    Ok(())
+}
+
+/// Adds a finished task to the totals; a database error stops the run (the tasks still
+/// running are dropped, their messages stay in new/).
+fn collect(
+    done: Result<Done, tokio::task::JoinError>,
+    totals: &mut Totals,
+    skipped: &mut Vec<(PathBuf, anyhow::Error)>,
+) -> anyhow::Result<()> {
+    let (summary, unmoved) = done.context("a report's task failed")??;
+    totals.add(&summary);
+    if let Some((path, e)) = unmoved {
+        let why = anyhow::Error::from(e).context("processed, but cannot be moved to cur/");
+        skipped.push((path, why));
+    }
+    Ok(())
 }
 
 #[derive(Default)]
