@@ -153,6 +153,17 @@ impl PgStore {
         Ok(())
     }
 
+    /// Reports about one subscriber take turns (their row is locked until the commit), so a
+    /// soft-bounce streak is judged with every earlier report in sight, whichever worker or
+    /// ingest task records them.
+    async fn lock_subscriber(tx: &mut Conn, subscriber_id: uuid::Uuid) -> Result<()> {
+        sqlx::query("SELECT 1 FROM subscribers WHERE id = $1 FOR UPDATE")
+            .bind(subscriber_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
     /// Enqueues of the same message take turns (an advisory lock), so the anti-join of
     /// `ENQUEUE_ISSUE` sees every earlier row and no speculative insertion is needed; and a
     /// million rows take longer than an interactive statement may.

@@ -82,6 +82,7 @@ impl Handle {
         soft_window_ms: i64,
     ) -> Result<BounceEffect> {
         let mut tx = self.begin_write().await?;
+        Handle::lock_subscriber(&mut tx, e.subscriber_id).await?;
         let inserted = sqlx::query(
             "INSERT INTO bounce_events (report_key, subscriber_id, delivery_id, message_id, class, status,
                                         reply_code, diagnostic, feedback_type, matched_by, received_at)

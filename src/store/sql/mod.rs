@@ -6,7 +6,7 @@
 //! - `Db` and `Conn`: its sqlx database and connection types;
 //! - `Handle`: its store type, with `reader()` (a pool for reads), `writer()` (a pool for
 //!   single-statement writes), `begin_write()` (a write transaction), and the hooks
-//!   `lock_signups` and `prepare_enqueue`;
+//!   `lock_signups`, `lock_subscriber` and `prepare_enqueue`;
 //! - `dialect`: the few statements whose text differs (JSON row sources, row locks, the
 //!   enqueue anti-join).
 

@@ -104,6 +104,11 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The one writer connection already serialises reports about a subscriber.
+    async fn lock_subscriber(_tx: &mut Conn, _subscriber_id: uuid::Uuid) -> Result<()> {
+        Ok(())
+    }
+
     async fn prepare_enqueue(_tx: &mut Conn, _message_id: uuid::Uuid) -> Result<()> {
         Ok(())
     }
