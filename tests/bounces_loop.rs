@@ -239,6 +239,10 @@ fn reports_that_come_back_change_each_reader_as_their_class_says_once() {
     );
     assert!(report.contains("refused            1"), "{report}");
     assert!(
+        report.contains("refused most by: example.com 1"),
+        "{report}"
+    );
+    assert!(
         report.contains("complaints         1  (20.00%)"),
         "{report}"
     );
@@ -264,4 +268,24 @@ fn without_a_bounce_address_the_from_address_is_the_return_path_and_status_says_
         status.contains("late bounces and complaints are not being collected"),
         "{status}"
     );
+}
+
+#[test]
+fn a_hard_bounce_during_the_conversation_counts_with_the_late_ones() {
+    let mut app = App::new();
+    let sink = SmtpSink::start(
+        &app.path("sink"),
+        &["-f", "rcpt", "-B", "550 5.1.1 No such user"],
+    );
+    app.set("MORNINGPOST_SMTP_URL", &sink.url());
+    app.ok(&["subscribers", "add", "ada@example.com"]);
+    app.ok(&["subscribers", "add", "bob@example.com"]);
+    let (ok, out, _) = app.run(&["send", &app.sample_issue(), "--wait"]);
+    assert!(!ok, "failures are a non-zero exit: {out}");
+    let report = app.ok(&["status", SLUG]);
+    assert!(
+        report.contains("bounced            2  hard (100.00%), 0 soft"),
+        "{report}"
+    );
+    assert_eq!(app.status_of("ada@example.com"), "bounced");
 }

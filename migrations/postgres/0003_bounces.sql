@@ -16,7 +16,7 @@ CREATE TABLE bounce_events (
     reply_code    text,
     diagnostic    text,
     feedback_type text,
-    matched_by    text NOT NULL CHECK (matched_by IN ('verp', 'message-id', 'recipient')),
+    matched_by    text NOT NULL CHECK (matched_by IN ('verp', 'message-id', 'recipient', 'smtp')),
     received_at   bigint NOT NULL
 );
 CREATE INDEX bounce_events_subscriber ON bounce_events (subscriber_id, received_at);

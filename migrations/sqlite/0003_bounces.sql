@@ -46,7 +46,7 @@ CREATE TABLE bounce_events (
     reply_code    TEXT,
     diagnostic    TEXT,
     feedback_type TEXT,
-    matched_by    TEXT NOT NULL CHECK (matched_by IN ('verp', 'message-id', 'recipient')),
+    matched_by    TEXT NOT NULL CHECK (matched_by IN ('verp', 'message-id', 'recipient', 'smtp')),
     received_at   INTEGER NOT NULL
 );
 CREATE INDEX bounce_events_subscriber ON bounce_events (subscriber_id, received_at);

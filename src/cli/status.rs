@@ -69,7 +69,7 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
         }
     }
     if let Some(m) = &issue {
-        print_late_reports(&store, m.id, c.sent).await?;
+        print_late_reports(&store, m.id, c.sent, c.sent + c.failed).await?;
         print_due_by_hour(settings, &store, m.id, now).await?;
     }
     if settings.bounces.address.is_none() {
@@ -126,12 +126,19 @@ async fn print_due_by_hour(
     Ok(())
 }
 
-/// What came back after the relay accepted the issue's mail, with rates of what was sent.
-async fn print_late_reports(store: &Store, id: uuid::Uuid, sent: i64) -> anyhow::Result<()> {
+/// What came back about the issue's mail (late reports, and hard bounces the relay answered
+/// during the conversation), with rates of what was sent.
+async fn print_late_reports(
+    store: &Store,
+    id: uuid::Uuid,
+    sent: i64,
+    attempted: i64,
+) -> anyhow::Result<()> {
     let b = store.bounce_counts(id).await?;
+    // Of the deliveries that reached a verdict: sent, or failed at the relay.
     let rate = |n: i64| {
-        if sent > 0 {
-            format!("{:.2}%", 100.0 * n as f64 / sent as f64)
+        if attempted > 0 {
+            format!("{:.2}%", 100.0 * n as f64 / attempted as f64)
         } else {
             "-".to_owned()
         }
@@ -150,6 +157,11 @@ async fn print_late_reports(store: &Store, id: uuid::Uuid, sent: i64) -> anyhow:
         "  refused    {:>9}  (by the receiver: the message or the sender, not the address)",
         b.refused
     )?;
+    let domains = store.refused_by_domain(id).await?;
+    if !domains.is_empty() {
+        let list: Vec<String> = domains.iter().map(|(d, n)| format!("{d} {n}")).collect();
+        outln!("             refused most by: {}", list.join(", "))?;
+    }
     outln!("  complaints {:>9}  ({})", b.complaints, rate(b.complaints))?;
     Ok(())
 }

@@ -278,6 +278,11 @@ impl Store {
         dispatch!(self, "recording a bounce", s => s.record_bounce(event, soft_limit, soft_window_ms).await)
     }
 
+    /// The receiving domains that refused most of an issue's mail.
+    pub async fn refused_by_domain(&self, message_id: Uuid) -> Result<Vec<(String, i64)>> {
+        dispatch!(self, "counting refusals by domain", s => s.refused_by_domain(message_id).await)
+    }
+
     /// Late reports about an issue's deliveries, by class.
     pub async fn bounce_counts(&self, message_id: Uuid) -> Result<BounceCounts> {
         dispatch!(self, "counting bounces", s => s.bounce_counts(message_id).await)

@@ -451,6 +451,8 @@ pub enum MatchedBy {
     MessageId,
     /// The original recipient's address alone.
     Recipient,
+    /// Not a report: the relay refused the recipient during the SMTP conversation.
+    Smtp,
 }
 
 impl MatchedBy {
@@ -459,6 +461,7 @@ impl MatchedBy {
             Self::Verp => "verp",
             Self::MessageId => "message-id",
             Self::Recipient => "recipient",
+            Self::Smtp => "smtp",
         }
     }
 }

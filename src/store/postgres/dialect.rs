@@ -56,3 +56,10 @@ pub(super) const REVIVE_CANCELLED: &str = "UPDATE deliveries d
  LEFT JOIN (SELECT key AS zone, value::bigint AS due FROM jsonb_each_text($4::jsonb)) z ON z.zone = s.time_zone
  WHERE s.id = d.subscriber_id AND s.status = 'active'
    AND d.message_id = $1 AND d.state = 'cancelled' AND d.token_id IS NULL";
+
+/// An issue's refusals by receiving domain: the operator's problem, domain by domain.
+pub(super) const REFUSED_BY_DOMAIN: &str =
+    "SELECT lower(split_part(s.email, '@', 2)) AS domain, count(*) AS n
+ FROM bounce_events e JOIN subscribers s ON s.id = e.subscriber_id
+ WHERE e.message_id = $1 AND e.class = 'refused'
+ GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";

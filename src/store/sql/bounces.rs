@@ -169,6 +169,17 @@ impl Handle {
         Ok(effect)
     }
 
+    /// The receiving domains that refused most of an issue's mail, with their counts.
+    pub async fn refused_by_domain(&self, message_id: Uuid) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(super::dialect::REFUSED_BY_DOMAIN)
+            .bind(message_id)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("domain")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// Late reports about an issue's deliveries, by class.
     pub async fn bounce_counts(&self, message_id: Uuid) -> Result<BounceCounts> {
         let rows = sqlx::query(

@@ -345,6 +345,19 @@ async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> 
         bounce: true,
     } = &r.outcome
     {
+        // Counted with the late bounces, so `status` shows every hard bounce of the issue.
+        sqlx::query(
+            "INSERT INTO bounce_events (report_key, subscriber_id, delivery_id, message_id, class,
+                                        diagnostic, matched_by, received_at)
+             SELECT $1, subscriber_id, id, message_id, 'hard', $3, 'smtp', $4 FROM deliveries WHERE id = $2
+             ON CONFLICT (report_key) DO NOTHING",
+        )
+        .bind(smtp_report_key(r.delivery_id, r.attempt))
+        .bind(r.delivery_id)
+        .bind(reply)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE subscribers SET status = 'bounced', bounced_at = $2, bounce_reply = $3, updated_at = $2
              WHERE id = $1 AND status IN ('active', 'pending')",
@@ -357,6 +370,16 @@ async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> 
         cancel_pending(tx, r.subscriber_id, "subscriber bounced", now).await?;
     }
     Ok(true)
+}
+
+/// The identity of a bounce the relay answered during the conversation: one per attempt.
+fn smtp_report_key(delivery_id: i64, attempt: i64) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"smtp:");
+    hash.update(delivery_id.to_be_bytes());
+    hash.update(attempt.to_be_bytes());
+    hash.finalize().to_vec()
 }
 
 /// Cancels a subscriber's queued issue deliveries. Rows leased right now (and confirmation

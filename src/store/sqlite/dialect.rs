@@ -53,3 +53,10 @@ pub(super) const REVIVE_CANCELLED: &str = "UPDATE deliveries
  FROM subscribers s LEFT JOIN json_each($4) AS z ON z.key = s.time_zone
  WHERE s.id = deliveries.subscriber_id AND s.status = 'active'
    AND deliveries.message_id = $1 AND deliveries.state = 'cancelled' AND deliveries.token_id IS NULL";
+
+/// An issue's refusals by receiving domain: the operator's problem, domain by domain.
+pub(super) const REFUSED_BY_DOMAIN: &str =
+    "SELECT lower(substr(s.email, instr(s.email, '@') + 1)) AS domain, count(*) AS n
+ FROM bounce_events e JOIN subscribers s ON s.id = e.subscriber_id
+ WHERE e.message_id = $1 AND e.class = 'refused'
+ GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";
