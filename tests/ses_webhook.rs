@@ -364,6 +364,9 @@ async fn signed_notifications_are_applied_once_and_others_change_nothing() {
         post_json(port, &json!({"Type": "Notification"})).status,
         400
     );
+    // The route takes bodies up to 256 KiB (forms only 16 KiB); past it, 413.
+    assert_eq!(post(port, &vec![b' '; 100 * 1024]).status, 400);
+    assert_eq!(post(port, &vec![b' '; 300 * 1024]).status, 413);
     assert_eq!(f.status(3).await, SubscriberStatus::Active);
 
     // A subscription confirmation (signed over its own fields) is answered 200.
