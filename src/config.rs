@@ -52,6 +52,7 @@ pub struct Settings {
     /// The newsletter's time zone: `send --at HH:MM`, and readers without a zone of their own.
     pub timezone: crate::domain::TimeZoneName,
     pub bounces: BounceSettings,
+    pub ses: SesSettings,
     pub delivery: DeliverySettings,
     pub subscriptions: SubscriptionSettings,
     pub http: HttpSettings,
@@ -106,6 +107,17 @@ pub struct BounceSettings {
     pub pause_complaint_rate: f64,
     /// An issue's hard-bounce rate (a fraction) that pauses its send.
     pub pause_bounce_rate: f64,
+}
+
+/// Amazon SES events posted by SNS to `POST /webhooks/ses` (docs/architecture.md decision 28).
+#[derive(Debug, Clone)]
+pub struct SesSettings {
+    /// Whether the route answers at all (404 when off).
+    pub enabled: bool,
+    /// The accepted topics; empty = any.
+    pub topic_arns: Vec<String>,
+    /// Where the operator put the SNS signing certificates.
+    pub certificate_dir: PathBuf,
 }
 
 /// How the worker paces and retries (docs/architecture.md decision 4).

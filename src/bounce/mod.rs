@@ -17,6 +17,7 @@ mod legacy;
 mod message;
 mod text;
 
+pub use arf::class_of as complaint_class;
 pub use classify::{classify, classify_reply};
 pub use explain::ExplainLine;
 

@@ -232,6 +232,21 @@ pub const KEYS: &[Key] = &[
         "an issue's hard-bounce rate that pauses its send (after 1,000 deliveries)",
     ),
     key(
+        "ses_webhook",
+        Some("false"),
+        "answer Amazon SNS notifications of SES events at POST /webhooks/ses (signature verified); false = the route answers 404",
+    ),
+    key(
+        "ses_topic_arns",
+        None,
+        "the SNS topic ARNs whose notifications are accepted, comma-separated; empty = any topic",
+    ),
+    key(
+        "ses_certificate_dir",
+        Some("ses-certificates"),
+        "folder of the SNS signing certificates (SimpleNotificationService-….pem, downloaded once); relative: beside the configuration file when set there",
+    ),
+    key(
         "max_lateness_minutes",
         Some("120"),
         "a scheduled send found this late (workers were down) is paused instead of sent",

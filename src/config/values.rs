@@ -314,6 +314,13 @@ impl Raw {
             newsletter,
             timezone,
             bounces,
+            ses: super::SesSettings {
+                enabled: self.flag("ses_webhook")?,
+                topic_arns: list(self.get("ses_topic_arns"))
+                    .map(str::to_owned)
+                    .collect(),
+                certificate_dir: self.required_path("ses_certificate_dir", "set a folder path")?,
+            },
             delivery,
             http,
         })

@@ -15,6 +15,8 @@ pub mod routes {
     pub const ARCHIVE: &str = "/issues";
     pub const ISSUE: &str = "/issues/{slug}";
     pub const HEALTH: &str = "/healthz";
+    /// Amazon SES events, posted by Amazon SNS (`ses_webhook`).
+    pub const SES_WEBHOOK: &str = "/webhooks/ses";
 }
 
 /// The public base URL (no trailing slash) and the addresses below it.

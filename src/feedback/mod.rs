@@ -1,13 +1,15 @@
 //! What comes back after the send: delivery reports (bounces) and complaints, read by
 //! [`crate::bounce`], matched to the delivery they are about and recorded in the store
-//! (docs/architecture.md decision 28). The command line (`bounces ingest`) and a webhook
-//! hand each report's bytes to [`Ingest::report`].
+//! (docs/architecture.md decision 28). The command line (`bounces ingest`) hands each
+//! report's bytes to [`Ingest::report`]; the SES webhook ([`ses`]) turns each verified SNS
+//! notification into a parsed report and hands it to [`Ingest::record`].
 //!
 //! Matching, in order: the VERP tag of the address the report came back to (a tag whose MAC
 //! is not ours makes the whole report change nothing), our Message-ID in the returned
 //! headers, then the original recipient's address alone.
 
 mod protection;
+pub mod ses;
 
 use sha2::{Digest, Sha256};
 

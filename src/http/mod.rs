@@ -1,6 +1,7 @@
 //! The HTTP endpoint: the subscribe page, double opt-in, unsubscribe (RFC 8058 one-click),
-//! the web archive and a health check. Every page works without JavaScript; the sign-up form's
-//! one script only fills in the reader's time zone.
+//! the web archive, a health check and the SES webhook (`POST /webhooks/ses`). Every page
+//! works without JavaScript; the sign-up form's one script only fills in the reader's time
+//! zone.
 
 mod archive;
 mod body;
@@ -19,6 +20,7 @@ mod signups;
 mod slots;
 mod subscribe;
 mod unsubscribe;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use uuid::Uuid;
 use crate::clock::now_ms;
 use crate::config::{Newsletter, Settings, SubscriptionSettings};
 use crate::domain::TokenKey;
+use crate::feedback::ses::SesWebhook;
 use crate::render::{RenderContext, render_confirmation};
 use crate::store::{MessageKind, NewMessage, Store};
 
@@ -55,6 +58,8 @@ struct Inner {
     client_ip: client_ip::ClientIp,
     same_site: same_site::SameSite,
     body_timeout: Duration,
+    /// `POST /webhooks/ses`; `None` when `ses_webhook` is off (the route answers 404).
+    ses: Option<Arc<SesWebhook>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,8 +102,21 @@ impl AppState {
             Limiter::spawn_pruning(&limiter);
             limiter
         });
+        let ses = settings.ses.enabled.then(|| {
+            tracing::info!(
+                certificates = %settings.ses.certificate_dir.display(),
+                "the SES webhook answers at {}",
+                crate::domain::routes::SES_WEBHOOK
+            );
+            Arc::new(SesWebhook::from_settings(
+                settings,
+                store.clone(),
+                key.clone(),
+            ))
+        });
         Ok(Self {
             inner: Arc::new(Inner {
+                ses,
                 signups: signups::SignupQueue::spawn(store.clone()),
                 store,
                 key,

@@ -14,23 +14,36 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 /// Bodies are small forms; anything larger is refused with 413.
 pub const MAX_BODY: usize = 16 * 1024;
 
+/// A provider's event (an SNS notification holds a whole SES event with the mail's headers).
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+
+/// The largest body a path accepts.
+pub fn body_limit(path: &str) -> usize {
+    if path == crate::domain::routes::SES_WEBHOOK {
+        MAX_WEBHOOK_BODY
+    } else {
+        MAX_BODY
+    }
+}
+
 pub async fn read_body(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    let limit = body_limit(parts.uri.path());
     let declared_too_long = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BODY as u64);
+        .is_some_and(|n| n > limit as u64);
     if declared_too_long {
-        return too_long();
+        return too_long(limit);
     }
-    match tokio::time::timeout(deadline, Limited::new(body, MAX_BODY).collect()).await {
+    match tokio::time::timeout(deadline, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => {
             let request = Request::from_parts(parts, Body::from(collected.to_bytes()));
             next.run(request).await
         }
-        Ok(Err(e)) if e.is::<LengthLimitError>() => too_long(),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => too_long(limit),
         Ok(Err(_)) => closing(
             StatusCode::BAD_REQUEST,
             "The request body could not be read: send it again.\n".to_owned(),
@@ -45,12 +58,12 @@ pub async fn read_body(State(deadline): State<Duration>, request: Request, next:
     }
 }
 
-fn too_long() -> Response {
+fn too_long(limit: usize) -> Response {
     closing(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!(
             "The request body is larger than {} KiB: send only the form's fields.\n",
-            MAX_BODY / 1024
+            limit / 1024
         ),
     )
 }

@@ -6,8 +6,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 
-use super::read_body::{MAX_BODY, read_body};
-use super::{AppState, archive, confirm, limiter, security, subscribe, unsubscribe};
+use super::read_body::{MAX_BODY, MAX_WEBHOOK_BODY, read_body};
+use super::{AppState, archive, confirm, limiter, security, subscribe, unsubscribe, webhooks};
 use crate::domain::routes;
 
 pub fn router(state: AppState) -> Router {
@@ -25,6 +25,10 @@ pub fn router(state: AppState) -> Router {
         .route(routes::ARCHIVE, get(archive::index))
         .route(routes::ISSUE, get(archive::issue))
         .route(routes::HEALTH, get(archive::healthz))
+        .route(
+            routes::SES_WEBHOOK,
+            post(webhooks::ses).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
+        )
         .merge(signup)
         .fallback(archive::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY))
