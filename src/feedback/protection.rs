@@ -2,9 +2,10 @@
 //! limit, after enough deliveries to judge, is paused for the operator (Gmail and Yahoo want
 //! complaints under 0.3% from bulk senders).
 //!
-//! An ingest run reads each issue's counts once, on its first report about it, and then
-//! counts along in memory: a hundred thousand reports cost a hundred thousand records, not
-//! as many counts of a million rows.
+//! Each issue's counts are read on its first report and then counted along in memory, read
+//! again after [`REFRESH`] (a server's webhook lives for days while the send goes on): a
+//! hundred thousand reports cost a hundred thousand records, not as many counts of a million
+//! rows.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,9 @@ use crate::store::{BounceClass, Store, StoreError};
 /// Deliveries an issue must have before its rates are judged.
 pub const MIN_DELIVERIES: i64 = 1_000;
 
+/// How long counts read from the database are counted along before they are read again.
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub struct Protection {
     complaint_rate: f64,
     bounce_rate: f64,
@@ -30,8 +34,9 @@ struct Tally {
     sent: i64,
     hard: i64,
     complaints: i64,
-    /// Judged past a limit already in this run (paused, or held before).
+    /// Judged past a limit already (paused, or held before).
     done: bool,
+    read_at: std::time::Instant,
 }
 
 impl Protection {
@@ -52,7 +57,10 @@ impl Protection {
         class: BounceClass,
     ) -> Result<Option<String>, StoreError> {
         let mut issues = self.issues.lock().await;
-        let tally = match issues.get_mut(&message_id) {
+        let fresh = issues
+            .get(&message_id)
+            .is_some_and(|t| t.read_at.elapsed() < REFRESH);
+        let tally = match issues.get_mut(&message_id).filter(|_| fresh) {
             Some(t) => {
                 match class {
                     BounceClass::Hard => t.hard += 1,
@@ -63,12 +71,14 @@ impl Protection {
             }
             None => {
                 // Read after the record: the counts include this report.
+                let done = issues.get(&message_id).is_some_and(|t| t.done);
                 let b = store.bounce_counts(message_id).await?;
                 let t = Tally {
                     sent: store.queue_counts(Some(message_id)).await?.sent,
                     hard: b.hard,
                     complaints: b.complaints,
-                    done: false,
+                    done,
+                    read_at: std::time::Instant::now(),
                 };
                 issues.insert(message_id, t);
                 t
