@@ -7,7 +7,7 @@ mod support;
 use morningpost::bounce::{Class, Kind, Recipient, Report};
 use morningpost::domain::TokenKey;
 use morningpost::feedback::Ingest;
-use morningpost::store::{Hold, Outcome, OutcomeRecord, Store};
+use morningpost::store::{Hold, Store};
 use uuid::Uuid;
 
 const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -16,22 +16,7 @@ const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e
 async fn sent_issue(store: &Store) -> Uuid {
     let key = TokenKey::from_hex(KEY).unwrap();
     support::seed::active_subscribers(store, &key, 1000).await;
-    let issue = support::seed::issue(store, "2026-11-27").await;
-    store.enqueue_now(issue, 1).await.unwrap();
-    let claimed = store.claim(2000, 100_000, 2).await.unwrap();
-    let records: Vec<_> = claimed
-        .iter()
-        .map(|c| OutcomeRecord {
-            delivery_id: c.delivery_id,
-            attempt: c.attempt,
-            subscriber_id: c.subscriber_id,
-            outcome: Outcome::Sent {
-                reply: "250 ok".into(),
-            },
-        })
-        .collect();
-    store.record(&records, 3).await.unwrap();
-    issue
+    support::seed::sent_issue(store, "2026-11-27", 1).await
 }
 
 /// A report about reader `i`, matched by their address.

@@ -6,8 +6,8 @@ mod support;
 
 use morningpost::domain::TokenKey;
 use morningpost::store::{
-    BounceClass, BounceCounts, BounceEffect, DeliveryRef, MatchedBy, NewBounceEvent, Outcome,
-    OutcomeRecord, Store, SubscriberStatus,
+    BounceClass, BounceCounts, BounceEffect, DeliveryRef, MatchedBy, NewBounceEvent, Store,
+    SubscriberStatus,
 };
 use uuid::Uuid;
 
@@ -36,22 +36,7 @@ async fn fixture(n: usize) -> Fixture {
 
 /// Stores an issue, queues it for every active reader and records each sent at `at`.
 async fn send_issue(f: &Fixture, slug: &str, at: i64) -> Uuid {
-    let id = support::seed::issue(&f.store, slug).await;
-    f.store.enqueue_now(id, at).await.unwrap();
-    let claimed = f.store.claim(1000, at + 60_000, at).await.unwrap();
-    let records: Vec<_> = claimed
-        .iter()
-        .map(|c| OutcomeRecord {
-            delivery_id: c.delivery_id,
-            attempt: c.attempt,
-            subscriber_id: c.subscriber_id,
-            outcome: Outcome::Sent {
-                reply: "250 ok".into(),
-            },
-        })
-        .collect();
-    f.store.record(&records, at).await.unwrap();
-    id
+    support::seed::sent_issue(&f.store, slug, at).await
 }
 
 async fn delivery(f: &Fixture, slug: &str, subscriber: Uuid) -> DeliveryRef {

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use morningpost::config::Settings;
-use morningpost::store::{BounceCounts, Outcome, OutcomeRecord, Store, SubscriberStatus};
+use morningpost::store::{BounceCounts, Store, SubscriberStatus};
 use serde_json::json;
 use support::app::{App, path_str};
 use support::http::{Response, request};
@@ -196,21 +196,7 @@ async fn fixture() -> Fixture {
     let key = settings.token_key().expect("the test key");
     let store = Store::connect(&app.database_url()).await.unwrap();
     let readers = support::seed::active_subscribers(&store, &key, 4).await;
-    let issue = support::seed::issue(&store, SLUG).await;
-    store.enqueue_now(issue, 10).await.unwrap();
-    let claimed = store.claim(1000, 60_010, 10).await.unwrap();
-    let records: Vec<_> = claimed
-        .iter()
-        .map(|c| OutcomeRecord {
-            delivery_id: c.delivery_id,
-            attempt: c.attempt,
-            subscriber_id: c.subscriber_id,
-            outcome: Outcome::Sent {
-                reply: "250 ok".into(),
-            },
-        })
-        .collect();
-    store.record(&records, 20).await.unwrap();
+    let issue = support::seed::sent_issue(&store, SLUG, 10).await;
     let address = settings
         .bounces
         .address

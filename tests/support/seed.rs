@@ -48,3 +48,24 @@ pub async fn issue(store: &Store, slug: &str) -> Uuid {
         .unwrap();
     id
 }
+
+/// An issue with this slug, stored, queued for every active reader and recorded sent at `at`
+/// (what a whole send leaves behind, for the tests of what comes after it).
+pub async fn sent_issue(store: &Store, slug: &str, at: i64) -> Uuid {
+    let id = issue(store, slug).await;
+    store.enqueue_now(id, at).await.unwrap();
+    let claimed = store.claim(100_000, at + 60_000, at).await.unwrap();
+    let records: Vec<_> = claimed
+        .iter()
+        .map(|c| morningpost::store::OutcomeRecord {
+            delivery_id: c.delivery_id,
+            attempt: c.attempt,
+            subscriber_id: c.subscriber_id,
+            outcome: morningpost::store::Outcome::Sent {
+                reply: "250 ok".into(),
+            },
+        })
+        .collect();
+    store.record(&records, at).await.unwrap();
+    id
+}
