@@ -71,7 +71,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
                 .map(|s| {
                     SubscriberStatus::parse(&s).with_context(|| {
                         format!(
-                            "unknown status {s:?}: use pending, active, unsubscribed or bounced"
+                            "unknown status {s:?}: use pending, active, unsubscribed, bounced or complained"
                         )
                     })
                 })
@@ -157,6 +157,9 @@ pub(crate) struct ImportRow {
     pub name: Option<SubscriberName>,
     /// `None`: the cell was empty or there is no such column.
     pub time_zone: Option<TimeZoneName>,
+    /// The file's `status` column (what `subscribers export` writes); active without one.
+    /// A reader who left, bounced or complained is imported as such: never mailed.
+    pub status: SubscriberStatus,
 }
 
 /// A rejected row: the line of the file it starts on, and why.
@@ -185,6 +188,7 @@ pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRo
     })?;
     let name_col = headers.iter().position(|h| h == "name");
     let zone_col = zone_column(&headers).with_context(|| file.display().to_string())?;
+    let status_col = headers.iter().position(|h| h == "status");
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for record in reader.records() {
@@ -224,10 +228,27 @@ pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRo
                 continue;
             }
         };
+        let raw_status = status_col.and_then(|c| record.get(c)).map(restore);
+        let status = match raw_status.filter(|s| !s.is_empty()) {
+            None => SubscriberStatus::Active,
+            Some(s) => match SubscriberStatus::parse(&s.to_ascii_lowercase()) {
+                Some(status) => status,
+                None => {
+                    bad.push((
+                        line,
+                        format!(
+                            "status of {email}: {s:?} is not one of pending, active, unsubscribed, bounced, complained"
+                        ),
+                    ));
+                    continue;
+                }
+            },
+        };
         good.push(ImportRow {
             email,
             name,
             time_zone,
+            status,
         });
     }
     Ok((good, bad))
@@ -266,17 +287,24 @@ async fn import(settings: &Settings, store: &Store, file: &Path) -> anyhow::Resu
     }
     let key = settings.token_key()?;
     let (mut added, mut existing) = (0u64, 0u64);
+    let mut not_active: std::collections::BTreeMap<&'static str, u64> = Default::default();
     for chunk in rows.chunks(1000) {
         let batch: Vec<NewSubscriber<'_>> = chunk
             .iter()
             .map(|r| NewSubscriber {
                 time_zone: r.time_zone.as_ref(),
+                status: r.status,
                 ..new_subscriber(&key, &r.email, r.name.as_ref())
             })
             .collect();
-        for outcome in store.import_subscribers(&batch).await? {
+        for (outcome, row) in store.import_subscribers(&batch).await?.iter().zip(chunk) {
             match outcome {
-                AddOutcome::Added => added += 1,
+                AddOutcome::Added => {
+                    added += 1;
+                    if row.status != SubscriberStatus::Active {
+                        *not_active.entry(row.status.as_str()).or_default() += 1;
+                    }
+                }
                 AddOutcome::Exists(_) => existing += 1,
             }
         }
@@ -285,6 +313,13 @@ async fn import(settings: &Settings, store: &Store, file: &Path) -> anyhow::Resu
         "imported {added} new subscribers; {existing} were already present (left unchanged); {} rows skipped",
         bad.len()
     )?;
+    if !not_active.is_empty() {
+        let list: Vec<String> = not_active.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        outln!(
+            "  of the new ones, imported as the file says and not mailed: {}",
+            list.join(", ")
+        )?;
+    }
     Ok(if bad.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -20,8 +20,11 @@ impl Handle {
         let mut outcomes = Vec::with_capacity(batch.len());
         for new in batch {
             let inserted = sqlx::query(
-                "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at, confirmed_at, time_zone)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, CASE WHEN $5 = 'active' THEN $7 END, $8)
+                "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at,
+                                          confirmed_at, unsubscribed_at, bounced_at, complained_at, time_zone)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, CASE WHEN $5 = 'active' THEN $7 END,
+                         CASE WHEN $5 IN ('unsubscribed', 'complained') THEN $7 END,
+                         CASE WHEN $5 = 'bounced' THEN $7 END, CASE WHEN $5 = 'complained' THEN $7 END, $8)
                  ON CONFLICT (email_key) DO NOTHING
                  RETURNING status",
             )
