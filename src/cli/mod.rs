@@ -15,6 +15,7 @@ mod serve;
 mod set_zone;
 mod status;
 pub(crate) mod stdout;
+mod subscriber_record;
 mod subscribers;
 mod test_send;
 mod unsubscribe_mail;

@@ -1,4 +1,4 @@
-//! `morningpost subscribers …`: add, import, list, export, set-zone.
+//! `morningpost subscribers …`: add, import, list, export, show, remove, set-zone.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,17 +21,24 @@ pub enum SubscribersCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Import active subscribers from a CSV file with a header row: `email`, and optional
-    /// `name` and `time_zone` (or `timezone`: an IANA name such as Europe/Berlin).
+    /// Import subscribers from a CSV file with a header row: `email`, and optional `name`,
+    /// `status` (as `export` writes it: a reader who left, bounced or complained is imported
+    /// as such, never mailed; without it, active) and `time_zone` (or `timezone`: an IANA name
+    /// such as Europe/Berlin).
     Import { file: PathBuf },
     /// List subscribers: address, name, status, time zone (`-`: the newsletter's).
     List {
-        /// pending, active, unsubscribed or bounced.
+        /// pending, active, unsubscribed, bounced or complained.
         #[arg(long)]
         status: Option<String>,
     },
     /// Write every subscriber as CSV to standard output.
     Export,
+    /// Everything held about one address: status and its dates, confirmation mails,
+    /// deliveries with their outcomes, bounces and complaints (a reader's access request).
+    Show { email: String },
+    /// Unsubscribe one address (what is queued for them is cancelled). Exit 1 when unknown.
+    Remove { email: String },
     /// Set the time zone a local-morning send uses for one subscriber.
     SetZone {
         email: String,
@@ -91,6 +98,14 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
         SubscribersCommand::Export => export(&super::open_store(settings, MustExist).await?).await,
         SubscribersCommand::SetZone { email, zone } => {
             super::set_zone::run(settings, &email, &zone).await
+        }
+        SubscribersCommand::Show { email } => {
+            super::subscriber_record::show(&super::open_store(settings, MustExist).await?, &email)
+                .await
+        }
+        SubscribersCommand::Remove { email } => {
+            super::subscriber_record::remove(&super::open_store(settings, MustExist).await?, &email)
+                .await
         }
     }
 }

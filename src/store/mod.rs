@@ -96,6 +96,11 @@ impl Store {
         dispatch!(self, "looking up an unsubscribe token", s => s.subscriber_by_unsubscribe_hash(hash).await)
     }
 
+    /// Everything held about the subscriber with this normalised address.
+    pub async fn subscriber_record(&self, email_key: &str) -> Result<Option<SubscriberRecord>> {
+        dispatch!(self, "reading what is held about a subscriber", s => s.subscriber_record(email_key).await)
+    }
+
     /// Marks an active or pending subscriber unsubscribed and cancels what was not yet sent
     /// to them. A bounced address stays bounced: "never mail" is never weakened. Returns
     /// whether the status changed.

@@ -510,3 +510,50 @@ pub struct BounceCounts {
     pub refused: i64,
     pub complaints: i64,
 }
+
+/// Everything held about one subscriber (`subscribers show`). Times in ms since the epoch.
+#[derive(Debug, Clone)]
+pub struct SubscriberRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub status: SubscriberStatus,
+    pub time_zone: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub unsubscribed_at: Option<i64>,
+    pub bounced_at: Option<i64>,
+    pub bounce_reply: Option<String>,
+    pub complained_at: Option<i64>,
+    /// Confirmation mails: when each was issued, and when it was used.
+    pub confirmations: Vec<(i64, Option<i64>)>,
+    pub deliveries: Vec<DeliveryHistory>,
+    pub reports: Vec<ReportHistory>,
+}
+
+/// One delivery to a subscriber, with its outcome.
+#[derive(Debug, Clone)]
+pub struct DeliveryHistory {
+    /// `issue SLUG`, or the kind of a transactional mail.
+    pub what: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_reply: Option<String>,
+    pub queued_at: i64,
+    pub sent_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// One bounce or complaint recorded about a subscriber.
+#[derive(Debug, Clone)]
+pub struct ReportHistory {
+    pub class: String,
+    pub status: Option<String>,
+    pub reply_code: Option<String>,
+    pub diagnostic: Option<String>,
+    pub feedback_type: Option<String>,
+    pub matched_by: String,
+    pub received_at: i64,
+    pub issue: Option<String>,
+}

@@ -26,6 +26,7 @@ mod queue;
 mod rows;
 mod sends;
 mod signups;
+mod subject_access;
 mod subscribers;
 
 use super::{Conn, Db, Handle, dialect};
