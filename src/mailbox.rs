@@ -2,7 +2,26 @@
 //! `bounces ingest` read. A maildir's new messages are handed over one by one and moved to
 //! `cur/` once handled, so each is handled once; an mbox is only read.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// The most of one message anything here reads (the bounce parser looks no further): a
+/// huge file in a maildir costs no more memory than this.
+pub const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
+
+/// A message file's first [`MAX_MESSAGE_BYTES`].
+pub fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_stream_capped(std::fs::File::open(path)?)
+}
+
+/// A message from a stream (stdin), its first [`MAX_MESSAGE_BYTES`].
+pub fn read_stream_capped(stream: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    stream
+        .take(MAX_MESSAGE_BYTES as u64)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailboxError {
@@ -62,7 +81,7 @@ impl Maildir {
         Ok(dir.map(move |entry| match entry {
             Ok(entry) => {
                 let path = entry.path();
-                match std::fs::read(&path) {
+                match read_capped(&path) {
                     Ok(bytes) => Entry::Message { path, bytes },
                     Err(error) => Entry::Unreadable { path, error },
                 }

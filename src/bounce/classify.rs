@@ -188,19 +188,17 @@ pub fn classify_reply(status: Option<&str>, reply_code: &str, text: &str) -> Cla
 
 /// The decision from a status, a reply code and the lower-cased text.
 fn decide(status: Option<&str>, code: Option<&str>, text: &str) -> Class {
-    let text = text.to_owned();
-    let status = status.map(str::to_owned);
-    if let Some(class) = status.as_deref().and_then(|s| by_status(s, &text)) {
+    if let Some(class) = status.and_then(|s| by_status(s, text)) {
         return class;
     }
-    if let Some(class) = by_text(&text) {
+    if let Some(class) = by_text(text) {
         return class;
     }
     match code.and_then(|c| c.chars().next()) {
         Some('4') => Class::Soft,
         Some('2') => Class::Ignore,
         // A permanent failure that says nothing about why: never suppress on that (decision 27).
-        _ => match status.as_deref().and_then(|s| s.chars().next()) {
+        _ => match status.and_then(|s| s.chars().next()) {
             Some('4') => Class::Soft,
             Some('2') => Class::Ignore,
             _ => Class::Refused,

@@ -86,6 +86,21 @@ pub struct Recipient {
     pub class: Class,
 }
 
+impl Recipient {
+    /// A recipient a complaint (ARF, or a provider's event) is about: an address and the
+    /// class its feedback type earns, nothing else.
+    pub fn complained(address: String, class: Class) -> Self {
+        Self {
+            address: Some(address),
+            status: None,
+            reply_code: None,
+            diagnostic: None,
+            action: None,
+            class,
+        }
+    }
+}
+
 /// What one message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -104,7 +119,7 @@ pub struct Report {
 
 /// At most this much of a message is looked at; the rest is ignored (a report's own parts
 /// come first; a huge tail is a returned attachment).
-pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_INPUT_BYTES: usize = crate::mailbox::MAX_MESSAGE_BYTES;
 
 /// Reads one message. Never panics; input past [`MAX_INPUT_BYTES`] is not looked at, and
 /// nested messages are read one level deep.
@@ -161,14 +176,7 @@ fn complaint(fields: &str, parts: &message::Parts) -> Report {
     };
     let recipients = addresses
         .into_iter()
-        .map(|address| Recipient {
-            address: Some(address),
-            status: None,
-            reply_code: None,
-            diagnostic: None,
-            action: None,
-            class,
-        })
+        .map(|address| Recipient::complained(address, class))
         .collect();
     let mut report = Report::empty(Kind::Complaint, recipients);
     report.feedback_type = feedback.feedback_type;

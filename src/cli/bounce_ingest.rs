@@ -3,7 +3,6 @@
 //! From stdin (one message, as Postfix's pipe(8) or a `.forward` hands it over) a database
 //! error exits 75 (EX_TEMPFAIL), so the MTA keeps the message and tries again.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,12 +12,10 @@ use tokio::task::JoinSet;
 
 use super::stdout::outln;
 use crate::config::Settings;
-use crate::feedback::{Ingest, ReportSummary};
-use crate::mailbox::{Entry, Maildir, split_mbox};
+use crate::feedback::{Ingest, ReportSummary, Totals};
+use crate::mailbox::{Entry, Maildir, read_stream_capped, split_mbox};
 use crate::store::StoreError;
 
-/// The largest report read from stdin; a delivery report with its original fits easily.
-const STDIN_LIMIT: u64 = 50 * 1024 * 1024;
 /// sysexits.h: "temporary failure; user is invited to retry".
 const EX_TEMPFAIL: u8 = 75;
 
@@ -54,16 +51,8 @@ async fn ingest(settings: &Settings, source: Source<'_>) -> anyhow::Result<ExitC
     let mut skipped: Vec<(PathBuf, anyhow::Error)> = Vec::new();
     match source {
         Source::Stdin => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .take(STDIN_LIMIT + 1)
-                .read_to_end(&mut bytes)
+            let bytes = read_stream_capped(std::io::stdin())
                 .context("cannot read the report from stdin")?;
-            anyhow::ensure!(
-                bytes.len() as u64 <= STDIN_LIMIT,
-                "the message on stdin is larger than {} MB: not a delivery report",
-                STDIN_LIMIT / 1024 / 1024
-            );
             totals.add(&ingest.report(&bytes).await?);
         }
         Source::Mbox(file) => {
@@ -101,7 +90,7 @@ async fn ingest(settings: &Settings, source: Source<'_>) -> anyhow::Result<ExitC
             drain(&mut tasks, &mut totals, &mut skipped).await?;
         }
     }
-    totals.print()?;
+    print(&totals)?;
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -159,49 +148,26 @@ fn collect(
     Ok(())
 }
 
-#[derive(Default)]
-struct Totals {
-    read: u64,
-    sum: ReportSummary,
-    ignored: u64,
-    forged: u64,
-}
-
-impl Totals {
-    fn add(&mut self, s: &ReportSummary) {
-        self.read += 1;
-        self.sum.hard += s.hard;
-        self.sum.soft += s.soft;
-        self.sum.refused += s.refused;
-        self.sum.complaints += s.complaints;
-        self.sum.suppressed += s.suppressed;
-        self.sum.duplicates += s.duplicates;
-        self.sum.unmatched += s.unmatched;
-        self.ignored += u64::from(s.ignored.is_some());
-        self.forged += u64::from(s.forged);
-        self.sum.paused.extend(s.paused.iter().cloned());
+/// Prints a run's totals.
+fn print(totals: &Totals) -> anyhow::Result<()> {
+    let s = &totals.sum;
+    outln!(
+        "{} reports read: {} hard, {} soft, {} refused, {} complaints recorded; {} readers suppressed; \
+         {} recorded before; {} not bounces or complaints (ignored); {} recipients unmatched; \
+         {} with a forged return path (nothing changed)",
+        totals.read,
+        s.hard,
+        s.soft,
+        s.refused,
+        s.complaints,
+        s.suppressed,
+        s.duplicates,
+        totals.ignored,
+        s.unmatched,
+        totals.forged
+    )?;
+    for why in &s.paused {
+        outln!("send paused: {why}")?;
     }
-
-    fn print(&self) -> anyhow::Result<()> {
-        let s = &self.sum;
-        outln!(
-            "{} reports read: {} hard, {} soft, {} refused, {} complaints recorded; {} readers suppressed; \
-             {} recorded before; {} not bounces or complaints (ignored); {} recipients unmatched; \
-             {} with a forged return path (nothing changed)",
-            self.read,
-            s.hard,
-            s.soft,
-            s.refused,
-            s.complaints,
-            s.suppressed,
-            s.duplicates,
-            self.ignored,
-            s.unmatched,
-            self.forged
-        )?;
-        for why in &s.paused {
-            outln!("send paused: {why}")?;
-        }
-        Ok(())
-    }
+    Ok(())
 }

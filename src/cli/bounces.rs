@@ -64,7 +64,7 @@ fn explain(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let mut unreadable = 0usize;
     for file in files {
         let name = file.display().to_string();
-        let raw = match read_capped(file) {
+        let raw = match crate::mailbox::read_capped(file) {
             Ok(raw) => raw,
             Err(error) => {
                 eprintln!("error: cannot read {name}: {error}; skipped");
@@ -88,15 +88,6 @@ fn explain(files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads at most what the parser looks at, so a huge file costs no more memory than that.
-fn read_capped(path: &PathBuf) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut raw = Vec::new();
-    std::fs::File::open(path)?
-        .take(bounce::MAX_INPUT_BYTES as u64)
-        .read_to_end(&mut raw)?;
-    Ok(raw)
-}
-
 /// `FILE: kind class recipient status reply — diagnostic`, dashes for what is missing.
 fn readable(line: &ExplainLine) -> String {
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());

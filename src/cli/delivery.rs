@@ -43,7 +43,7 @@ fn describe_due(settings: &Settings, due: &DueTimes) -> String {
     let zone = &settings.timezone;
     match due {
         DueTimes::At(t) if *t <= now_ms() => "now".to_owned(),
-        DueTimes::At(t) => format!("at {} ({})", zone.local_datetime(*t), rfc3339(*t)),
+        DueTimes::At(t) => format!("at {}", zone.local_and_utc(*t)),
         DueTimes::Local {
             local_time,
             default,

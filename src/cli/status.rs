@@ -87,7 +87,7 @@ fn describe_state(
     send: &crate::store::SendControl,
 ) -> String {
     let zone = &settings.timezone;
-    let when = |t: i64| format!("{} ({})", zone.local_datetime(t), rfc3339(t));
+    let when = |t: i64| zone.local_and_utc(t);
     let local = send
         .local_time
         .as_deref()

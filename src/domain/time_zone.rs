@@ -93,6 +93,17 @@ impl TimeZoneName {
     }
 }
 
+impl TimeZoneName {
+    /// An instant for an operator: the wall clock here, then UTC to the second
+    /// (`2026-11-29 07:00 CET (2026-11-29T06:00:00Z)`).
+    pub fn local_and_utc(&self, ms: i64) -> String {
+        let utc = Timestamp::from_millisecond(ms - ms.rem_euclid(1000))
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        format!("{} ({utc})", self.local_datetime(ms))
+    }
+}
+
 impl fmt::Debug for TimeZoneName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TimeZoneName").field(&self.name).finish()
@@ -162,6 +173,15 @@ mod tests {
         ] {
             assert!(TimeZoneName::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_instant_is_shown_on_the_local_clock_and_in_utc() {
+        let berlin = TimeZoneName::parse("Europe/Berlin").unwrap();
+        assert_eq!(
+            berlin.local_and_utc(ms("2026-11-29T06:00:00.250Z")),
+            "2026-11-29 07:00 CET (2026-11-29T06:00:00Z)"
+        );
     }
 
     #[test]

@@ -56,6 +56,35 @@ pub struct ReportSummary {
     pub paused: Vec<String>,
 }
 
+/// What a run of reports came to, summed (`bounces ingest` prints it).
+#[derive(Debug, Default)]
+pub struct Totals {
+    /// Reports read.
+    pub read: u64,
+    /// Their summaries added up (`ignored` and `forged` are counted below instead).
+    pub sum: ReportSummary,
+    /// Reports that were not bounces or complaints.
+    pub ignored: u64,
+    /// Reports with a forged return path.
+    pub forged: u64,
+}
+
+impl Totals {
+    pub fn add(&mut self, s: &ReportSummary) {
+        self.read += 1;
+        self.sum.hard += s.hard;
+        self.sum.soft += s.soft;
+        self.sum.refused += s.refused;
+        self.sum.complaints += s.complaints;
+        self.sum.suppressed += s.suppressed;
+        self.sum.duplicates += s.duplicates;
+        self.sum.unmatched += s.unmatched;
+        self.ignored += u64::from(s.ignored.is_some());
+        self.forged += u64::from(s.forged);
+        self.sum.paused.extend(s.paused.iter().cloned());
+    }
+}
+
 impl Ingest {
     pub fn new(settings: &Settings, store: Store, key: TokenKey) -> Self {
         let b = &settings.bounces;

@@ -532,14 +532,7 @@ pub fn report_of(message: &str) -> Result<Report, SesError> {
             };
             let recipients = addresses
                 .into_iter()
-                .map(|address| Recipient {
-                    address: Some(address.trim().to_owned()),
-                    status: None,
-                    reply_code: None,
-                    diagnostic: None,
-                    action: None,
-                    class,
-                })
+                .map(|address| Recipient::complained(address.trim().to_owned(), class))
                 .collect();
             (Kind::Complaint, recipients, feedback_type)
         }

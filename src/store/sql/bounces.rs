@@ -6,6 +6,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::queue::cancel_pending;
+use super::rows::delivery_from_row;
 use super::{Conn, Handle};
 use crate::store::Result;
 use crate::store::types::*;
@@ -205,16 +206,6 @@ impl Handle {
         }
         Ok(c)
     }
-}
-
-type DbRow = <super::Db as sqlx::Database>::Row;
-
-fn delivery_from_row(r: &DbRow) -> Result<DeliveryRef> {
-    Ok(DeliveryRef {
-        delivery_id: r.try_get("id")?,
-        subscriber_id: r.try_get("subscriber_id")?,
-        message_id: r.try_get("message_id")?,
-    })
 }
 
 /// Marks an active or pending subscriber bounced ("never mail" statuses are never weakened)

@@ -77,3 +77,12 @@ pub fn claimed_from_row(row: &DbRow) -> Result<Claimed> {
         queued_at: row.try_get("queued_at")?,
     })
 }
+
+/// A delivery a report may be about (`id, subscriber_id, message_id`).
+pub(super) fn delivery_from_row(r: &DbRow) -> Result<DeliveryRef> {
+    Ok(DeliveryRef {
+        delivery_id: r.try_get("id")?,
+        subscriber_id: r.try_get("subscriber_id")?,
+        message_id: r.try_get("message_id")?,
+    })
+}
