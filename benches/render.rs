@@ -44,6 +44,7 @@ fn benches(c: &mut Criterion) {
                 view_url: "https://news.example.com/issues/2026-11-27",
                 recipient: "reader@example.com",
                 confirm_url: "",
+                why: "you signed up and confirmed your address by email.",
             };
             let html = rendered.html.fill_html(black_box(&values));
             let text = rendered.text.fill_text(black_box(&values));

@@ -23,3 +23,4 @@ pub mod secret;
 pub mod send;
 pub mod serve;
 pub mod store;
+pub mod subscribers;

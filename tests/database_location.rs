@@ -46,7 +46,15 @@ fn a_relative_path_in_a_config_file_is_read_from_its_folder() {
     let out = run_in(
         &app,
         app.dir.path(),
-        &["--config", &config, "subscribers", "import", path_str(&csv)],
+        &[
+            "--config",
+            &config,
+            "subscribers",
+            "import",
+            path_str(&csv),
+            "--consent",
+            "confirmed-elsewhere",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(app.path("conf/news.db").exists());

@@ -94,7 +94,13 @@ fn every_subscriber_gets_one_signed_message_with_their_own_unsubscribe_link() {
             .set("MORNINGPOST_DKIM_SELECTOR", "mp2026");
         let n = 12;
         let csv = app.write_subscribers(n);
-        app.ok(&["subscribers", "import", path_str(&csv)]);
+        app.ok(&[
+            "subscribers",
+            "import",
+            path_str(&csv),
+            "--consent",
+            "confirmed-elsewhere",
+        ]);
         let out = app.ok(&["send", &app.sample_issue(), "--wait"]);
         assert!(out.contains(&format!("{n} sent, 0 failed")), "{out}");
 
@@ -238,13 +244,19 @@ fn sending_the_same_issue_twice_sends_nothing_twice_and_skips_those_who_left() {
     let sink = SmtpSink::start(&app.path("sink"), &[]);
     app.set("MORNINGPOST_SMTP_URL", &sink.url());
     let csv = app.write_subscribers(5);
-    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&[
+        "subscribers",
+        "import",
+        path_str(&csv),
+        "--consent",
+        "confirmed-elsewhere",
+    ]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt
         .block_on(morningpost::store::Store::connect(&app.database_url()))
         .unwrap();
     let subscribers = rt.block_on(store.subscribers(None)).unwrap();
-    rt.block_on(store.unsubscribe(subscribers[0].id, 1))
+    rt.block_on(store.unsubscribe(subscribers[0].id, morningpost::store::LeftVia::Link, 1))
         .unwrap();
     // A bounced subscriber: the state a 5.1.1 leaves behind.
     let bounced = &subscribers[1];
@@ -304,7 +316,13 @@ fn count_in(status: &str, label: &str) -> i64 {
 /// Queues the sample issue for `n` subscribers without sending it.
 fn queue_issue(app: &App, n: usize) {
     let csv = app.write_subscribers(n);
-    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&[
+        "subscribers",
+        "import",
+        path_str(&csv),
+        "--consent",
+        "confirmed-elsewhere",
+    ]);
     app.ok(&["send", &app.sample_issue()]);
 }
 

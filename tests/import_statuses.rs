@@ -1,7 +1,6 @@
-//! An export imported into a fresh database keeps every reader's status (both backends):
-//! a backup restored, or a move from SQLite to PostgreSQL, must never mail a reader who
-//! left, bounced, complained or never confirmed. (Issue 11's first bug; its lossless
-//! export with history and consent is still to come.)
+//! A plain import never mails a reader the file says left, bounced, complained or never
+//! confirmed (both backends): an export imported into a fresh database keeps every reader's
+//! status, and a reader the file calls active needs a basis (the file's or the operator's).
 
 mod support;
 
@@ -36,9 +35,14 @@ fn an_export_imported_elsewhere_revives_nobody() {
     std::fs::write(&file, &export).unwrap();
     target.ok(&["init"]);
     let out = target.ok(&["subscribers", "import", path_str(&file)]);
-    assert!(out.contains("imported 5 new subscribers"), "{out}");
     assert!(
-        out.contains("not mailed: 1 bounced, 1 complained, 1 pending, 1 unsubscribed"),
+        out.contains(
+            "imported 5 new subscribers (1 active, 1 bounced, 1 complained, 1 pending, 1 unsubscribed)"
+        ),
+        "the export's own basis (admin) keeps the active reader active: {out}"
+    );
+    assert!(
+        out.contains("2 addresses added to the suppression list"),
         "{out}"
     );
     for (email, status) in [
@@ -59,7 +63,8 @@ fn an_export_imported_elsewhere_revives_nobody() {
     // And the same file again changes nothing.
     let out = target.ok(&["subscribers", "import", path_str(&file)]);
     assert!(
-        out.contains("imported 0 new subscribers; 5 were already present"),
+        out.contains("imported 0 new subscribers\n")
+            && out.contains("5 already subscribers: left as they were"),
         "{out}"
     );
 }
@@ -73,16 +78,25 @@ fn an_unknown_status_skips_its_row_with_the_reason() {
         "email,status\nada@example.com,active\nbob@example.com,vip\ncy@example.com,\n",
     )
     .unwrap();
-    let (ok, out, err) = app.run(&["subscribers", "import", path_str(&file)]);
+    let (ok, out, err) = app.run(&[
+        "subscribers",
+        "import",
+        path_str(&file),
+        "--consent",
+        "confirmed-elsewhere",
+    ]);
     assert!(!ok, "a skipped row is a non-zero exit");
-    assert!(out.contains("imported 2 new subscribers"), "{out}");
     assert!(
-        err.contains(":3: skipped: status of bob@example.com: \"vip\" is not one of"),
+        out.contains("imported 2 new subscribers (2 active)"),
+        "{out}"
+    );
+    assert!(
+        err.contains(":3: skipped: status \"vip\" is not a value this importer knows"),
         "{err}"
     );
     assert_eq!(
         app.status_of("cy@example.com"),
         "active",
-        "an empty cell is active"
+        "an empty cell is active, on the stated basis"
     );
 }

@@ -22,6 +22,7 @@ const VALUES: SlotValues<'static> = SlotValues {
     view_url: "https://news.example.com/issues/VIEW-SENTINEL",
     recipient: "reader-sentinel@example.net",
     confirm_url: "",
+    why: "you signed up and confirmed your address by email.",
 };
 const LONG_URL: &str = "https://example.com/a-very/long-path/that-keeps-going/and-going/and-going/on-and-on/index.html";
 

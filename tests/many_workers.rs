@@ -17,7 +17,13 @@ fn prepare(app: &mut App, subscribers: usize) -> SmtpSink {
     app.set("MORNINGPOST_SMTP_URL", &sink.url())
         .set("MORNINGPOST_CONCURRENCY", &CONCURRENCY.to_string());
     let csv = app.write_subscribers(subscribers);
-    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&[
+        "subscribers",
+        "import",
+        path_str(&csv),
+        "--consent",
+        "confirmed-elsewhere",
+    ]);
     app.ok(&["send", &app.sample_issue()]);
     sink
 }

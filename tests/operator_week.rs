@@ -27,7 +27,13 @@ fn run_code(app: &App, args: &[&str]) -> (i32, String, String) {
 
 fn subscribers(app: &App, n: usize) {
     let csv = app.write_subscribers(n);
-    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&[
+        "subscribers",
+        "import",
+        path_str(&csv),
+        "--consent",
+        "confirmed-elsewhere",
+    ]);
 }
 
 /// Recipient → copies received whole.

@@ -5,7 +5,7 @@ mod support;
 
 use morningpost::domain::TokenKey;
 use morningpost::store::{
-    MessageKind, NewMessage, Outcome, OutcomeRecord, Store, SubscriberStatus,
+    LeftVia, MessageKind, NewMessage, Outcome, OutcomeRecord, Store, SubscriberStatus,
 };
 use uuid::Uuid;
 
@@ -167,9 +167,17 @@ async fn a_retry_comes_due_at_its_time_and_counts_as_retrying() {
 async fn unsubscribing_cancels_what_was_not_sent() {
     let f = fixture(2).await;
     f.store.enqueue_now(f.message, 0).await.unwrap();
-    assert!(f.store.unsubscribe(f.subscribers[0], 5).await.unwrap());
     assert!(
-        !f.store.unsubscribe(f.subscribers[0], 6).await.unwrap(),
+        f.store
+            .unsubscribe(f.subscribers[0], LeftVia::Link, 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .unsubscribe(f.subscribers[0], LeftVia::Link, 6)
+            .await
+            .unwrap(),
         "idempotent"
     );
     let c = f.store.queue_counts(Some(f.message)).await.unwrap();

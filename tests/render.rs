@@ -31,6 +31,7 @@ const VALUES: SlotValues<'static> = SlotValues {
     view_url: "https://news.example.com/issues/2026-11-27",
     recipient: "ada@example.com",
     confirm_url: "",
+    why: "you signed up and confirmed your address by email.",
 };
 
 #[test]
@@ -115,6 +116,7 @@ fn the_eml_parses_back_with_every_header_and_both_parts() {
         name: Some("Ada Lovelace"),
         unsubscribe_token: "TOKEN123",
         message_id: &id,
+        why: "you signed up and confirmed your address by email.",
     };
     let bytes = message
         .build(&recipient, time::OffsetDateTime::now_utc())

@@ -6,7 +6,9 @@ mod support;
 
 use morningpost::domain::{TimeZoneName, TokenKey};
 use morningpost::send::Timing;
-use morningpost::store::{DueTimes, Hold, Outcome, OutcomeRecord, RetryScope, SendStart, Store};
+use morningpost::store::{
+    DueTimes, Hold, LeftVia, Outcome, OutcomeRecord, RetryScope, SendStart, Store,
+};
 use uuid::Uuid;
 
 const HOUR: i64 = 3_600_000;
@@ -315,7 +317,12 @@ async fn a_cancel_stops_what_is_unsent_and_send_resume_revives_it_for_active_rea
         Some(Hold::Cancelled)
     );
     // A reader left meanwhile: --resume does not revive theirs.
-    assert!(f.store.unsubscribe(f.subscribers[3], 5).await.unwrap());
+    assert!(
+        f.store
+            .unsubscribe(f.subscribers[3], LeftVia::Link, 5)
+            .await
+            .unwrap()
+    );
     assert_eq!(f.store.count_revivable(f.message).await.unwrap(), 3);
     assert_eq!(
         f.store
@@ -358,7 +365,7 @@ async fn retry_requeues_failed_rows_of_active_readers_only() {
     f.store.record(&records, 2).await.unwrap();
     // One of the failed readers unsubscribed since.
     let gone = claimed[0].subscriber_id;
-    assert!(f.store.unsubscribe(gone, 3).await.unwrap());
+    assert!(f.store.unsubscribe(gone, LeftVia::Link, 3).await.unwrap());
     let failed_only = RetryScope {
         failed: true,
         waiting: false,

@@ -24,7 +24,13 @@ fn send_wait(app: &App) -> (Option<i32>, String) {
 
 fn import(app: &App, n: usize) {
     let csv = app.write_subscribers(n);
-    app.ok(&["subscribers", "import", path_str(&csv)]);
+    app.ok(&[
+        "subscribers",
+        "import",
+        path_str(&csv),
+        "--consent",
+        "confirmed-elsewhere",
+    ]);
 }
 
 #[test]

@@ -5,8 +5,8 @@ mod support;
 
 use morningpost::domain::{SubscriberEmail, TokenKey};
 use morningpost::store::{
-    ConfirmOutcome, MessageKind, NewConfirmation, NewMessage, Outcome, OutcomeRecord, Store,
-    SubscribeOutcome, SubscribeRequest, SubscriberStatus,
+    ConfirmOutcome, ConfirmedBy, LeftVia, MessageKind, NewConfirmation, NewMessage, Outcome,
+    OutcomeRecord, Store, SubscribeOutcome, SubscribeRequest, SubscriberStatus,
 };
 use uuid::Uuid;
 
@@ -49,6 +49,8 @@ fn request(email: &str, template: Uuid, now: i64) -> SubscribeRequest {
     SubscribeRequest {
         new_id: id,
         new_unsubscribe_hash: key.unsubscribe_token(id).hash(),
+        email_hash: key.email_hash(&SubscriberEmail::parse(email).unwrap()),
+        source: morningpost::store::Source::Form,
         email: SubscriberEmail::parse(email).unwrap(),
         name: None,
         time_zone: None,
@@ -119,13 +121,19 @@ async fn confirmation_tokens_are_single_use_and_expire() {
     let hash = key.confirmation_token(r.confirmation.id).hash();
     store.subscribe(&r).await.unwrap();
     assert_eq!(
-        store.confirm(&hash, 20).await.unwrap(),
+        store
+            .confirm(&hash, &ConfirmedBy::default(), 20)
+            .await
+            .unwrap(),
         ConfirmOutcome::Confirmed {
             email: "a@example.com".into()
         }
     );
     assert_eq!(
-        store.confirm(&hash, 30).await.unwrap(),
+        store
+            .confirm(&hash, &ConfirmedBy::default(), 30)
+            .await
+            .unwrap(),
         ConfirmOutcome::AlreadyConfirmed
     );
     assert_eq!(
@@ -149,7 +157,10 @@ async fn confirmation_tokens_are_single_use_and_expire() {
     let late_hash = key.confirmation_token(late.confirmation.id).hash();
     store.subscribe(&late).await.unwrap();
     assert_eq!(
-        store.confirm(&late_hash, 1_010).await.unwrap(),
+        store
+            .confirm(&late_hash, &ConfirmedBy::default(), 1_010)
+            .await
+            .unwrap(),
         ConfirmOutcome::Expired {
             email: "late@example.com".into()
         }
@@ -160,6 +171,7 @@ async fn confirmation_tokens_are_single_use_and_expire() {
                 &TokenKey::from_bytes([4; 32])
                     .confirmation_token(late.confirmation.id)
                     .hash(),
+                &ConfirmedBy::default(),
                 20
             )
             .await
@@ -181,7 +193,7 @@ async fn an_unsubscribed_address_signs_up_again_through_confirmation() {
         .await
         .unwrap()
         .unwrap();
-    store.unsubscribe(u.id, 20).await.unwrap();
+    store.unsubscribe(u.id, LeftVia::Link, 20).await.unwrap();
     assert_eq!(
         store
             .subscribe(&request("u@example.com", t, 700_000))
@@ -207,7 +219,10 @@ async fn bounced(store: &Store, template: Uuid, email: &str) -> Uuid {
     store.subscribe(&r).await.unwrap();
     let hash = key.confirmation_token(r.confirmation.id).hash();
     assert!(matches!(
-        store.confirm(&hash, 20).await.unwrap(),
+        store
+            .confirm(&hash, &ConfirmedBy::default(), 20)
+            .await
+            .unwrap(),
         ConfirmOutcome::Confirmed { .. }
     ));
     let issue = support::seed::issue(store, "2026-11-27").await;
@@ -242,7 +257,7 @@ async fn a_bounced_address_stays_bounced_when_unsubscribed_and_cannot_be_signed_
     let (_d, store, t) = store().await;
     let id = bounced(&store, t, "gone@example.com").await;
     assert!(
-        !store.unsubscribe(id, 60).await.unwrap(),
+        !store.unsubscribe(id, LeftVia::Link, 60).await.unwrap(),
         "an old one-click link changes nothing"
     );
     let status = |store: Store| async move {

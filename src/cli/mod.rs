@@ -5,12 +5,12 @@
 mod bounce_ingest;
 mod bounces;
 mod control;
-mod csv_format;
 mod delivery;
 mod demo;
 mod init;
 mod issues;
 mod preview;
+mod progress;
 mod serve;
 mod set_zone;
 mod status;

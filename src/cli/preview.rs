@@ -47,6 +47,7 @@ pub fn write_preview(
         name: Some("Sample Reader"),
         unsubscribe_token: token,
         message_id: &message_id,
+        why: crate::render::why::PREVIEW,
     };
     let unsubscribe_url = message.unsubscribe_url(token);
     let view_url = ctx.issue_url(&rendered.slug);
@@ -55,6 +56,7 @@ pub fn write_preview(
         view_url: &view_url,
         recipient: PREVIEW_RECIPIENT,
         confirm_url: "",
+        why: crate::render::why::PREVIEW,
     };
     let eml = message.build(&recipient, time::OffsetDateTime::now_utc())?;
     std::fs::create_dir_all(out)

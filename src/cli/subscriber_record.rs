@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use super::stdout::outln;
 use crate::clock::{now_ms, rfc3339};
-use crate::domain::SubscriberEmail;
-use crate::store::Store;
+use crate::domain::{SubscriberEmail, TokenKey};
+use crate::store::{LeftVia, Store};
 
 fn address(email: &str) -> anyhow::Result<SubscriberEmail> {
     SubscriberEmail::parse(email).with_context(|| format!("{email:?} is not an address"))
@@ -23,26 +23,58 @@ pub async fn show(store: &Store, email: &str) -> anyhow::Result<ExitCode> {
     let Some(r) = store.subscriber_record(&email.normalized()).await? else {
         anyhow::bail!("no subscriber has the address {email}");
     };
-    outln!("subscriber {}", r.email)?;
-    outln!("  name          {}", r.name.as_deref().unwrap_or("-"))?;
-    outln!("  status        {}", r.status)?;
+    let b = &r.subscriber;
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    outln!("subscriber {}", b.email)?;
+    outln!("  name          {}", or_dash(&b.name))?;
+    outln!("  status        {}", b.status)?;
     outln!(
         "  time zone     {}",
-        r.time_zone.as_deref().unwrap_or("- (the newsletter's)")
+        b.time_zone.as_deref().unwrap_or("- (the newsletter's)")
     )?;
-    outln!("  joined        {}", rfc3339(r.created_at))?;
-    outln!("  confirmed     {}", when(r.confirmed_at))?;
-    outln!("  unsubscribed  {}", when(r.unsubscribed_at))?;
     outln!(
-        "  bounced       {}{}",
-        when(r.bounced_at),
-        r.bounce_reply
+        "  joined        {} (by {})",
+        rfc3339(b.created_at),
+        b.source
+    )?;
+    outln!(
+        "  basis         {}{}",
+        b.consent.map_or("none yet (pending)", |c| c.as_str()),
+        b.consent_note
             .as_deref()
-            .map(|b| format!(": {b}"))
+            .map(|n| format!(": {n}"))
             .unwrap_or_default()
     )?;
-    outln!("  complained    {}", when(r.complained_at))?;
-    outln!("  last change   {}", rfc3339(r.updated_at))?;
+    outln!("  confirmed     {}", when(b.confirmed_at))?;
+    if b.confirm_ip.is_some() || b.confirm_user_agent.is_some() {
+        outln!(
+            "    by          {} {}",
+            or_dash(&b.confirm_ip),
+            or_dash(&b.confirm_user_agent)
+        )?;
+    }
+    outln!(
+        "  unsubscribed  {}{}",
+        when(b.unsubscribed_at),
+        b.left_via.map(|v| format!(" (by {v})")).unwrap_or_default()
+    )?;
+    outln!(
+        "  bounced       {}{}",
+        when(b.bounced_at),
+        b.bounce_reply
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    )?;
+    outln!("  complained    {}", when(b.complained_at))?;
+    outln!(
+        "  suppressed    {}",
+        r.suppressed.map_or("no".to_owned(), |(reason, at)| format!(
+            "{reason}, since {}",
+            rfc3339(at)
+        ))
+    )?;
+    outln!("  last change   {}", rfc3339(b.updated_at))?;
     outln!("confirmation mails: {}", r.confirmations.len())?;
     for (issued, used) in &r.confirmations {
         outln!("  issued {}  used {}", rfc3339(*issued), when(*used))?;
@@ -91,10 +123,82 @@ pub async fn remove(store: &Store, email: &str) -> anyhow::Result<ExitCode> {
     let Some(s) = store.subscriber_by_email(&email.normalized()).await? else {
         anyhow::bail!("no subscriber has the address {email}");
     };
-    if store.unsubscribe(s.id, now_ms()).await? {
+    if store.unsubscribe(s.id, LeftVia::Admin, now_ms()).await? {
         outln!("{email} is unsubscribed; nothing queued for them will be sent")?;
     } else {
         outln!("{email} is {} already; nothing changed", s.status)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn suppress(store: &Store, key: &TokenKey, email: &str) -> anyhow::Result<ExitCode> {
+    let email = address(email)?;
+    match store
+        .suppress(&email.normalized(), &key.email_hash(&email), now_ms())
+        .await?
+    {
+        None => outln!(
+            "{email} is suppressed: it will not be mailed again (anything queued is cancelled)"
+        )?,
+        Some(reason) => outln!("{email} was suppressed already ({reason}); nothing changed")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn unsuppress(store: &Store, key: &TokenKey, email: &str) -> anyhow::Result<ExitCode> {
+    let email = address(email)?;
+    match store
+        .unsuppress(&email.normalized(), &key.email_hash(&email))
+        .await?
+    {
+        Some(reason) => {
+            outln!("{email} is off the suppression list (it was there as {reason})")?;
+            if let Some(s) = store.subscriber_by_email(&email.normalized()).await? {
+                outln!("  its subscriber is {}: that status is unchanged", s.status)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            outln!("{email} is not on the suppression list; nothing changed")?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The erasure request: what was removed is printed, so the operator can answer the reader.
+pub async fn erase(store: &Store, key: &TokenKey, email: &str) -> anyhow::Result<ExitCode> {
+    let email = address(email)?;
+    let erased = store
+        .erase(&email.normalized(), &key.email_hash(&email), now_ms())
+        .await?;
+    if erased.subscriber {
+        outln!("erased {email}:")?;
+        outln!("  the subscriber row (address, name, dates, basis, time zone)")?;
+        outln!(
+            "  {} confirmation tokens and their mails",
+            erased.confirmation_mails
+        )?;
+        outln!(
+            "  the address and reply texts of {} deliveries (kept, anonymous, in the issues' counts; {} queued were cancelled)",
+            erased.deliveries_detached,
+            erased.deliveries_cancelled
+        )?;
+        outln!(
+            "  the address and diagnostics of {} bounce or complaint reports (kept, anonymous)",
+            erased.reports_detached
+        )?;
+    } else {
+        outln!("no subscriber has the address {email}; nothing else held it")?;
+    }
+    if let Some(reason) = erased.suppression {
+        outln!(
+            "  the suppression list keeps only a keyed hash of the address ({reason}): \
+             it is not mailed again unless it signs up and confirms anew"
+        )?;
+    }
+    outln!(
+        "  not touched: mail already delivered, the relay's and your mail server's logs, \
+         backups made before now (restore them, then erase again)"
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
-use super::csv_format::{LineIndex, neutralize, restore};
 use super::stdout::{outln, write_bytes};
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName, TokenKey};
-use crate::store::{AddOutcome, NewSubscriber, Store, SubscriberStatus};
+use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
+use crate::store::{AddOutcome, Consent, NewSubscriber, Source, Store, SubscriberStatus};
+use crate::subscribers::{Format, ImportOptions, backup, import::ImportEvent, import_file};
 
 #[derive(Debug, Subcommand)]
 pub enum SubscribersCommand {
@@ -21,24 +21,56 @@ pub enum SubscribersCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Import subscribers from a CSV file with a header row: `email`, and optional `name`,
-    /// `status` (as `export` writes it: a reader who left, bounced or complained is imported
-    /// as such, never mailed; without it, active) and `time_zone` (or `timezone`: an IANA name
-    /// such as Europe/Berlin).
-    Import { file: PathBuf },
+    /// Import subscribers from a CSV file (ours: `email`, and optional `name`, `status`,
+    /// `time_zone`, `consent`; or another tool's export with --from). New addresses are
+    /// added; an existing or suppressed address is never changed (see --update-status). A
+    /// reader the file calls active is imported active only on a basis: the file's
+    /// `consent` column, or --consent; else pending.
+    Import {
+        file: PathBuf,
+        /// Whose export the file is.
+        #[arg(long = "from", value_enum, default_value = "morningpost")]
+        format: Format,
+        /// On what basis the file's readers may be mailed: `double-opt-in` (they confirmed
+        /// by email with the previous tool) or `confirmed-elsewhere` (they opted in there).
+        #[arg(long, value_parser = parse_consent)]
+        consent: Option<Consent>,
+        /// A note kept with the basis (where the list came from, a ticket, a date).
+        #[arg(long, requires = "consent")]
+        note: Option<String>,
+        /// Existing addresses take the file's status (each change is printed); a suppressed
+        /// address still never becomes active.
+        #[arg(long, conflicts_with = "restore")]
+        update_status: bool,
+        /// The file is a backup (`subscribers export`): restore it whole, every fact as it
+        /// was, into an empty database made with the same secret key.
+        #[arg(long, conflicts_with_all = ["format", "consent"])]
+        restore: bool,
+    },
     /// List subscribers: address, name, status, time zone (`-`: the newsletter's).
     List {
         /// pending, active, unsubscribed, bounced or complained.
         #[arg(long)]
         status: Option<String>,
     },
-    /// Write every subscriber as CSV to standard output.
+    /// Write the whole list to standard output: every subscriber with every fact a restore
+    /// needs, and the suppression list (a backup: `import --restore` reads it).
     Export,
-    /// Everything held about one address: status and its dates, confirmation mails,
-    /// deliveries with their outcomes, bounces and complaints (a reader's access request).
+    /// Everything held about one address: status and its dates, how they joined and on
+    /// what basis, confirmation mails, deliveries with their outcomes, bounces and
+    /// complaints (a reader's access request).
     Show { email: String },
     /// Unsubscribe one address (what is queued for them is cancelled). Exit 1 when unknown.
     Remove { email: String },
+    /// Never mail this address again, whatever its subscriber row says (what is queued for
+    /// it is cancelled). Works for an address that is not a subscriber too.
+    Suppress { email: String },
+    /// Take an address off the suppression list (a subscriber who left stays unsubscribed).
+    Unsuppress { email: String },
+    /// Delete what is held about an address (a reader's erasure request): the subscriber,
+    /// their confirmation mails and tokens, the address in deliveries and reports. The
+    /// issues' counts stay, and the address stays suppressed as a keyed hash only.
+    Erase { email: String },
     /// Set the time zone a local-morning send uses for one subscriber.
     SetZone {
         email: String,
@@ -46,6 +78,13 @@ pub enum SubscribersCommand {
         /// `timezone` applies).
         zone: String,
     },
+}
+
+fn parse_consent(s: &str) -> Result<Consent, String> {
+    match Consent::parse(s) {
+        Some(c @ (Consent::DoubleOptIn | Consent::ConfirmedElsewhere)) => Ok(c),
+        _ => Err("use double-opt-in or confirmed-elsewhere".to_owned()),
+    }
 }
 
 pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result<ExitCode> {
@@ -69,9 +108,27 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        SubscribersCommand::Import { file } => {
+        SubscribersCommand::Import {
+            file,
+            format,
+            consent,
+            note,
+            update_status,
+            restore,
+        } => {
             let store = super::open_store(settings, CreateIfMissing).await?;
-            import(settings, &store, &file).await
+            let key = settings.token_key()?;
+            if restore {
+                return restore_backup(&store, &key, &file).await;
+            }
+            let options = ImportOptions {
+                format,
+                consent,
+                note,
+                update_status,
+                now: now_ms(),
+            };
+            import(&store, &key, &file, &options).await
         }
         SubscribersCommand::List { status } => {
             let status = status
@@ -95,7 +152,23 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        SubscribersCommand::Export => export(&super::open_store(settings, MustExist).await?).await,
+        SubscribersCommand::Export => {
+            let store = super::open_store(settings, MustExist).await?;
+            backup::export(&store, &settings.token_key()?, write_bytes).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        SubscribersCommand::Suppress { email } => {
+            let store = super::open_store(settings, MustExist).await?;
+            super::subscriber_record::suppress(&store, &settings.token_key()?, &email).await
+        }
+        SubscribersCommand::Unsuppress { email } => {
+            let store = super::open_store(settings, MustExist).await?;
+            super::subscriber_record::unsuppress(&store, &settings.token_key()?, &email).await
+        }
+        SubscribersCommand::Erase { email } => {
+            let store = super::open_store(settings, MustExist).await?;
+            super::subscriber_record::erase(&store, &settings.token_key()?, &email).await
+        }
         SubscribersCommand::SetZone { email, zone } => {
             super::set_zone::run(settings, &email, &zone).await
         }
@@ -110,45 +183,6 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
     }
 }
 
-/// Every subscriber as CSV on standard output.
-async fn export(store: &Store) -> anyhow::Result<ExitCode> {
-    let subscribers = store.subscribers(None).await?;
-    write_bytes(&csv_bytes([[
-        "email",
-        "name",
-        "status",
-        "created_at",
-        "time_zone",
-    ]])?)?;
-    for chunk in subscribers.chunks(1000) {
-        let created: Vec<String> = chunk.iter().map(|s| rfc3339(s.created_at)).collect();
-        let rows = chunk.iter().zip(&created).map(|(s, created)| {
-            [
-                s.email.as_str(),
-                s.name.as_deref().unwrap_or(""),
-                s.status.as_str(),
-                created.as_str(),
-                s.time_zone.as_deref().unwrap_or(""),
-            ]
-        });
-        write_bytes(&csv_bytes(rows)?)?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Rows as CSV, each cell safe to open in a spreadsheet. In memory, then written with
-/// `write_bytes`, so that a closed pipe is recognised as standard output's (stdout.rs).
-fn csv_bytes<'a>(rows: impl IntoIterator<Item = [&'a str; 5]>) -> anyhow::Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        out.write_record(row.map(neutralize).iter().map(|cell| cell.as_bytes()))?;
-    }
-    Ok(out.into_inner().map_err(|e| e.into_error())?)
-}
-
-/// Milliseconds since the epoch as RFC 3339; empty if out of range.
-pub(super) use crate::clock::rfc3339;
-
 pub fn new_subscriber<'a>(
     key: &TokenKey,
     email: &'a SubscriberEmail,
@@ -161,183 +195,113 @@ pub fn new_subscriber<'a>(
         name,
         time_zone: None,
         status: SubscriberStatus::Active,
+        source: Source::Admin,
+        consent: Some(Consent::Admin),
+        consent_note: None,
         unsubscribe_hash: key.unsubscribe_token(id).hash(),
         now: now_ms(),
     }
 }
 
-/// One parsed row of an import file.
-pub(crate) struct ImportRow {
-    pub email: SubscriberEmail,
-    pub name: Option<SubscriberName>,
-    /// `None`: the cell was empty or there is no such column.
-    pub time_zone: Option<TimeZoneName>,
-    /// The file's `status` column (what `subscribers export` writes); active without one.
-    /// A reader who left, bounced or complained is imported as such: never mailed.
-    pub status: SubscriberStatus,
-}
-
-/// A rejected row: the line of the file it starts on, and why.
-pub(crate) type BadRow = (u64, String);
-
-/// Reads a CSV file: good rows, and a [`BadRow`] for each bad one.
-pub(crate) fn read_csv(file: &Path) -> anyhow::Result<(Vec<ImportRow>, Vec<BadRow>)> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut lines = LineIndex::new(&bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes.as_slice());
-    let headers: Vec<String> = reader
-        .headers()
-        .context("cannot read the header row")?
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
-    let email_col = headers.iter().position(|h| h == "email").with_context(|| {
-        format!(
-            "{}: the header row has no `email` column (found: {})",
-            file.display(),
-            headers.join(", ")
-        )
-    })?;
-    let name_col = headers.iter().position(|h| h == "name");
-    let zone_col = zone_column(&headers).with_context(|| file.display().to_string())?;
-    let status_col = headers.iter().position(|h| h == "status");
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                bad.push((lines.line_of(e.position()), unreadable(&e)));
-                continue;
-            }
-        };
-        let line = lines.line_of(record.position());
-        let Some(raw_email) = record.get(email_col).map(restore) else {
-            bad.push((line, "the row has no email field".to_owned()));
-            continue;
-        };
-        let email = match SubscriberEmail::parse(raw_email) {
-            Ok(e) => e,
-            Err(e) => {
-                bad.push((line, format!("{raw_email:?}: {e}")));
-                continue;
-            }
-        };
-        let raw_name = name_col.and_then(|c| record.get(c)).unwrap_or_default();
-        let name = match SubscriberName::parse_optional(restore(raw_name)) {
-            Ok(n) => n,
-            Err(e) => {
-                bad.push((line, format!("name of {email}: {e}")));
-                continue;
-            }
-        };
-        let raw_zone = zone_col.and_then(|c| record.get(c)).map(restore);
-        let time_zone = match raw_zone.filter(|z| !z.is_empty()).map(TimeZoneName::parse) {
-            None => None,
-            Some(Ok(zone)) => Some(zone),
-            Some(Err(e)) => {
-                bad.push((line, format!("time zone of {email}: {e}")));
-                continue;
-            }
-        };
-        let raw_status = status_col.and_then(|c| record.get(c)).map(restore);
-        let status = match raw_status.filter(|s| !s.is_empty()) {
-            None => SubscriberStatus::Active,
-            Some(s) => match SubscriberStatus::parse(&s.to_ascii_lowercase()) {
-                Some(status) => status,
-                None => {
-                    bad.push((
-                        line,
-                        format!(
-                            "status of {email}: {s:?} is not one of pending, active, unsubscribed, bounced, complained"
-                        ),
-                    ));
-                    continue;
-                }
-            },
-        };
-        good.push(ImportRow {
-            email,
-            name,
-            time_zone,
-            status,
-        });
-    }
-    Ok((good, bad))
-}
-
-/// The column of the time zone, `time_zone` or `timezone`, if there is one.
-fn zone_column(headers: &[String]) -> anyhow::Result<Option<usize>> {
-    let mut columns = headers
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| *h == "time_zone" || *h == "timezone")
-        .map(|(i, _)| i);
-    let first = columns.next();
-    if columns.next().is_some() {
-        anyhow::bail!(
-            "the header row names the time zone column twice (`time_zone`, `timezone`): keep one"
-        );
-    }
-    Ok(first)
-}
-
-/// Why a row could not be read. The csv crate's own text would name its own line count.
-fn unreadable(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => {
-            "the row is not valid UTF-8: save the file as UTF-8".to_owned()
+async fn import(
+    store: &Store,
+    key: &TokenKey,
+    file: &Path,
+    options: &ImportOptions,
+) -> anyhow::Result<ExitCode> {
+    let shown = file.display().to_string();
+    let progress = super::progress::Progress::rows("importing");
+    let report = import_file(store, key, file, options, |event| match event {
+        ImportEvent::Skipped { line, why } => {
+            progress.suspend(|| eprintln!("{shown}:{line}: skipped: {why}"))
         }
-        _ => format!("unreadable row: {e}"),
-    }
-}
-
-async fn import(settings: &Settings, store: &Store, file: &Path) -> anyhow::Result<ExitCode> {
-    let (rows, bad) = read_csv(file)?;
-    for (line, why) in &bad {
-        eprintln!("{}:{line}: skipped: {why}", file.display());
-    }
-    let key = settings.token_key()?;
-    let (mut added, mut existing) = (0u64, 0u64);
-    let mut not_active: std::collections::BTreeMap<&'static str, u64> = Default::default();
-    for chunk in rows.chunks(1000) {
-        let batch: Vec<NewSubscriber<'_>> = chunk
-            .iter()
-            .map(|r| NewSubscriber {
-                time_zone: r.time_zone.as_ref(),
-                status: r.status,
-                ..new_subscriber(&key, &r.email, r.name.as_ref())
+        ImportEvent::Changed { email, from, to } => {
+            progress.suspend(|| {
+                // A closed standard output must not stop the import half-way.
+                let _ = outln!("{email}: {from} → {to}");
             })
-            .collect();
-        for (outcome, row) in store.import_subscribers(&batch).await?.iter().zip(chunk) {
-            match outcome {
-                AddOutcome::Added => {
-                    added += 1;
-                    if row.status != SubscriberStatus::Active {
-                        *not_active.entry(row.status.as_str()).or_default() += 1;
-                    }
-                }
-                AddOutcome::Exists(_) => existing += 1,
-            }
         }
-    }
+        ImportEvent::Progress(n) => progress.set(n),
+    })
+    .await?;
+    progress.finish();
+    let added: u64 = report.added.values().sum();
+    let list = |m: &std::collections::BTreeMap<&str, u64>| {
+        m.iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     outln!(
-        "imported {added} new subscribers; {existing} were already present (left unchanged); {} rows skipped",
-        bad.len()
+        "imported {added} new subscribers{}",
+        if added > 0 {
+            format!(" ({})", list(&report.added))
+        } else {
+            String::new()
+        }
     )?;
-    if !not_active.is_empty() {
-        let list: Vec<String> = not_active.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    if report.present > 0 {
         outln!(
-            "  of the new ones, imported as the file says and not mailed: {}",
-            list.join(", ")
+            "  {} already subscribers: left as they were",
+            report.present
         )?;
     }
-    Ok(if bad.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
+    if report.changed > 0 {
+        outln!("  {} statuses changed (listed above)", report.changed)?;
+    }
+    if !report.suppressed.is_empty() {
+        outln!(
+            "  {} on the suppression list, not added: {}",
+            report.suppressed.values().sum::<u64>(),
+            list(&report.suppressed)
+        )?;
+    }
+    if report.suppressions_added > 0 {
+        outln!(
+            "  {} addresses added to the suppression list",
+            report.suppressions_added
+        )?;
+    }
+    if report.repeated > 0 {
+        outln!(
+            "  {} rows repeated an address earlier in the file",
+            report.repeated
+        )?;
+    }
+    if report.pending_for_want_of_consent > 0 {
+        outln!(
+            "  {} imported pending, not active: the file gives no basis to mail them; \
+             if they opted in with your previous tool, import again with \
+             --update-status --consent confirmed-elsewhere",
+            report.pending_for_want_of_consent
+        )?;
+    }
+    if report.foreign_hashes > 0 {
+        outln!(
+            "  {} erased entries were made under another secret key and cannot match: left out",
+            report.foreign_hashes
+        )?;
+    }
+    if report.skipped > 0 {
+        outln!(
+            "  {} rows skipped (listed on standard error)",
+            report.skipped
+        )?;
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn restore_backup(store: &Store, key: &TokenKey, file: &Path) -> anyhow::Result<ExitCode> {
+    let shown = file.display().to_string();
+    let restored = backup::restore_file(store, key, file, |line, why| {
+        eprintln!("{shown}:{line}: {why}");
     })
+    .await?;
+    outln!(
+        "restored {} subscribers and {} suppression entries from {shown}",
+        restored.subscribers,
+        restored.suppressions
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

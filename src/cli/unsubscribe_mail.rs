@@ -15,7 +15,7 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::{Token, TokenKey};
 use crate::mailbox::{Entry, Maildir, split_mbox};
-use crate::store::Store;
+use crate::store::{LeftVia, Store};
 
 pub async fn run(
     settings: &Settings,
@@ -113,7 +113,7 @@ async fn handle(links: &Links, message: &[u8], report: &mut Report) -> anyhow::R
     let store = &links.store;
     match store.subscriber_by_unsubscribe_hash(&token.hash()).await? {
         Some(s) => {
-            if store.unsubscribe(s.id, now_ms()).await? {
+            if store.unsubscribe(s.id, LeftVia::Mail, now_ms()).await? {
                 tracing::info!(subscriber = %s.id, "unsubscribed by mail");
                 report.unsubscribed += 1;
             } else {

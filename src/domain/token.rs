@@ -144,6 +144,22 @@ impl TokenKey {
         self.test_copy_token().hash().matches(&token.hash().0)
     }
 
+    /// What a suppression entry keeps of an erased address: the same address (normalised)
+    /// gives the same hash under the same key, and the address cannot be read back from it.
+    pub fn email_hash(&self, email: &super::SubscriberEmail) -> [u8; 32] {
+        self.mac(
+            b"morningpost erased address v1",
+            email.normalized().as_bytes(),
+        )
+    }
+
+    /// Names the key without revealing it: a backup records it, so that a restore under
+    /// another key (whose unsubscribe links and erased hashes would not match) is refused.
+    pub fn fingerprint(&self) -> String {
+        let mac = self.mac(b"morningpost key fingerprint v1", b"");
+        hex::encode(mac.get(..8).unwrap_or_default())
+    }
+
     /// HMAC-SHA256 of `data` under this key, for `purpose` (VERP tags: domain/verp.rs).
     pub fn mac(&self, purpose: &[u8], data: &[u8]) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0)

@@ -1,8 +1,10 @@
 //! `GET /confirm/{token}` shows a button and changes nothing (mail scanners fetch every
 //! link); `POST /confirm/{token}` spends the token.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use maud::html;
 
@@ -11,7 +13,7 @@ use super::error::HttpError;
 use super::pages::{not_found, page, subscribe_form};
 use crate::clock::now_ms;
 use crate::domain::{Token, routes};
-use crate::store::ConfirmOutcome;
+use crate::store::{ConfirmOutcome, ConfirmedBy};
 
 const UNKNOWN: &str = "This confirmation link is not valid. It may have been cut short: open it from the mail again, or sign up again.";
 
@@ -37,24 +39,37 @@ pub async fn show(State(app): State<AppState>, Path(raw): Path<String>) -> Respo
 pub async fn confirm(
     State(app): State<AppState>,
     Path(raw): Path<String>,
+    request: Request,
 ) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
     let Some(token) = Token::parse(&raw).ok() else {
         return Ok(not_found(n, UNKNOWN));
     };
     let hash = token.hash();
-    let outcome =
-        app.inner
-            .store
-            .confirm(&hash, now_ms())
-            .await
-            .map_err(HttpError::unavailable(
-                app.page(),
-                format!(
-                    "the confirmation of token {} could not be stored",
-                    hash.short()
-                ),
-            ))?;
+    // The record of the double opt-in: who clicked (docs/architecture.md decision 29).
+    let headers = request.headers();
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| app.inner.client_ip.of(addr.ip(), headers));
+    let by = ConfirmedBy::new(
+        ip.map(|ip| ip.to_string()),
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let outcome = app
+        .inner
+        .store
+        .confirm(&hash, &by, now_ms())
+        .await
+        .map_err(HttpError::unavailable(
+            app.page(),
+            format!(
+                "the confirmation of token {} could not be stored",
+                hash.short()
+            ),
+        ))?;
     tracing::info!(token = %hash.short(), outcome = ?std::mem::discriminant(&outcome), "confirmation");
     Ok(match outcome {
         ConfirmOutcome::Confirmed { .. } => page(

@@ -20,7 +20,7 @@ use super::pages::{page, subscribe_form};
 use super::same_site::CrossSite;
 use crate::clock::now_ms;
 use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName};
-use crate::store::{NewConfirmation, SubscribeRequest};
+use crate::store::{NewConfirmation, Source, SubscribeRequest};
 
 const NEUTRAL: &str = "Check your inbox: if the address can receive our mail, a link to confirm your subscription is on its way.";
 
@@ -101,6 +101,12 @@ pub async fn submit(
     let request = SubscribeRequest {
         new_id,
         new_unsubscribe_hash: inner.key.unsubscribe_token(new_id).hash(),
+        email_hash: inner.key.email_hash(&email),
+        source: if kind == Kind::Json {
+            Source::Api
+        } else {
+            Source::Form
+        },
         email,
         name,
         time_zone,

@@ -14,7 +14,7 @@ use super::pages::{not_found, page, subscribe_form};
 use crate::clock::now_ms;
 use crate::config::Newsletter;
 use crate::domain::Token;
-use crate::store::Subscriber;
+use crate::store::{LeftVia, Subscriber};
 
 const UNKNOWN: &str =
     "This unsubscribe link is not valid. It may have been cut short: open it from the mail again.";
@@ -86,9 +86,12 @@ pub async fn show(
     ))
 }
 
+const ONE_CLICK: &[u8] = b"List-Unsubscribe=One-Click";
+
 pub async fn unsubscribe(
     State(app): State<AppState>,
     Path(raw): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Response, HttpError> {
     let n = &app.inner.newsletter;
     let s = match link(&app, &raw).await? {
@@ -99,9 +102,19 @@ pub async fn unsubscribe(
         }
         Link::Unknown => return Ok(not_found(n, UNKNOWN)),
     };
+    // RFC 8058: a mail client's button posts `List-Unsubscribe=One-Click`; the page's own
+    // button posts nothing.
+    let via = if body
+        .windows(ONE_CLICK.len())
+        .any(|w| w.eq_ignore_ascii_case(ONE_CLICK))
+    {
+        LeftVia::OneClick
+    } else {
+        LeftVia::Link
+    };
     app.inner
         .store
-        .unsubscribe(s.id, now_ms())
+        .unsubscribe(s.id, via, now_ms())
         .await
         .map_err(HttpError::unavailable(
             app.page(),

@@ -308,6 +308,7 @@ mod tests {
             "https://x.example/unsubscribe/a&b=c",
             "https://x.example/issues/1",
             "a@example.com",
+            "you signed up.",
         );
         for html in [false, true] {
             let mut encoded = Vec::new();

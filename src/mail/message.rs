@@ -161,6 +161,8 @@ pub struct Recipient<'a> {
     /// The raw unsubscribe token (only its hash is stored).
     pub unsubscribe_token: &'a str,
     pub message_id: &'a str,
+    /// The footer's reason they receive it ([`crate::render::why`]).
+    pub why: &'a str,
 }
 
 /// What every copy of an issue shares, computed once per issue.
@@ -223,7 +225,7 @@ impl IssueMessage {
             "mailto:{}?subject=unsubscribe%20{}",
             self.unsubscribe_address, r.unsubscribe_token
         );
-        let values = SlotValues::issue(&unsubscribe_url, &self.view_url, r.email);
+        let values = SlotValues::issue(&unsubscribe_url, &self.view_url, r.email, r.why);
         let to = mailbox(r.name, r.email);
         let headers = MessageHeaders {
             from: &self.from,

@@ -86,10 +86,14 @@ impl Composer {
             .as_deref()
             .filter(|n| !n.chars().any(char::is_control));
         match self.prepared(c.message_id).await? {
-            Prepared::Issue(message) => {
-                self.writer
-                    .issue_copy(&message, &to, name, c.subscriber_id, c.delivery_id, now)
-            }
+            Prepared::Issue(message) => self.writer.issue_copy(
+                &message,
+                &to,
+                name,
+                (c.subscriber_id, c.consent),
+                c.delivery_id,
+                now,
+            ),
             Prepared::Confirmation(mail) => {
                 let token_id = c.token_id.ok_or(ComposeError::MissingToken)?;
                 self.writer

@@ -15,7 +15,8 @@ use crate::domain::{BounceAddress, PublicUrls, SubscriberEmail, TokenKey};
 use crate::mail::dkim::Dkim;
 use crate::mail::encode::mailbox;
 use crate::mail::{IssueMessage, MessageHeaders, Recipient, assemble, message_id};
-use crate::render::{ConfirmationMail, RenderedIssue, SlotValues};
+use crate::render::{ConfirmationMail, RenderedIssue, SlotValues, why};
+use crate::store::Consent;
 
 /// What a test copy's subject starts with, so the operator tells it from the real issue.
 pub const TEST_SUBJECT_PREFIX: &str = "[Test] ";
@@ -89,10 +90,11 @@ impl CopyWriter {
         message: &IssueMessage,
         to: &SubscriberEmail,
         name: Option<&str>,
-        subscriber_id: uuid::Uuid,
+        subscriber: (uuid::Uuid, Option<Consent>),
         delivery_id: i64,
         now: time::OffsetDateTime,
     ) -> Result<Composed, ComposeError> {
+        let (subscriber_id, consent) = subscriber;
         let id = message_id(message.issue().slug.as_str(), subscriber_id, self.domain());
         let token = self.key.unsubscribe_token(subscriber_id);
         let recipient = Recipient {
@@ -100,6 +102,7 @@ impl CopyWriter {
             name,
             unsubscribe_token: token.expose(),
             message_id: &id,
+            why: why::why_you_receive_this(consent),
         };
         let bytes = message
             .build(&recipient, now)
@@ -134,6 +137,7 @@ impl CopyWriter {
             name: None,
             unsubscribe_token: token.expose(),
             message_id: &id,
+            why: why::TEST_COPY,
         };
         let bytes = test
             .0
@@ -156,7 +160,7 @@ impl CopyWriter {
         let confirm_url = self.urls.confirm(token.expose());
         let values = SlotValues {
             confirm_url: &confirm_url,
-            ..SlotValues::issue("", "", to.as_str())
+            ..SlotValues::issue("", "", to.as_str(), "")
         };
         let id = format!("<confirm.{}@{}>", token_id.simple(), self.domain());
         let headers = MessageHeaders {

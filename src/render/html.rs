@@ -60,7 +60,7 @@ fn footer(ctx: &RenderContext, audience: Audience) -> Markup {
     html! {
         @match audience {
             Audience::Email => {
-                p { "You receive this because " (Slot::RecipientEmail.marker()) " subscribed to " (name) " and confirmed by email." }
+                p { "You receive " (name) " at " (Slot::RecipientEmail.marker()) " because " (Slot::Why.marker()) }
                 p {
                     a href=(Slot::UnsubscribeUrl.marker()) { "Unsubscribe" }
                     " · "

@@ -7,6 +7,7 @@ mod html;
 mod inline;
 pub mod slots;
 mod text;
+pub mod why;
 
 use crate::config::{Newsletter, Settings};
 use crate::domain::{IssueSlug, PublicUrls};

@@ -15,14 +15,17 @@ pub enum Slot {
     ViewUrl,
     RecipientEmail,
     ConfirmUrl,
+    /// Why this reader receives the mail: their recorded basis (`render::why`).
+    Why,
 }
 
 impl Slot {
-    const ALL: [Slot; 4] = [
+    const ALL: [Slot; 5] = [
         Slot::UnsubscribeUrl,
         Slot::ViewUrl,
         Slot::RecipientEmail,
         Slot::ConfirmUrl,
+        Slot::Why,
     ];
 
     fn name(self) -> &'static str {
@@ -31,6 +34,7 @@ impl Slot {
             Slot::ViewUrl => "view_url",
             Slot::RecipientEmail => "recipient",
             Slot::ConfirmUrl => "confirm_url",
+            Slot::Why => "why",
         }
     }
 
@@ -47,16 +51,23 @@ pub struct SlotValues<'a> {
     pub view_url: &'a str,
     pub recipient: &'a str,
     pub confirm_url: &'a str,
+    pub why: &'a str,
 }
 
 impl<'a> SlotValues<'a> {
     /// Values for an issue (no confirmation link).
-    pub const fn issue(unsubscribe_url: &'a str, view_url: &'a str, recipient: &'a str) -> Self {
+    pub const fn issue(
+        unsubscribe_url: &'a str,
+        view_url: &'a str,
+        recipient: &'a str,
+        why: &'a str,
+    ) -> Self {
         Self {
             unsubscribe_url,
             view_url,
             recipient,
             confirm_url: "",
+            why,
         }
     }
 
@@ -66,6 +77,7 @@ impl<'a> SlotValues<'a> {
             Slot::ViewUrl => self.view_url,
             Slot::RecipientEmail => self.recipient,
             Slot::ConfirmUrl => self.confirm_url,
+            Slot::Why => self.why,
         }
     }
 }
@@ -197,6 +209,7 @@ mod tests {
         view_url: "https://x.example/issues/2026-11-27",
         recipient: "<ada@example.com>",
         confirm_url: "",
+        why: "you & me.",
     };
 
     #[test]

@@ -43,15 +43,9 @@ pub(super) fn render_text(issue: &Issue, ctx: &RenderContext) -> String {
     }
     out.rule('=');
     out.blank();
-    out.wrap(
-        &format!(
-            "You receive this because you subscribed to {} and confirmed by email, as:",
-            ctx.newsletter.name
-        ),
-        "",
-        "",
-    );
+    out.wrap(&format!("You receive {} at", ctx.newsletter.name), "", "");
     out.line(&Slot::RecipientEmail.marker());
+    out.line(&format!("because {}", Slot::Why.marker()));
     out.blank();
     out.line("Unsubscribe:");
     out.line(&Slot::UnsubscribeUrl.marker());

@@ -14,17 +14,28 @@
 //! A new table is a change to `sql/` (its queries), `types.rs` (its values) and one migration
 //! per backend.
 
+/// Who may be mailed an issue: an active subscriber whose address is not on the suppression
+/// list, whatever else their row says (docs/architecture.md decision 29). `s` is the
+/// subscribers row. The one home of the rule, spliced into statements with `concat!`.
+macro_rules! mailable {
+    () => {
+        "(s.status = 'active' AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_key = s.email_key))"
+    };
+}
+
 mod error;
 mod options;
 mod postgres;
 mod rules;
 mod sqlite;
+mod subscriber_data;
 mod types;
 
 pub use error::{Result, StoreError};
 pub use options::StoreOptions;
 pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, sqlite_file};
+pub use subscriber_data::*;
 pub use types::*;
 
 use uuid::Uuid;
@@ -96,6 +107,69 @@ impl Store {
         dispatch!(self, "looking up an unsubscribe token", s => s.subscriber_by_unsubscribe_hash(hash).await)
     }
 
+    /// Writes an import's or a restore's batch in one transaction (an address already
+    /// there is left alone); returns the addresses inserted.
+    pub async fn write_subscribers(&self, batch: &SubscriberBatch<'_>) -> Result<Vec<String>> {
+        dispatch!(self, "writing subscribers", s => s.write_subscribers(batch).await)
+    }
+
+    /// What the database knows of these addresses (normalised, each with its keyed hash).
+    pub async fn known_among(&self, addresses: &[(String, [u8; 32])]) -> Result<KnownAddresses> {
+        dispatch!(self, "looking up addresses", s => s.known_among(addresses).await)
+    }
+
+    /// The status of each of these normalised addresses that is a subscriber's.
+    pub async fn statuses_among(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, SubscriberStatus>> {
+        dispatch!(self, "looking up addresses", s => s.statuses_among(keys).await)
+    }
+
+    /// One page of an export: subscribers after `after` in id order, with their
+    /// suppression entries.
+    pub async fn backup_page(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<(SubscriberBackup, Option<(SuppressionReason, i64)>)>> {
+        dispatch!(self, "reading subscribers for an export", s => s.backup_page(after, limit).await)
+    }
+
+    /// The suppression entries that belong to no subscriber.
+    pub async fn orphan_suppressions(&self) -> Result<Vec<Suppression>> {
+        dispatch!(self, "reading the suppression list", s => s.orphan_suppressions().await)
+    }
+
+    /// Whether any subscriber or suppression entry is stored.
+    pub async fn holds_subscriber_data(&self) -> Result<bool> {
+        dispatch!(self, "checking for subscribers", s => s.holds_subscriber_data().await)
+    }
+
+    /// Blocks an address by hand; returns the reason it was already listed for, if it was.
+    pub async fn suppress(
+        &self,
+        email_key: &str,
+        email_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<SuppressionReason>> {
+        dispatch!(self, "suppressing an address", s => s.suppress(email_key, email_hash, now).await)
+    }
+
+    /// Takes an address off the suppression list; returns why it was listed, if it was.
+    pub async fn unsuppress(
+        &self,
+        email_key: &str,
+        email_hash: &[u8; 32],
+    ) -> Result<Option<SuppressionReason>> {
+        dispatch!(self, "lifting a suppression", s => s.unsuppress(email_key, email_hash).await)
+    }
+
+    /// Deletes what is held about an address, keeping its suppression entry as a hash.
+    pub async fn erase(&self, email_key: &str, email_hash: &[u8; 32], now: i64) -> Result<Erased> {
+        dispatch!(self, "erasing a subscriber", s => s.erase(email_key, email_hash, now).await)
+    }
+
     /// Everything held about the subscriber with this normalised address.
     pub async fn subscriber_record(&self, email_key: &str) -> Result<Option<SubscriberRecord>> {
         dispatch!(self, "reading what is held about a subscriber", s => s.subscriber_record(email_key).await)
@@ -104,8 +178,8 @@ impl Store {
     /// Marks an active or pending subscriber unsubscribed and cancels what was not yet sent
     /// to them. A bounced address stays bounced: "never mail" is never weakened. Returns
     /// whether the status changed.
-    pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
-        dispatch!(self, "unsubscribing", s => s.unsubscribe(id, now).await)
+    pub async fn unsubscribe(&self, id: Uuid, via: LeftVia, now: i64) -> Result<bool> {
+        dispatch!(self, "unsubscribing", s => s.unsubscribe(id, via, now).await)
     }
 
     /// Sets a subscriber's time zone, or clears it (`None`: the newsletter's `timezone`),
@@ -137,8 +211,13 @@ impl Store {
     }
 
     /// Spends a confirmation token.
-    pub async fn confirm(&self, hash: &TokenHash, now: i64) -> Result<ConfirmOutcome> {
-        dispatch!(self, "confirming a subscription", s => s.confirm(hash, now).await)
+    pub async fn confirm(
+        &self,
+        hash: &TokenHash,
+        by: &ConfirmedBy,
+        now: i64,
+    ) -> Result<ConfirmOutcome> {
+        dispatch!(self, "confirming a subscription", s => s.confirm(hash, by, now).await)
     }
 
     /// The id of a stored transactional template with this content, stored if new.

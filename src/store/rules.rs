@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
+use super::subscriber_data::SuppressionReason;
 use super::types::{QueueCounts, SubscribeOutcome, SubscribeRequest, SubscriberStatus};
 use super::{Result, StoreError};
 
@@ -36,10 +37,11 @@ pub(super) struct SignupPlan<'a> {
 
 /// Decides every sign-up of a batch from the stored states; a later request for the same
 /// address sees what the earlier one did (two sign-ups in one batch → one mail).
-pub(super) fn plan_signups(
-    requests: &[SubscribeRequest],
+pub(super) fn plan_signups<'a>(
+    requests: &'a [SubscribeRequest],
     mut known: HashMap<String, Known>,
-) -> SignupPlan<'_> {
+    suppressed: &HashMap<String, SuppressionReason>,
+) -> SignupPlan<'a> {
     let mut plan = SignupPlan {
         outcomes: Vec::with_capacity(requests.len()),
         new: Vec::new(),
@@ -53,12 +55,21 @@ pub(super) fn plan_signups(
         if r.time_zone.is_some() && zoned.insert(key.clone()) {
             plan.zones.push(r);
         }
-        let (id, outcome) = match known.get(&key).copied() {
-            None => {
+        // The operator's block holds whatever the reader does; a bounced address whose row
+        // was erased is still a bounced address.
+        let listed = suppressed.get(&key).copied();
+        let blocked = match listed {
+            Some(SuppressionReason::Manual) => Some(SubscribeOutcome::Blocked),
+            Some(SuppressionReason::Bounced) if !r.allow_bounced => Some(SubscribeOutcome::Bounced),
+            _ => None,
+        };
+        let (id, outcome) = match (blocked, known.get(&key).copied()) {
+            (Some(outcome), k) => (k.map_or(r.new_id, |k| k.id), outcome),
+            (None, None) => {
                 plan.new.push(r);
                 (r.new_id, SubscribeOutcome::Created)
             }
-            Some(k) => {
+            (None, Some(k)) => {
                 let outcome = match k.status {
                     SubscriberStatus::Active => SubscribeOutcome::AlreadyActive,
                     SubscriberStatus::Bounced if !r.allow_bounced => SubscribeOutcome::Bounced,
@@ -150,6 +161,8 @@ mod tests {
             new_id: Uuid::new_v4(),
             new_unsubscribe_hash: TokenHash([1; 32]),
             email: SubscriberEmail::parse(email).unwrap(),
+            email_hash: [3; 32],
+            source: crate::store::Source::Form,
             name: None,
             time_zone: None,
             confirmation: NewConfirmation {
@@ -197,7 +210,7 @@ mod tests {
             "dead@example.com",
         ]
         .map(|e| request(e, now, false));
-        let plan = plan_signups(&requests, states.clone());
+        let plan = plan_signups(&requests, states.clone(), &HashMap::new());
         use SubscribeOutcome as O;
         assert_eq!(
             plan.outcomes,
@@ -221,7 +234,7 @@ mod tests {
 
         // With `allow_bounced_resubscribe`, a bounced address may try again.
         let again = [request("dead@example.com", now, true)];
-        let plan = plan_signups(&again, states);
+        let plan = plan_signups(&again, states, &HashMap::new());
         assert_eq!(plan.outcomes, [O::Reactivated]);
         assert_eq!(plan.mails.len(), 1);
     }
@@ -233,7 +246,7 @@ mod tests {
             request("Twice@example.com", now, false),
             request("twice@example.com", now, false),
         ];
-        let plan = plan_signups(&requests, HashMap::new());
+        let plan = plan_signups(&requests, HashMap::new(), &HashMap::new());
         assert_eq!(
             plan.outcomes,
             [SubscribeOutcome::Created, SubscribeOutcome::TooSoon],
@@ -263,7 +276,7 @@ mod tests {
             "c@example.com".to_owned(),
             known(SubscriberStatus::Active, None),
         );
-        let plan = plan_signups(&requests, states);
+        let plan = plan_signups(&requests, states, &HashMap::new());
         let zones: Vec<(String, Option<&str>)> = plan
             .zones
             .iter()
@@ -302,5 +315,37 @@ mod tests {
             ConfirmStep::Expired
         );
         assert_eq!(confirm_step(false, Bounced, false), ConfirmStep::Expired);
+    }
+
+    #[test]
+    fn the_suppression_list_decides_before_the_row() {
+        let requests = vec![
+            request("blocked@example.com", 0, true),
+            request("erased-bounce@example.com", 0, false),
+            request("erased-complaint@example.com", 0, false),
+        ];
+        let suppressed = HashMap::from([
+            ("blocked@example.com".to_owned(), SuppressionReason::Manual),
+            (
+                "erased-bounce@example.com".to_owned(),
+                SuppressionReason::Bounced,
+            ),
+            (
+                "erased-complaint@example.com".to_owned(),
+                SuppressionReason::Complained,
+            ),
+        ]);
+        let plan = plan_signups(&requests, HashMap::new(), &suppressed);
+        assert_eq!(
+            plan.outcomes,
+            [
+                SubscribeOutcome::Blocked,
+                SubscribeOutcome::Bounced,
+                // A new double opt-in is how a complainer (or an erased reader) comes back.
+                SubscribeOutcome::Created
+            ]
+        );
+        assert_eq!(plan.new.len(), 1, "only the complainer gets a pending row");
+        assert_eq!(plan.mails.len(), 1);
     }
 }

@@ -65,6 +65,11 @@ pub struct NewSubscriber<'a> {
     /// `None`: the newsletter's `timezone`.
     pub time_zone: Option<&'a TimeZoneName>,
     pub status: SubscriberStatus,
+    pub source: super::Source,
+    /// The basis they are mailed on; `None` for a pending reader.
+    pub consent: Option<super::Consent>,
+    /// An import's file and the operator's statement.
+    pub consent_note: Option<&'a str>,
     pub unsubscribe_hash: TokenHash,
     pub now: i64,
 }
@@ -275,6 +280,8 @@ pub struct Claimed {
     pub email: String,
     pub name: Option<String>,
     pub subscriber_status: SubscriberStatus,
+    /// The basis they are mailed on: the footer says it.
+    pub consent: Option<super::Consent>,
     pub queued_at: i64,
 }
 
@@ -361,6 +368,10 @@ pub struct SubscribeRequest {
     pub new_id: Uuid,
     pub new_unsubscribe_hash: TokenHash,
     pub email: SubscriberEmail,
+    /// [`crate::domain::TokenKey::email_hash`] of `email`: how an erased address is known.
+    pub email_hash: [u8; 32],
+    /// The form, or a JSON call.
+    pub source: super::Source,
     pub name: Option<SubscriberName>,
     /// The zone the form's browser reported (`None`: absent or not a known zone). A new
     /// address gets it; a known one only when it has none (docs/architecture.md decision 26).
@@ -390,6 +401,8 @@ pub enum SubscribeOutcome {
     AlreadyActive,
     /// Bounced and not allowed to sign up again: nothing changes (but a missing time zone).
     Bounced,
+    /// On the suppression list by the operator's block: nothing is stored or mailed.
+    Blocked,
 }
 
 impl SubscribeOutcome {
@@ -514,18 +527,10 @@ pub struct BounceCounts {
 /// Everything held about one subscriber (`subscribers show`). Times in ms since the epoch.
 #[derive(Debug, Clone)]
 pub struct SubscriberRecord {
-    pub id: Uuid,
-    pub email: String,
-    pub name: Option<String>,
-    pub status: SubscriberStatus,
-    pub time_zone: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub confirmed_at: Option<i64>,
-    pub unsubscribed_at: Option<i64>,
-    pub bounced_at: Option<i64>,
-    pub bounce_reply: Option<String>,
-    pub complained_at: Option<i64>,
+    /// Their row: status and its dates, how they joined, on what basis they are mailed.
+    pub subscriber: super::SubscriberBackup,
+    /// Their suppression entry, if any: why, and since when.
+    pub suppressed: Option<(super::SuppressionReason, i64)>,
     /// Confirmation mails: when each was issued, and when it was used.
     pub confirmations: Vec<(i64, Option<i64>)>,
     pub deliveries: Vec<DeliveryHistory>,

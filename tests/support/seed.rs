@@ -18,6 +18,9 @@ pub async fn active_subscribers(store: &Store, key: &TokenKey, n: usize) -> Vec<
             name: None,
             time_zone: None,
             status: SubscriberStatus::Active,
+            source: morningpost::store::Source::Admin,
+            consent: Some(morningpost::store::Consent::Admin),
+            consent_note: None,
             unsubscribe_hash: key.unsubscribe_token(id).hash(),
             now: 0,
         };

@@ -27,7 +27,7 @@ impl PgStore {
                      FROM due, subscribers s
                      WHERE d.id = due.id AND s.id = d.subscriber_id
                      RETURNING d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at,
-                               s.id AS subscriber_id, s.email, s.name, s.status",
+                               s.id AS subscriber_id, s.email, s.name, s.status, s.consent",
                 )
                 .bind(lease_until)
                 .bind(now)

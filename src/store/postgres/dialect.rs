@@ -12,9 +12,9 @@ pub(super) const KNOWN_SIGNUPS: &str = "SELECT s.email_key, s.id, s.status,
         (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
  FROM subscribers s WHERE s.email_key IN (SELECT jsonb_array_elements_text($1::jsonb))";
 
-pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, time_zone, status, unsubscribe_hash, created_at, updated_at)
- SELECT j.id::uuid, j.email, j.key, j.name, j.tz, 'pending', decode(j.uh, 'hex'), j.now, j.now
- FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, tz text, uh text, now bigint)";
+pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, time_zone, status, unsubscribe_hash, created_at, updated_at, source)
+ SELECT j.id::uuid, j.email, j.key, j.name, j.tz, 'pending', decode(j.uh, 'hex'), j.now, j.now, j.src
+ FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, tz text, uh text, now bigint, src text)";
 
 /// A zone for each address of a batch (`{"key", "tz", "now"}`, one per address) that has none.
 pub(super) const FILL_TIME_ZONES: &str =
@@ -39,23 +39,23 @@ pub(super) const CONFIRMATION_BY_HASH: &str =
 
 /// An anti-join instead of `ON CONFLICT`: no speculative insertion per row. `$3` is the
 /// default due time, `$4` a JSON object of zone → due time (a local-morning send).
-pub(super) const ENQUEUE_ISSUE: &str = "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
+pub(super) const ENQUEUE_ISSUE: &str = concat!("INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
  SELECT $1, s.id, 0, 'queued', COALESCE(z.due, $3), COALESCE(z.due, $3), $2
  FROM subscribers s
  LEFT JOIN (SELECT key AS zone, value::bigint AS due FROM jsonb_each_text($4::jsonb)) z ON z.zone = s.time_zone
- WHERE s.status = 'active'
+ WHERE ", mailable!(), "
    AND NOT EXISTS (SELECT 1 FROM deliveries d
                    WHERE d.subscriber_id = s.id AND d.message_id = $1 AND d.token_id IS NULL)
- ORDER BY s.id";
+ ORDER BY s.id");
 
 /// `send --resume` after a cancel: the issue's cancelled rows of subscribers who are active
 /// (a reader who left is not active) come due again as `ENQUEUE_ISSUE`'s would.
-pub(super) const REVIVE_CANCELLED: &str = "UPDATE deliveries d
+pub(super) const REVIVE_CANCELLED: &str = concat!("UPDATE deliveries d
  SET state = 'queued', failures = 0, due_at = COALESCE(z.due, $3), queued_at = COALESCE(z.due, $3), updated_at = $2
  FROM subscribers s
  LEFT JOIN (SELECT key AS zone, value::bigint AS due FROM jsonb_each_text($4::jsonb)) z ON z.zone = s.time_zone
- WHERE s.id = d.subscriber_id AND s.status = 'active'
-   AND d.message_id = $1 AND d.state = 'cancelled' AND d.token_id IS NULL";
+ WHERE s.id = d.subscriber_id AND ", mailable!(), "
+   AND d.message_id = $1 AND d.state = 'cancelled' AND d.token_id IS NULL");
 
 /// An issue's refusals by receiving domain: the operator's problem, domain by domain.
 pub(super) const REFUSED_BY_DOMAIN: &str =
@@ -63,3 +63,37 @@ pub(super) const REFUSED_BY_DOMAIN: &str =
  FROM bounce_events e JOIN subscribers s ON s.id = e.subscriber_id
  WHERE e.message_id = $1 AND e.class = 'refused'
  GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";
+
+/// Subscriber rows as a restore or an import writes them, every column given (a JSON array of
+/// `sql::subscriber_data::row_json` objects). An address already there is left alone; the
+/// inserted ones come back.
+pub(super) const INSERT_SUBSCRIBER_ROWS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash,
+        source, consent, consent_note, created_at, updated_at, confirmed_at, confirm_ip, confirm_user_agent,
+        unsubscribed_at, left_via, bounced_at, bounce_reply, complained_at, time_zone)
+ SELECT j.id::uuid, j.email, j.key, j.name, j.status, decode(j.uh, 'hex'), j.source, j.consent, j.note,
+        j.created, j.updated, j.confirmed, j.ip, j.ua, j.unsub, j.via, j.bounced, j.reply, j.complained, j.tz
+ FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, status text, uh text,
+        source text, consent text, note text, created bigint, updated bigint, confirmed bigint, ip text,
+        ua text, unsub bigint, via text, bounced bigint, reply text, complained bigint, tz text)
+ ON CONFLICT DO NOTHING
+ RETURNING email_key";
+
+/// Suppression entries (`{"key", "hash", "reason", "at"}`); one already there is left alone.
+pub(super) const INSERT_SUPPRESSIONS: &str =
+    "INSERT INTO suppressions (email_key, email_hash, reason, suppressed_at)
+ SELECT j.key, decode(j.hash, 'hex'), j.reason, j.at
+ FROM jsonb_to_recordset($1::jsonb) AS j(key text, hash text, reason text, at bigint)
+ ON CONFLICT DO NOTHING";
+
+/// The entries that name any of a batch's addresses (`{"key", "hash"}`), by address or, for
+/// erased ones, by keyed hash (`by_hash`).
+pub(super) const SUPPRESSED_AMONG: &str = "SELECT j.key AS email_key, x.reason, false AS by_hash
+ FROM jsonb_to_recordset($1::jsonb) AS j(key text, hash text) JOIN suppressions x ON x.email_key = j.key
+ UNION ALL
+ SELECT j.key, x.reason, true
+ FROM jsonb_to_recordset($1::jsonb) AS j(key text, hash text) JOIN suppressions x ON x.email_hash = decode(j.hash, 'hex')
+ WHERE x.email_key IS NULL";
+
+/// The stored status of each of a batch's addresses (a JSON array of normalised addresses).
+pub(super) const STATUS_AMONG: &str = "SELECT email_key, status FROM subscribers
+ WHERE email_key IN (SELECT jsonb_array_elements_text($1::jsonb))";

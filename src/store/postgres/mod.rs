@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bounces",
         include_str!("../../../migrations/postgres/0003_bounces.sql"),
     ),
+    (
+        4,
+        "subscriber data",
+        include_str!("../../../migrations/postgres/0004_subscriber_data.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -7,11 +7,15 @@ use uuid::Uuid;
 
 use super::queue::cancel_pending;
 use super::rows::delivery_from_row;
+use super::suppressions::suppress_subscriber;
 use super::{Conn, Handle};
 use crate::store::Result;
+use crate::store::subscriber_data::SuppressionReason;
 use crate::store::types::*;
 
-const DELIVERY_REF: &str = "SELECT d.id, d.subscriber_id, d.message_id FROM deliveries d";
+/// A delivery that still has its subscriber: one whose subscriber was erased matches no report.
+const DELIVERY_REF: &str = "SELECT d.id, d.subscriber_id, d.message_id FROM deliveries d
+     JOIN subscribers s ON s.id = d.subscriber_id";
 
 impl Handle {
     /// The delivery a VERP tag names.
@@ -153,6 +157,13 @@ impl Handle {
                 .await?
                 .rows_affected();
                 if changed == 1 {
+                    suppress_subscriber(
+                        &mut tx,
+                        e.subscriber_id,
+                        SuppressionReason::Complained,
+                        e.received_at,
+                    )
+                    .await?;
                     cancel_pending(
                         &mut tx,
                         e.subscriber_id,
@@ -224,6 +235,13 @@ async fn suppress_bounced(tx: &mut Conn, e: &NewBounceEvent, why: &str) -> Resul
     if changed == 0 {
         return Ok(BounceEffect::Recorded);
     }
+    suppress_subscriber(
+        tx,
+        e.subscriber_id,
+        SuppressionReason::Bounced,
+        e.received_at,
+    )
+    .await?;
     cancel_pending(tx, e.subscriber_id, "subscriber bounced", e.received_at).await?;
     Ok(BounceEffect::Suppressed(SubscriberStatus::Bounced))
 }

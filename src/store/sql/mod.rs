@@ -27,7 +27,9 @@ mod rows;
 mod sends;
 mod signups;
 mod subject_access;
+mod subscriber_data;
 mod subscribers;
+mod suppressions;
 
 use super::{Conn, Db, Handle, dialect};
 

@@ -4,9 +4,11 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::suppressions::suppress_subscriber;
 use super::{Conn, Handle, dialect};
 use crate::store::Result;
 use crate::store::rules::tally;
+use crate::store::subscriber_data::SuppressionReason;
 use crate::store::types::*;
 
 impl Handle {
@@ -63,9 +65,11 @@ impl Handle {
     /// The distinct zones of active subscribers (a local-morning send computes a due time
     /// for each).
     pub async fn subscriber_zones(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT time_zone FROM subscribers WHERE status = 'active' AND time_zone IS NOT NULL",
-        )
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT DISTINCT s.time_zone FROM subscribers s WHERE ",
+            mailable!(),
+            " AND s.time_zone IS NOT NULL"
+        ))
         .fetch_all(self.reader())
         .await?)
     }
@@ -74,23 +78,24 @@ impl Handle {
     /// delivery of this issue (the enqueue's rule; confirmation rows carry a token and are
     /// not deliveries of an issue).
     pub async fn count_new_deliveries(&self, message_id: Uuid) -> Result<i64> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar(concat!(
             "SELECT count(*) FROM subscribers s
-             WHERE s.status = 'active'
+             WHERE ", mailable!(), "
                AND NOT EXISTS (SELECT 1 FROM deliveries d
                                WHERE d.subscriber_id = s.id AND d.message_id = $1 AND d.token_id IS NULL)",
-        )
+        ))
         .bind(message_id)
         .fetch_one(self.reader())
         .await?)
     }
 
     pub async fn count_active(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT count(*) FROM subscribers WHERE status = 'active'")
-                .fetch_one(self.reader())
-                .await?,
-        )
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM subscribers s WHERE ",
+            mailable!()
+        ))
+        .fetch_one(self.reader())
+        .await?)
     }
 
     pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
@@ -367,6 +372,7 @@ async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> 
         .bind(reply)
         .execute(&mut *tx)
         .await?;
+        suppress_subscriber(tx, r.subscriber_id, SuppressionReason::Bounced, now).await?;
         cancel_pending(tx, r.subscriber_id, "subscriber bounced", now).await?;
     }
     Ok(true)

@@ -74,6 +74,13 @@ pub fn claimed_from_row(row: &DbRow) -> Result<Claimed> {
         email: row.try_get("email")?,
         name: row.try_get("name")?,
         subscriber_status: status_of(&row.try_get::<String, _>("status")?)?,
+        consent: row
+            .try_get::<Option<String>, _>("consent")?
+            .map(|c| {
+                crate::store::Consent::parse(&c)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown consent {c:?}")))
+            })
+            .transpose()?,
         queued_at: row.try_get("queued_at")?,
     })
 }

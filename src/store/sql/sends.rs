@@ -82,11 +82,12 @@ impl Handle {
 
     /// How many deliveries `revive_cancelled` would queue again now (what a dry run says).
     pub async fn count_revivable(&self, message_id: Uuid) -> Result<i64> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar(concat!(
             "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
              WHERE d.message_id = $1 AND d.state = 'cancelled'
-               AND d.token_id IS NULL AND s.status = 'active'",
-        )
+               AND d.token_id IS NULL AND ",
+            mailable!(),
+        ))
         .bind(message_id)
         .fetch_one(self.reader())
         .await?)
@@ -178,7 +179,9 @@ impl Handle {
              WHERE message_id = $1 AND token_id IS NULL
                AND ((state = 'failed' AND $3) OR (state = 'queued' AND failures > 0 AND $4))
                AND updated_at >= $5
-               AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'active')"
+               AND subscriber_id IN (SELECT s.id FROM subscribers s WHERE ",
+            mailable!(),
+            ")"
         ))
         .bind(message_id)
         .bind(now)

@@ -6,10 +6,13 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::rows::status_of;
+use super::subscriber_data::reason_of;
+use super::suppressions::lift_on_opt_in;
 use super::{Conn, Handle, dialect};
 use crate::domain::TokenHash;
 use crate::store::Result;
 use crate::store::rules::{ConfirmStep, Known, confirm_step, plan_signups};
+use crate::store::subscriber_data::ConfirmedBy;
 use crate::store::types::*;
 
 impl Handle {
@@ -44,7 +47,24 @@ impl Handle {
             );
         }
 
-        let plan = plan_signups(requests, known);
+        let pairs = json_array(requests.iter().map(
+            |r| serde_json::json!({"key": r.email.normalized(), "hash": hex::encode(r.email_hash)}),
+        ));
+        let mut suppressed = HashMap::new();
+        let mut erased = Vec::new();
+        for row in sqlx::query(dialect::SUPPRESSED_AMONG)
+            .bind(&pairs)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let key: String = row.try_get("email_key")?;
+            if row.try_get::<bool, _>("by_hash")? {
+                erased.push(key.clone());
+            }
+            suppressed.insert(key, reason_of(&row.try_get::<String, _>("reason")?)?);
+        }
+
+        let plan = plan_signups(requests, known, &suppressed);
         for (id, r) in &plan.reactivate {
             sqlx::query("UPDATE subscribers SET status = 'pending', name = COALESCE($2, name), updated_at = $3 WHERE id = $1")
                 .bind(id)
@@ -56,12 +76,32 @@ impl Handle {
         insert_subscribers(&mut tx, &plan.new).await?;
         fill_time_zones(&mut tx, &plan.zones).await?;
         insert_confirmations(&mut tx, &plan.mails).await?;
+        // An erased address that signs up again is a subscriber again: its entry takes the
+        // address back, so that enqueue keeps skipping it until the reader confirms.
+        for (_, r) in &plan.mails {
+            let key = r.email.normalized();
+            if erased.contains(&key) {
+                sqlx::query(
+                    "UPDATE suppressions SET email_key = $1 WHERE email_hash = $2 AND email_key IS NULL",
+                )
+                .bind(&key)
+                .bind(&r.email_hash[..])
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         tx.commit().await?;
         Ok(plan.outcomes)
     }
 
-    /// Spends a confirmation token: pending → active.
-    pub async fn confirm(&self, hash: &TokenHash, now: i64) -> Result<ConfirmOutcome> {
+    /// Spends a confirmation token: pending → active, on the basis of this double opt-in
+    /// (recorded with who clicked), which lifts every suppression but the operator's block.
+    pub async fn confirm(
+        &self,
+        hash: &TokenHash,
+        by: &ConfirmedBy,
+        now: i64,
+    ) -> Result<ConfirmOutcome> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(dialect::CONFIRMATION_BY_HASH)
             .bind(&hash.0[..])
@@ -82,11 +122,19 @@ impl Handle {
             ConfirmStep::AlreadyConfirmed => ConfirmOutcome::AlreadyConfirmed,
             ConfirmStep::Expired => ConfirmOutcome::Expired { email },
             ConfirmStep::Activate => {
-                sqlx::query("UPDATE subscribers SET status = 'active', confirmed_at = $2, updated_at = $2 WHERE id = $1")
-                    .bind(subscriber_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE subscribers SET status = 'active', confirmed_at = $2, updated_at = $2,
+                         consent = 'double-opt-in', consent_note = NULL, confirm_ip = $3,
+                         confirm_user_agent = $4
+                     WHERE id = $1",
+                )
+                .bind(subscriber_id)
+                .bind(now)
+                .bind(by.ip.as_deref())
+                .bind(by.user_agent.as_deref())
+                .execute(&mut *tx)
+                .await?;
+                lift_on_opt_in(&mut tx, subscriber_id).await?;
                 sqlx::query("UPDATE confirmation_tokens SET used_at = $2 WHERE subscriber_id = $1 AND used_at IS NULL")
                     .bind(subscriber_id)
                     .bind(now)
@@ -112,6 +160,7 @@ async fn insert_subscribers(tx: &mut Conn, new: &[&SubscribeRequest]) -> Result<
             "name": r.name.as_ref().map(|n| n.as_str()),
             "tz": r.time_zone.as_ref().map(|z| z.as_str()),
             "uh": hex::encode(r.new_unsubscribe_hash.0),
+            "src": r.source.as_str(),
             "now": r.now,
         })
     }));

@@ -10,19 +10,10 @@ use crate::store::types::*;
 
 impl Handle {
     pub async fn subscriber_record(&self, email_key: &str) -> Result<Option<SubscriberRecord>> {
-        let Some(row) = sqlx::query(
-            "SELECT id, email, name, status, time_zone, created_at, updated_at, confirmed_at,
-                    unsubscribed_at, bounced_at, bounce_reply, complained_at
-             FROM subscribers WHERE email_key = $1",
-        )
-        .bind(email_key)
-        .fetch_optional(self.reader())
-        .await?
-        else {
+        let Some((subscriber, suppressed)) = self.backup_of(email_key).await? else {
             return Ok(None);
         };
-        let id: uuid::Uuid = row.try_get("id")?;
-        let status: String = row.try_get("status")?;
+        let id = subscriber.id;
         let deliveries = sqlx::query(
             "SELECT m.kind, m.slug, d.state, d.attempts, d.last_reply, d.queued_at, d.sent_at, d.updated_at
              FROM deliveries d JOIN messages m ON m.id = d.message_id
@@ -81,18 +72,8 @@ impl Handle {
         })
         .collect::<Result<Vec<_>>>()?;
         Ok(Some(SubscriberRecord {
-            id,
-            email: row.try_get("email")?,
-            name: row.try_get("name")?,
-            status: super::rows::status_of(&status)?,
-            time_zone: row.try_get("time_zone")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            confirmed_at: row.try_get("confirmed_at")?,
-            unsubscribed_at: row.try_get("unsubscribed_at")?,
-            bounced_at: row.try_get("bounced_at")?,
-            bounce_reply: row.try_get("bounce_reply")?,
-            complained_at: row.try_get("complained_at")?,
+            subscriber,
+            suppressed,
             confirmations,
             deliveries,
             reports,

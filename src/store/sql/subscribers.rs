@@ -1,13 +1,16 @@
 //! Subscribers: adding, importing, listing, unsubscribing, setting a time zone.
 
+use std::collections::HashSet;
+
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::Handle;
 use super::queue::cancel_pending;
-use super::rows::{status_of, subscriber_from_row};
+use super::rows::subscriber_from_row;
 use crate::domain::{TimeZoneName, TokenHash};
 use crate::store::Result;
+use crate::store::subscriber_data::*;
 use crate::store::types::*;
 
 const SUBSCRIBER_COLUMNS: &str =
@@ -16,43 +19,49 @@ const SUBSCRIBER_COLUMNS: &str =
 impl Handle {
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
     pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
-        let mut tx = self.begin_write().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for new in batch {
-            let inserted = sqlx::query(
-                "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash, created_at, updated_at,
-                                          confirmed_at, unsubscribed_at, bounced_at, complained_at, time_zone)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, CASE WHEN $5 = 'active' THEN $7 END,
-                         CASE WHEN $5 IN ('unsubscribed', 'complained') THEN $7 END,
-                         CASE WHEN $5 = 'bounced' THEN $7 END, CASE WHEN $5 = 'complained' THEN $7 END, $8)
-                 ON CONFLICT (email_key) DO NOTHING
-                 RETURNING status",
-            )
-            .bind(new.id)
-            .bind(new.email.as_str())
-            .bind(new.email.normalized())
-            .bind(new.name.map(|n| n.as_str()))
-            .bind(new.status.as_str())
-            .bind(&new.unsubscribe_hash.0[..])
-            .bind(new.now)
-            .bind(new.time_zone.map(|z| z.as_str()))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let outcome = match inserted {
-                Some(_) => AddOutcome::Added,
-                None => {
-                    let status: String =
-                        sqlx::query_scalar("SELECT status FROM subscribers WHERE email_key = $1")
-                            .bind(new.email.normalized())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    AddOutcome::Exists(status_of(&status)?)
+        let rows: Vec<SubscriberRow> = batch.iter().map(NewSubscriber::to_row).collect();
+        let suppressions: Vec<Suppression> = batch
+            .iter()
+            .filter_map(|new| {
+                new.status.suppression().map(|reason| Suppression {
+                    email_key: Some(new.email.normalized()),
+                    email_hash: None,
+                    reason,
+                    suppressed_at: new.now,
+                })
+            })
+            .collect();
+        let inserted: HashSet<String> = self
+            .write_subscribers(&SubscriberBatch {
+                rows: &rows,
+                suppressions: &suppressions,
+                changes: &[],
+            })
+            .await?
+            .into_iter()
+            .collect();
+        let others: Vec<String> = rows
+            .iter()
+            .filter(|r| !inserted.contains(&r.email_key))
+            .map(|r| r.email_key.clone())
+            .collect();
+        let statuses = self.statuses_among(&others).await?;
+        rows.iter()
+            .map(|r| {
+                if inserted.contains(&r.email_key) {
+                    return Ok(AddOutcome::Added);
                 }
-            };
-            outcomes.push(outcome);
-        }
-        tx.commit().await?;
-        Ok(outcomes)
+                statuses
+                    .get(&r.email_key)
+                    .map(|s| AddOutcome::Exists(*s))
+                    .ok_or_else(|| {
+                        crate::store::StoreError::Corrupt(format!(
+                            "{} was neither added nor found",
+                            r.email_key
+                        ))
+                    })
+            })
+            .collect()
     }
 
     pub async fn subscribers(&self, status: Option<SubscriberStatus>) -> Result<Vec<Subscriber>> {
@@ -105,14 +114,16 @@ impl Handle {
 
     /// Only an active or pending subscriber becomes unsubscribed: a bounced address keeps
     /// its stronger "never mail" (an old one-click link must not make it mailable again).
-    pub async fn unsubscribe(&self, id: Uuid, now: i64) -> Result<bool> {
+    pub async fn unsubscribe(&self, id: Uuid, via: LeftVia, now: i64) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
-            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $2, updated_at = $2
+            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $2, updated_at = $2,
+                 left_via = $3
              WHERE id = $1 AND status IN ('active', 'pending')",
         )
         .bind(id)
         .bind(now)
+        .bind(via.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -35,7 +35,7 @@ impl SqliteStore {
             .map(|r| r.try_get::<i64, _>(0))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at, s.id AS subscriber_id, s.email, s.name, s.status
+            "SELECT d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at, s.id AS subscriber_id, s.email, s.name, s.status, s.consent
              FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
              WHERE d.id IN (SELECT value FROM json_each($1))
              ORDER BY d.priority DESC, d.id",

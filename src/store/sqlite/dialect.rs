@@ -11,9 +11,9 @@ pub(super) const KNOWN_SIGNUPS: &str = "SELECT s.email_key, s.id, s.status,
         (SELECT max(created_at) FROM confirmation_tokens t WHERE t.subscriber_id = s.id) AS last_mail
  FROM subscribers s WHERE s.email_key IN (SELECT value FROM json_each($1))";
 
-pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, time_zone, status, unsubscribe_hash, created_at, updated_at)
+pub(super) const INSERT_PENDING_SUBSCRIBERS: &str = "INSERT INTO subscribers (id, email, email_key, name, time_zone, status, unsubscribe_hash, created_at, updated_at, source)
  SELECT unhex(j.value ->> 'id'), j.value ->> 'email', j.value ->> 'key', j.value ->> 'name', j.value ->> 'tz', 'pending',
-        unhex(j.value ->> 'uh'), j.value ->> 'now', j.value ->> 'now'
+        unhex(j.value ->> 'uh'), j.value ->> 'now', j.value ->> 'now', j.value ->> 'src'
  FROM json_each($1) AS j";
 
 /// A zone for each address of a batch (`{"key", "tz", "now"}`, one per address) that has none.
@@ -39,20 +39,20 @@ pub(super) const CONFIRMATION_BY_HASH: &str =
 
 /// The unique index settles duplicates (a second `send` of the same issue). `$3` is the
 /// default due time, `$4` a JSON object of zone → due time (a local-morning send).
-pub(super) const ENQUEUE_ISSUE: &str = "INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
+pub(super) const ENQUEUE_ISSUE: &str = concat!("INSERT INTO deliveries (message_id, subscriber_id, priority, state, due_at, queued_at, updated_at)
  SELECT $1, s.id, 0, 'queued', COALESCE(z.value, $3), COALESCE(z.value, $3), $2
  FROM subscribers s LEFT JOIN json_each($4) AS z ON z.key = s.time_zone
- WHERE s.status = 'active'
+ WHERE ", mailable!(), "
  ORDER BY s.id
- ON CONFLICT (message_id, subscriber_id) WHERE token_id IS NULL DO NOTHING";
+ ON CONFLICT (message_id, subscriber_id) WHERE token_id IS NULL DO NOTHING");
 
 /// `send --resume` after a cancel: the issue's cancelled rows of subscribers who are active
 /// (a reader who left is not active) come due again as `ENQUEUE_ISSUE`'s would.
-pub(super) const REVIVE_CANCELLED: &str = "UPDATE deliveries
+pub(super) const REVIVE_CANCELLED: &str = concat!("UPDATE deliveries
  SET state = 'queued', failures = 0, due_at = COALESCE(z.value, $3), queued_at = COALESCE(z.value, $3), updated_at = $2
  FROM subscribers s LEFT JOIN json_each($4) AS z ON z.key = s.time_zone
- WHERE s.id = deliveries.subscriber_id AND s.status = 'active'
-   AND deliveries.message_id = $1 AND deliveries.state = 'cancelled' AND deliveries.token_id IS NULL";
+ WHERE s.id = deliveries.subscriber_id AND ", mailable!(), "
+   AND deliveries.message_id = $1 AND deliveries.state = 'cancelled' AND deliveries.token_id IS NULL");
 
 /// An issue's refusals by receiving domain: the operator's problem, domain by domain.
 pub(super) const REFUSED_BY_DOMAIN: &str =
@@ -60,3 +60,39 @@ pub(super) const REFUSED_BY_DOMAIN: &str =
  FROM bounce_events e JOIN subscribers s ON s.id = e.subscriber_id
  WHERE e.message_id = $1 AND e.class = 'refused'
  GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";
+
+/// Subscriber rows as a restore or an import writes them, every column given (a JSON array of
+/// `sql::subscriber_data::row_json` objects). An address already there is left alone; the
+/// inserted ones come back.
+pub(super) const INSERT_SUBSCRIBER_ROWS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash,
+        source, consent, consent_note, created_at, updated_at, confirmed_at, confirm_ip, confirm_user_agent,
+        unsubscribed_at, left_via, bounced_at, bounce_reply, complained_at, time_zone)
+ SELECT unhex(j.value ->> 'id'), j.value ->> 'email', j.value ->> 'key', j.value ->> 'name', j.value ->> 'status',
+        unhex(j.value ->> 'uh'), j.value ->> 'source', j.value ->> 'consent', j.value ->> 'note',
+        j.value ->> 'created', j.value ->> 'updated', j.value ->> 'confirmed', j.value ->> 'ip', j.value ->> 'ua',
+        j.value ->> 'unsub', j.value ->> 'via', j.value ->> 'bounced', j.value ->> 'reply',
+        j.value ->> 'complained', j.value ->> 'tz'
+ FROM json_each($1) AS j WHERE true
+ ON CONFLICT DO NOTHING
+ RETURNING email_key";
+
+/// Suppression entries (`{"key", "hash", "reason", "at"}`); one already there is left alone.
+pub(super) const INSERT_SUPPRESSIONS: &str =
+    "INSERT INTO suppressions (email_key, email_hash, reason, suppressed_at)
+ SELECT j.value ->> 'key', unhex(j.value ->> 'hash'), j.value ->> 'reason', j.value ->> 'at'
+ FROM json_each($1) AS j WHERE true
+ ON CONFLICT DO NOTHING";
+
+/// The entries that name any of a batch's addresses (`{"key", "hash"}`), by address or, for
+/// erased ones, by keyed hash (`by_hash`).
+pub(super) const SUPPRESSED_AMONG: &str =
+    "SELECT j.value ->> 'key' AS email_key, x.reason, false AS by_hash
+ FROM json_each($1) AS j JOIN suppressions x ON x.email_key = j.value ->> 'key'
+ UNION ALL
+ SELECT j.value ->> 'key', x.reason, true
+ FROM json_each($1) AS j JOIN suppressions x ON x.email_hash = unhex(j.value ->> 'hash')
+ WHERE x.email_key IS NULL";
+
+/// The stored status of each of a batch's addresses (a JSON array of normalised addresses).
+pub(super) const STATUS_AMONG: &str = "SELECT email_key, status FROM subscribers
+ WHERE email_key IN (SELECT value FROM json_each($1))";

@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bounces",
         include_str!("../../../migrations/sqlite/0003_bounces.sql"),
     ),
+    (
+        4,
+        "subscriber data",
+        include_str!("../../../migrations/sqlite/0004_subscriber_data.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

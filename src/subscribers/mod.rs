@@ -1,0 +1,13 @@
+//! The subscriber list as data (docs/architecture.md decision 29): imports that never
+//! revive an address, lossless export and restore, migration from other tools' exports,
+//! the suppression list and erasure. The CLI calls these and prints; an admin API could too.
+
+pub mod backup;
+pub mod cells;
+pub mod import;
+mod input;
+pub mod sources;
+pub mod times;
+
+pub use import::{ImportOptions, ImportReport, import_file};
+pub use sources::Format;
