@@ -314,3 +314,107 @@ async fn allow_bounced_resubscribe_lets_a_bounced_address_confirm_again() {
         "active only after confirming"
     );
 }
+
+/// An erased address is known only by its keyed hash. Signing up again is the reader's new
+/// double opt-in: they are pending (never mailed an issue) until they confirm, and the
+/// confirmation lifts the entry. The operator's block holds through all of it.
+#[tokio::test]
+async fn an_erased_reader_comes_back_only_through_a_new_double_opt_in() {
+    let ((db, _dir), store, t) = store().await;
+    let key = TokenKey::from_bytes([3; 32]);
+    let back = SubscriberEmail::parse("back@example.com").unwrap();
+    let blocked = SubscriberEmail::parse("blocked@example.com").unwrap();
+    for (email, now) in [(&back, 10), (&blocked, 11)] {
+        let r = request(email.as_str(), t, now);
+        store.subscribe(&r).await.unwrap();
+        store
+            .confirm(
+                &r.confirmation.hash,
+                &ConfirmedBy::new(Some("203.0.113.7".into()), Some("Agent\u{7}/1")),
+                now + 1,
+            )
+            .await
+            .unwrap();
+    }
+    let record = store
+        .subscriber_record("back@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.subscriber.confirm_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(
+        record.subscriber.confirm_user_agent.as_deref(),
+        Some("Agent/1"),
+        "control characters are not kept"
+    );
+    assert_eq!(
+        record.subscriber.consent,
+        Some(morningpost::store::Consent::DoubleOptIn)
+    );
+
+    assert_eq!(
+        store
+            .suppress(&blocked.normalized(), &key.email_hash(&blocked), 20)
+            .await
+            .unwrap(),
+        None
+    );
+    for email in [&back, &blocked] {
+        let erased = store
+            .erase(&email.normalized(), &key.email_hash(email), 30)
+            .await
+            .unwrap();
+        assert!(erased.subscriber);
+        assert_eq!(erased.confirmation_mails, 1);
+    }
+
+    // The blocked address is refused outright; the erased one gets a confirmation mail.
+    let again = request("Back@Example.com", t, 40);
+    let blocked_again = request("blocked@example.com", t, 40);
+    assert_eq!(
+        store
+            .subscribe_batch(&[again.clone(), blocked_again])
+            .await
+            .unwrap(),
+        [SubscribeOutcome::Created, SubscribeOutcome::Blocked]
+    );
+    assert!(
+        store
+            .subscriber_by_email("blocked@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Pending, and suppressed while pending even if its row said otherwise.
+    let issue = support::seed::issue(&store, "2026-11-28").await;
+    let set_status = |status: &str| {
+        format!("UPDATE subscribers SET status = '{status}' WHERE email_key = 'back@example.com'")
+    };
+    support::db::execute(&db.url, &set_status("active")).await;
+    assert_eq!(
+        store.enqueue_now(issue, 50).await.unwrap(),
+        0,
+        "the entry holds"
+    );
+    support::db::execute(&db.url, &set_status("pending")).await;
+    store
+        .confirm(&again.confirmation.hash, &ConfirmedBy::default(), 60)
+        .await
+        .unwrap();
+    let issue = support::seed::issue(&store, "2026-11-29").await;
+    assert_eq!(
+        store.enqueue_now(issue, 70).await.unwrap(),
+        1,
+        "confirmed: the entry is lifted and the reader mailed"
+    );
+    let known = store
+        .known_among(&[(blocked.normalized(), key.email_hash(&blocked))])
+        .await
+        .unwrap();
+    assert_eq!(
+        known.suppressed.get("blocked@example.com"),
+        Some(&morningpost::store::SuppressionReason::Manual),
+        "the operator's block is still there, as a hash"
+    );
+    assert!(known.erased.contains("blocked@example.com"));
+}

@@ -11,7 +11,7 @@ use super::stdout::outln;
 use crate::config::Settings;
 use crate::domain::{SubscriberEmail, SubscriberName};
 use crate::queue::StopWhen;
-use crate::store::{AddOutcome, Store};
+use crate::store::Store;
 
 /// The sample issue ships inside the binary, so the demo works from any folder.
 pub const SAMPLE_ISSUE: &str = include_str!("../../examples/issues/2026-11-27.md");
@@ -54,8 +54,15 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
     for (email, name) in SAMPLE_SUBSCRIBERS {
         let email = SubscriberEmail::parse(email)?;
         let name = SubscriberName::parse_optional(name)?;
-        let new = super::new_subscriber(&key, &email, name.as_ref());
-        if store.add_subscriber(&new).await? == AddOutcome::Added {
+        let added_now = crate::subscribers::import::add_one(
+            &store,
+            &key,
+            &email,
+            name.as_ref(),
+            crate::clock::now_ms(),
+        )
+        .await?;
+        if added_now == crate::subscribers::import::Added::Added {
             added += 1;
         }
     }

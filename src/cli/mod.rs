@@ -32,7 +32,6 @@ use crate::store::RetryScope;
 pub use delivery::send_issue;
 pub use preview::{PREVIEW_RECIPIENT, WrittenFile, print_files, write_preview};
 pub use stdout::{StdoutError, is_closed_stdout};
-pub use subscribers::new_subscriber;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -10,8 +10,9 @@ use super::stdout::{outln, write_bytes};
 use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
-use crate::store::{AddOutcome, Consent, NewSubscriber, Source, Store, SubscriberStatus};
-use crate::subscribers::{Format, ImportOptions, backup, import::ImportEvent, import_file};
+use crate::store::{Consent, Store, SubscriberStatus};
+use crate::subscribers::import::{Added, ImportEvent, add_one};
+use crate::subscribers::{Format, ImportOptions, backup, import_file};
 
 #[derive(Debug, Subcommand)]
 pub enum SubscribersCommand {
@@ -99,12 +100,15 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             let name = SubscriberName::parse_optional(name.as_deref().unwrap_or_default())
                 .context("cannot use that name")?;
             let key = settings.token_key()?;
-            let new = new_subscriber(&key, &email, name.as_ref());
-            match store.add_subscriber(&new).await? {
-                AddOutcome::Added => outln!("added {email} (active)")?,
-                AddOutcome::Exists(status) => {
+            match add_one(&store, &key, &email, name.as_ref(), now_ms()).await? {
+                Added::Added => outln!("added {email} (active)")?,
+                Added::Exists(status) => {
                     outln!("{email} is already a subscriber ({status}); nothing changed")?
                 }
+                Added::Suppressed(reason) => anyhow::bail!(
+                    "{email} is on the suppression list ({reason}): not added; if you are sure \
+                     they want the newsletter again, `subscribers unsuppress {email}` first"
+                ),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -180,26 +184,6 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             super::subscriber_record::remove(&super::open_store(settings, MustExist).await?, &email)
                 .await
         }
-    }
-}
-
-pub fn new_subscriber<'a>(
-    key: &TokenKey,
-    email: &'a SubscriberEmail,
-    name: Option<&'a SubscriberName>,
-) -> NewSubscriber<'a> {
-    let id = uuid::Uuid::now_v7();
-    NewSubscriber {
-        id,
-        email,
-        name,
-        time_zone: None,
-        status: SubscriberStatus::Active,
-        source: Source::Admin,
-        consent: Some(Consent::Admin),
-        consent_note: None,
-        unsubscribe_hash: key.unsubscribe_token(id).hash(),
-        now: now_ms(),
     }
 }
 

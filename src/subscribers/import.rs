@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::input::{Input, InputError, MAX_RECORD_BYTES, unreadable};
 use super::sources::{Format, ImportRow, Parsed, RowReader};
-use crate::domain::TokenKey;
+use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
 use crate::store::{
-    Consent, NewSubscriber, Source, StatusChange, Store, StoreError, SubscriberBatch,
-    SubscriberRow, SubscriberStatus, Suppression,
+    AddOutcome, Consent, NewSubscriber, Source, StatusChange, Store, StoreError, SubscriberBatch,
+    SubscriberRow, SubscriberStatus, Suppression, SuppressionReason,
 };
 
 /// Rows per transaction.
@@ -349,4 +349,51 @@ fn new_row(
     }
     debug_assert_eq!(new.email_key, email_key);
     new
+}
+
+/// What `subscribers add` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    Added,
+    /// Already a subscriber: nothing changed.
+    Exists(SubscriberStatus),
+    /// On the suppression list: not added (the operator lifts it first, `unsuppress`).
+    Suppressed(SuppressionReason),
+}
+
+/// One reader the operator adds by hand and vouches for (`subscribers add`, the demo): active,
+/// on the operator's word. An address on the suppression list is refused.
+pub async fn add_one(
+    store: &Store,
+    key: &TokenKey,
+    email: &SubscriberEmail,
+    name: Option<&SubscriberName>,
+    now: i64,
+) -> Result<Added, StoreError> {
+    let known = store
+        .known_among(&[(email.normalized(), key.email_hash(email))])
+        .await?;
+    if let Some(status) = known.statuses.get(&email.normalized()) {
+        return Ok(Added::Exists(*status));
+    }
+    if let Some(reason) = known.suppressed.get(&email.normalized()) {
+        return Ok(Added::Suppressed(*reason));
+    }
+    let id = Uuid::now_v7();
+    let new = NewSubscriber {
+        id,
+        email,
+        name,
+        time_zone: None,
+        status: SubscriberStatus::Active,
+        source: Source::Admin,
+        consent: Some(Consent::Admin),
+        consent_note: None,
+        unsubscribe_hash: key.unsubscribe_token(id).hash(),
+        now,
+    };
+    Ok(match store.add_subscriber(&new).await? {
+        AddOutcome::Added => Added::Added,
+        AddOutcome::Exists(status) => Added::Exists(status),
+    })
 }

@@ -21,6 +21,13 @@ impl App {
         Self::with_db(dir, db)
     }
 
+    /// On SQLite whatever the backend chosen.
+    pub fn on_sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = super::db::TestDb::sqlite(dir.path());
+        Self::with_db(dir, db)
+    }
+
     /// On PostgreSQL whatever the backend chosen.
     pub fn on_postgres() -> Self {
         Self::with_db(
@@ -146,6 +153,14 @@ impl App {
     /// `email<TAB>name<TAB>status<TAB>time zone` lines, one per subscriber.
     pub fn statuses(&self) -> String {
         self.ok(&["subscribers", "list"])
+    }
+
+    /// Every `table.column` that still holds `needle` (ignoring case).
+    pub fn columns_containing(&self, needle: &str) -> Vec<String> {
+        let url = self.database_url();
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(super::db::columns_containing(&url, needle))
     }
 
     pub fn status_of(&self, email: &str) -> String {

@@ -31,6 +31,14 @@ impl TestDb {
         Self::postgres()
     }
 
+    /// SQLite whatever the backend chosen (for tests that move data between backends).
+    pub fn sqlite(dir: &Path) -> Self {
+        Self {
+            url: format!("sqlite://{}", dir.join("test.db").display()),
+            pg_name: None,
+        }
+    }
+
     /// A new PostgreSQL database whatever the backend chosen (for tests about PostgreSQL).
     pub fn postgres() -> Self {
         let name = format!("mp_test_{}", uuid::Uuid::new_v4().simple());
@@ -125,4 +133,67 @@ pub async fn uuids(url: &str, statement: &str, param: &str) -> Vec<uuid::Uuid> {
             .await
             .expect("query")
     }
+}
+
+/// Every `table.column` (any type, read as text) whose value contains `needle`, ignoring
+/// case: where a database still holds an address.
+pub async fn columns_containing(url: &str, needle: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    let pattern = format!("%{}%", needle.to_lowercase());
+    let mut found = Vec::new();
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("open");
+        let columns = sqlx::query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = 'public' ORDER BY 1, 2",
+        )
+        .fetch_all(&mut c)
+        .await
+        .expect("columns");
+        for row in columns {
+            let (table, column): (String, String) = (row.get(0), row.get(1));
+            let q =
+                format!("SELECT count(*) FROM \"{table}\" WHERE lower(\"{column}\"::text) LIKE $1");
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+                .bind(&pattern)
+                .fetch_one(&mut c)
+                .await
+                .expect("search");
+            if n > 0 {
+                found.push(format!("{table}.{column}"));
+            }
+        }
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("open");
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
+                .fetch_all(&mut c)
+                .await
+                .expect("tables");
+        for table in tables {
+            let columns: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT name FROM pragma_table_info('{table}')"
+            )))
+            .fetch_all(&mut c)
+            .await
+            .expect("columns")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+            for column in columns {
+                let q = format!(
+                    "SELECT count(*) FROM \"{table}\" WHERE lower(CAST(\"{column}\" AS TEXT)) LIKE $1"
+                );
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+                    .bind(&pattern)
+                    .fetch_one(&mut c)
+                    .await
+                    .expect("search");
+                if n > 0 {
+                    found.push(format!("{table}.{column}"));
+                }
+            }
+        }
+    }
+    found
 }
