@@ -626,3 +626,56 @@ fn each_reader_is_told_the_basis_they_are_mailed_on() {
         "nobody imported is told they confirmed by email with us"
     );
 }
+
+/// Readers imported without a basis can be asked: each gets our confirmation mail, and stays
+/// pending (never mailed an issue) until they click it.
+#[test]
+fn readers_without_a_basis_are_asked_to_confirm() {
+    let app = App::new();
+    let file = app.path("unsure.csv");
+    std::fs::write(
+        &file,
+        "email,name,status\nask1@example.com,Ask One,\nask2@example.com,,pending\nleft@example.com,,unsubscribed\n",
+    )
+    .unwrap();
+    let out = app.ok(&[
+        "subscribers",
+        "import",
+        "--send-confirmations",
+        path_str(&file),
+    ]);
+    assert!(
+        out.contains("imported 3 new subscribers (2 pending, 1 unsubscribed)"),
+        "{out}"
+    );
+    assert!(out.contains("2 confirmation mails queued"), "{out}");
+    app.ok(&["worker", "--until-done"]);
+    let mut to = Vec::new();
+    for entry in std::fs::read_dir(app.path("outbox")).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let message = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        assert!(
+            message
+                .subject()
+                .unwrap_or_default()
+                .starts_with("Confirm your subscription"),
+            "only confirmation mail goes out"
+        );
+        assert!(message.body_text(0).unwrap().contains("/confirm/"));
+        to.push(
+            message
+                .to()
+                .and_then(|t| t.first())
+                .and_then(|a| a.address())
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    to.sort();
+    assert_eq!(to, ["ask1@example.com", "ask2@example.com"]);
+    let out = app.ok(&["send", "--dry-run", &app.sample_issue()]);
+    assert!(
+        out.contains("would queue 0 new deliveries"),
+        "pending until they confirm: {out}"
+    );
+}

@@ -11,6 +11,7 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
 use crate::store::{Consent, Store, SubscriberStatus};
+use crate::subscribers::confirmations::{Signups, store_template};
 use crate::subscribers::import::{Added, ImportEvent, add_one};
 use crate::subscribers::{Format, ImportOptions, backup, import_file};
 
@@ -43,6 +44,10 @@ pub enum SubscribersCommand {
         /// address still never becomes active.
         #[arg(long, conflicts_with = "restore")]
         update_status: bool,
+        /// Mail each new pending reader a confirmation link (the worker sends it): their own
+        /// double opt-in makes them active.
+        #[arg(long, conflicts_with = "restore")]
+        send_confirmations: bool,
         /// The file is a backup (`subscribers export`): restore it whole, every fact as it
         /// was, into an empty database made with the same secret key.
         #[arg(long, conflicts_with_all = ["format", "consent"])]
@@ -118,6 +123,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             consent,
             note,
             update_status,
+            send_confirmations,
             restore,
         } => {
             let store = super::open_store(settings, CreateIfMissing).await?;
@@ -125,11 +131,21 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             if restore {
                 return restore_backup(&store, &key, &file).await;
             }
+            let confirmations = if send_confirmations {
+                Some(Signups {
+                    key: key.clone(),
+                    rules: settings.subscriptions.clone(),
+                    template: store_template(settings, &store).await?,
+                })
+            } else {
+                None
+            };
             let options = ImportOptions {
                 format,
                 consent,
                 note,
                 update_status,
+                confirmations,
                 now: now_ms(),
             };
             import(&store, &key, &file, &options).await
@@ -252,11 +268,18 @@ async fn import(
             report.repeated
         )?;
     }
-    if report.pending_for_want_of_consent > 0 {
+    if report.confirmations_queued > 0 {
+        outln!(
+            "  {} confirmation mails queued: each reader becomes active when they confirm \
+             (`morningpost worker` or `serve` sends them)",
+            report.confirmations_queued
+        )?;
+    } else if report.pending_for_want_of_consent > 0 {
         outln!(
             "  {} imported pending, not active: the file gives no basis to mail them; \
              if they opted in with your previous tool, import again with \
-             --update-status --consent confirmed-elsewhere",
+             --update-status --consent confirmed-elsewhere, or ask them to confirm with \
+             --send-confirmations",
             report.pending_for_want_of_consent
         )?;
     }

@@ -26,14 +26,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use uuid::Uuid;
-
-use crate::clock::now_ms;
-use crate::config::{Newsletter, Settings, SubscriptionSettings};
+use crate::config::{Newsletter, Settings};
 use crate::domain::TokenKey;
 use crate::feedback::ses::SesWebhook;
-use crate::render::{RenderContext, render_confirmation};
-use crate::store::{MessageKind, NewMessage, Store};
+use crate::store::Store;
+use crate::subscribers::confirmations::{Signups, store_template};
 
 use limiter::{Limiter, MAX_CLIENTS};
 pub use router::router;
@@ -50,9 +47,8 @@ struct Inner {
     signups: signups::SignupQueue,
     key: TokenKey,
     newsletter: Arc<Newsletter>,
-    subscriptions: SubscriptionSettings,
-    /// The stored template of the confirmation mail.
-    confirmation_message: Uuid,
+    /// What every sign-up request is made with (the key, the rules, the stored template).
+    signups_rules: Signups,
     /// The sign-up rate limit; `None` = no limit.
     limiter: Option<Arc<Limiter>>,
     client_ip: client_ip::ClientIp,
@@ -75,27 +71,7 @@ pub enum ServeError {
 impl AppState {
     /// Renders the confirmation mail's template and stores it (once per content).
     pub async fn new(settings: &Settings, store: Store, key: TokenKey) -> anyhow::Result<Self> {
-        let ctx = RenderContext::from_settings(settings);
-        let hours = settings.subscriptions.confirm_valid.as_secs() / 3600;
-        let mail = render_confirmation(&ctx, hours)?;
-        let template = NewMessage {
-            id: Uuid::now_v7(),
-            kind: MessageKind::Confirmation,
-            slug: None,
-            subject: &mail.subject,
-            title: &mail.subject,
-            issue_date: None,
-            html: mail.html.source(),
-            text: mail.text.source(),
-            web_html: None,
-            source_hash: NewMessage::content_hash(
-                &mail.subject,
-                mail.html.source(),
-                mail.text.source(),
-            ),
-            now: now_ms(),
-        };
-        let confirmation_message = store.ensure_template(&template).await?;
+        let confirmation_message = store_template(settings, &store).await?;
         let subscriptions = &settings.subscriptions;
         let limiter = subscriptions.rate_per_minute.map(|per_minute| {
             let limiter = Arc::new(Limiter::new(per_minute, MAX_CLIENTS));
@@ -119,10 +95,13 @@ impl AppState {
                 ses,
                 signups: signups::SignupQueue::spawn(store.clone()),
                 store,
-                key,
+                key: key.clone(),
                 newsletter: Arc::new(settings.newsletter.clone()),
-                subscriptions: subscriptions.clone(),
-                confirmation_message,
+                signups_rules: Signups {
+                    key,
+                    rules: subscriptions.clone(),
+                    template: confirmation_message,
+                },
                 limiter,
                 client_ip: client_ip::ClientIp::new(
                     subscriptions.trust_forwarded_for,

@@ -11,16 +11,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use uuid::Uuid;
 
 use super::AppState;
 use super::body::{BodyError, Kind, SignupFields, parse_signup};
 use super::error::{Answer, HttpError};
 use super::pages::{page, subscribe_form};
 use super::same_site::CrossSite;
-use crate::clock::now_ms;
 use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName};
-use crate::store::{NewConfirmation, Source, SubscribeRequest};
+use crate::store::Source;
 
 const NEUTRAL: &str = "Check your inbox: if the address can receive our mail, a link to confirm your subscription is on its way.";
 
@@ -95,31 +93,12 @@ pub async fn submit(
     };
     let time_zone = browser_zone(fields.time_zone.as_deref());
     let inner = &app.inner;
-    let now = now_ms();
-    let new_id = Uuid::now_v7();
-    let confirmation_id = Uuid::new_v4();
-    let request = SubscribeRequest {
-        new_id,
-        new_unsubscribe_hash: inner.key.unsubscribe_token(new_id).hash(),
-        email_hash: inner.key.email_hash(&email),
-        source: if kind == Kind::Json {
-            Source::Api
-        } else {
-            Source::Form
-        },
-        email,
-        name,
-        time_zone,
-        confirmation: NewConfirmation {
-            id: confirmation_id,
-            hash: inner.key.confirmation_token(confirmation_id).hash(),
-            expires_at: now + millis(inner.subscriptions.confirm_valid),
-        },
-        confirmation_message: inner.confirmation_message,
-        resend_after_ms: millis(inner.subscriptions.resend_after),
-        allow_bounced: inner.subscriptions.allow_bounced,
-        now,
+    let source = if kind == Kind::Json {
+        Source::Api
+    } else {
+        Source::Form
     };
+    let request = inner.signups_rules.request(email, name, time_zone, source);
     let answer = if kind == Kind::Json {
         Answer::Json
     } else {
@@ -149,10 +128,6 @@ fn browser_zone(sent: Option<&str>) -> Option<TimeZoneName> {
             None
         }
     }
-}
-
-fn millis(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The one answer for every accepted sign-up.

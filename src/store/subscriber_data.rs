@@ -175,8 +175,9 @@ pub struct SubscriberRow {
 pub struct StatusChange {
     pub email_key: String,
     pub status: SubscriberStatus,
-    /// The basis recorded if the address becomes active without one.
+    /// The basis recorded if the address becomes active without one, and where it came from.
     pub consent: Option<Consent>,
+    pub consent_note: Option<String>,
     pub now: i64,
 }
 

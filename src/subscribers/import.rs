@@ -8,12 +8,13 @@ use std::path::Path;
 
 use uuid::Uuid;
 
+use super::confirmations::Signups;
 use super::input::{Input, InputError, MAX_RECORD_BYTES, unreadable};
 use super::sources::{Format, ImportRow, Parsed, RowReader};
-use crate::domain::{SubscriberEmail, SubscriberName, TokenKey};
+use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName, TokenKey};
 use crate::store::{
-    AddOutcome, Consent, NewSubscriber, Source, StatusChange, Store, StoreError, SubscriberBatch,
-    SubscriberRow, SubscriberStatus, Suppression, SuppressionReason,
+    AddOutcome, Consent, NewSubscriber, Source, StatusChange, Store, StoreError, SubscriberBackup,
+    SubscriberBatch, SubscriberRow, SubscriberStatus, Suppression, SuppressionReason,
 };
 
 /// Rows per transaction.
@@ -29,6 +30,9 @@ pub struct ImportOptions {
     pub note: Option<String>,
     /// Existing addresses take the file's status (`--update-status`).
     pub update_status: bool,
+    /// Each new pending reader is sent a confirmation mail (`--send-confirmations`): their
+    /// own double opt-in makes them active.
+    pub confirmations: Option<Signups>,
     pub now: i64,
 }
 
@@ -64,6 +68,8 @@ pub struct ImportReport {
     pub skipped: u64,
     /// Active in the file, imported pending: no basis to mail them was given.
     pub pending_for_want_of_consent: u64,
+    /// Confirmation mails queued for new pending readers (`--send-confirmations`).
+    pub confirmations_queued: u64,
     /// Erased entries of a backup made under another key: they cannot match anything here.
     pub foreign_hashes: u64,
 }
@@ -179,13 +185,20 @@ pub async fn import_file(
                 .await?
                 .into_iter()
                 .collect();
+            let mut pending = Vec::new();
             for row in &plan.rows {
                 if inserted.contains(&row.email_key) {
                     *report.added.entry(row.data.status.as_str()).or_default() += 1;
+                    if row.data.status == SubscriberStatus::Pending {
+                        pending.push(&row.data);
+                    }
                 } else {
                     // Signed up between the read and the write.
                     report.present += 1;
                 }
+            }
+            if let Some(signups) = &options.confirmations {
+                report.confirmations_queued += ask_to_confirm(store, signups, &pending).await?;
             }
             for (email, from, to) in &plan.changed {
                 on(ImportEvent::Changed {
@@ -202,6 +215,31 @@ pub async fn import_file(
             return Ok(report);
         }
     }
+}
+
+/// Queues a confirmation mail for each of these new pending readers.
+async fn ask_to_confirm(
+    store: &Store,
+    signups: &Signups,
+    pending: &[&SubscriberBackup],
+) -> Result<u64, ImportError> {
+    let requests: Vec<_> = pending
+        .iter()
+        .filter_map(|b| {
+            // Parsed when the file was read: these cannot fail.
+            let email = SubscriberEmail::parse(&b.email).ok()?;
+            let name = SubscriberName::parse_optional(b.name.as_deref().unwrap_or_default())
+                .ok()
+                .flatten();
+            let zone = b
+                .time_zone
+                .as_deref()
+                .and_then(|z| TimeZoneName::parse(z).ok());
+            Some(signups.request(email, name, zone, Source::Import))
+        })
+        .collect();
+    let outcomes = store.subscribe_batch(&requests).await?;
+    Ok(outcomes.iter().filter(|o| o.queued_mail()).count() as u64)
 }
 
 /// What one batch writes.
@@ -265,6 +303,7 @@ async fn plan_batch(
                     email_key: email_key.clone(),
                     status: to,
                     consent: row.consent.or(options.consent),
+                    consent_note: consent_note(row, options, file_name),
                     now: options.now,
                 });
                 plan.changed.push((row.email.as_str().to_owned(), from, to));
@@ -281,6 +320,22 @@ async fn plan_batch(
             .push(new_row(key, row, email_key, options, file_name, report));
     }
     Ok(plan)
+}
+
+/// Where a basis came from: the file's own record, or the operator's statement.
+fn consent_note(row: &ImportRow, options: &ImportOptions, file_name: &str) -> Option<String> {
+    match (&row.consent_note, row.consent, options.consent) {
+        (Some(file_note), _, _) => Some(format!("imported from {file_name}; {file_note}")),
+        (None, None, Some(basis)) => Some(format!(
+            "imported from {file_name}; the operator stated: {basis}{}",
+            options
+                .note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        )),
+        _ => None,
+    }
 }
 
 /// A new subscriber from a row: active only with a basis to mail them (the file's or the
@@ -303,18 +358,7 @@ fn new_row(
         SubscriberStatus::Pending => None,
         _ => Some(consent.unwrap_or(Consent::Unknown)),
     };
-    let note = match (&row.consent_note, row.consent, options.consent) {
-        (Some(file_note), _, _) => Some(format!("imported from {file_name}; {file_note}")),
-        (None, None, Some(basis)) => Some(format!(
-            "imported from {file_name}; the operator stated: {basis}{}",
-            options
-                .note
-                .as_deref()
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
-        )),
-        _ => None,
-    };
+    let note = consent_note(row, options, file_name);
     let id = Uuid::now_v7();
     let mut new = NewSubscriber {
         id,

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod cells;
+pub mod confirmations;
 pub mod import;
 mod input;
 pub mod sources;

@@ -201,6 +201,7 @@ async fn change_status(tx: &mut Conn, c: &StatusChange) -> Result<()> {
     let id: Option<Uuid> = sqlx::query_scalar(
         "UPDATE subscribers SET status = $2, updated_at = $3,
              confirmed_at = CASE WHEN $2 = 'active' THEN COALESCE(confirmed_at, $3) ELSE confirmed_at END,
+             consent_note = CASE WHEN $2 = 'active' AND consent IS NULL THEN $5 ELSE consent_note END,
              consent = CASE WHEN $2 = 'active' THEN COALESCE(consent, $4) ELSE consent END,
              unsubscribed_at = CASE WHEN $2 IN ('unsubscribed', 'complained') THEN $3 ELSE unsubscribed_at END,
              left_via = CASE WHEN $2 = 'unsubscribed' THEN 'import' ELSE left_via END,
@@ -213,6 +214,7 @@ async fn change_status(tx: &mut Conn, c: &StatusChange) -> Result<()> {
     .bind(c.status.as_str())
     .bind(c.now)
     .bind(c.consent.map(Consent::as_str))
+    .bind(c.consent_note.as_deref())
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else { return Ok(()) };
