@@ -415,6 +415,8 @@ pub async fn restore_file(
             .read_record(&mut record)
             .map_err(|e| BackupError::Changed(unreadable(&e)))?;
         if more {
+            // Lets the tracker drop what it counted (lines are not needed on this pass).
+            input.tracker.line_of(record.position());
             match parse_row(&record, key).map_err(BackupError::Changed)? {
                 BackupRow::Subscriber(row, s) => {
                     rows.push(*row);

@@ -82,6 +82,8 @@ pub enum ImportError {
     Columns { path: String, why: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the task writing a batch stopped")]
+    Writer(#[source] tokio::task::JoinError),
 }
 
 /// Imports a file. Rows are read and checked a batch at a time, then written in one
@@ -113,6 +115,7 @@ pub async fn import_file(
     let mut record = csv::StringRecord::new();
     let mut read = 0u64;
     let width = input.headers.len();
+    let mut writing: Option<tokio::task::JoinHandle<Result<Written, StoreError>>> = None;
     loop {
         let more = match input.records.read_record(&mut record) {
             Ok(more) => more,
@@ -171,50 +174,74 @@ pub async fn import_file(
         let pending = !(batch.is_empty() && hashes.is_empty());
         let last = !more && pending;
         if full || last {
-            let plan = plan_batch(store, key, &batch, options, &file_name, &mut report).await?;
-            let hashed = std::mem::take(&mut hashes);
-            let mut suppressions = plan.suppressions;
-            report.suppressions_added += hashed.len() as u64;
-            suppressions.extend(hashed);
-            let inserted: HashSet<String> = store
-                .write_subscribers(&SubscriberBatch {
-                    rows: &plan.rows,
-                    suppressions: &suppressions,
-                    changes: &plan.changes,
-                })
-                .await?
-                .into_iter()
-                .collect();
-            let mut pending = Vec::new();
-            for row in &plan.rows {
-                if inserted.contains(&row.email_key) {
-                    *report.added.entry(row.data.status.as_str()).or_default() += 1;
-                    if row.data.status == SubscriberStatus::Pending {
-                        pending.push(&row.data);
-                    }
-                } else {
-                    // Signed up between the read and the write.
-                    report.present += 1;
-                }
-            }
-            if let Some(signups) = &options.confirmations {
-                report.confirmations_queued += ask_to_confirm(store, signups, &pending).await?;
-            }
-            for (email, from, to) in &plan.changed {
-                on(ImportEvent::Changed {
-                    email,
-                    from: *from,
-                    to: *to,
-                });
-            }
-            report.changed += plan.changed.len() as u64;
+            let mut plan = plan_batch(store, key, &batch, options, &file_name, &mut report).await?;
+            report.suppressions_added += hashes.len() as u64;
+            plan.suppressions.append(&mut hashes);
             batch.clear();
+            // One batch is written while the next is read and checked: the database and the
+            // parsing overlap. Writes stay in file order, one at a time.
+            if let Some(previous) = writing.take() {
+                account(store, options, previous.await, &mut report, &mut on).await?;
+            }
+            let store = store.clone();
+            writing = Some(tokio::spawn(async move {
+                let inserted = store
+                    .write_subscribers(&SubscriberBatch {
+                        rows: &plan.rows,
+                        suppressions: &plan.suppressions,
+                        changes: &plan.changes,
+                    })
+                    .await?;
+                Ok((plan, inserted.into_iter().collect()))
+            }));
         }
         if !more {
+            if let Some(previous) = writing.take() {
+                account(store, options, previous.await, &mut report, &mut on).await?;
+            }
             on(ImportEvent::Progress(read));
             return Ok(report);
         }
     }
+}
+
+/// A batch's plan and the addresses its write inserted.
+type Written = (BatchPlan, HashSet<String>);
+
+/// Counts what a written batch did, tells `on` of its status changes, and asks its new
+/// pending readers to confirm when the operator wants that.
+async fn account(
+    store: &Store,
+    options: &ImportOptions,
+    written: Result<Result<Written, StoreError>, tokio::task::JoinError>,
+    report: &mut ImportReport,
+    on: &mut impl FnMut(ImportEvent<'_>),
+) -> Result<(), ImportError> {
+    let (plan, inserted) = written.map_err(ImportError::Writer)??;
+    let mut pending = Vec::new();
+    for row in &plan.rows {
+        if inserted.contains(&row.email_key) {
+            *report.added.entry(row.data.status.as_str()).or_default() += 1;
+            if row.data.status == SubscriberStatus::Pending {
+                pending.push(&row.data);
+            }
+        } else {
+            // Signed up, or written by the batch before, between the check and the write.
+            report.present += 1;
+        }
+    }
+    if let Some(signups) = &options.confirmations {
+        report.confirmations_queued += ask_to_confirm(store, signups, &pending).await?;
+    }
+    for (email, from, to) in &plan.changed {
+        on(ImportEvent::Changed {
+            email,
+            from: *from,
+            to: *to,
+        });
+    }
+    report.changed += plan.changed.len() as u64;
+    Ok(())
 }
 
 /// Queues a confirmation mail for each of these new pending readers.

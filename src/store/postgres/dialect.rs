@@ -64,20 +64,6 @@ pub(super) const REFUSED_BY_DOMAIN: &str =
  WHERE e.message_id = $1 AND e.class = 'refused'
  GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";
 
-/// Subscriber rows as a restore or an import writes them, every column given (a JSON array of
-/// `sql::subscriber_data::row_json` objects). An address already there is left alone; the
-/// inserted ones come back.
-pub(super) const INSERT_SUBSCRIBER_ROWS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash,
-        source, consent, consent_note, created_at, updated_at, confirmed_at, confirm_ip, confirm_user_agent,
-        unsubscribed_at, left_via, bounced_at, bounce_reply, complained_at, time_zone)
- SELECT j.id::uuid, j.email, j.key, j.name, j.status, decode(j.uh, 'hex'), j.source, j.consent, j.note,
-        j.created, j.updated, j.confirmed, j.ip, j.ua, j.unsub, j.via, j.bounced, j.reply, j.complained, j.tz
- FROM jsonb_to_recordset($1::jsonb) AS j(id text, email text, key text, name text, status text, uh text,
-        source text, consent text, note text, created bigint, updated bigint, confirmed bigint, ip text,
-        ua text, unsub bigint, via text, bounced bigint, reply text, complained bigint, tz text)
- ON CONFLICT DO NOTHING
- RETURNING email_key";
-
 /// Suppression entries (`{"key", "hash", "reason", "at"}`); one already there is left alone.
 pub(super) const INSERT_SUPPRESSIONS: &str =
     "INSERT INTO suppressions (email_key, email_hash, reason, suppressed_at)

@@ -61,21 +61,6 @@ pub(super) const REFUSED_BY_DOMAIN: &str =
  WHERE e.message_id = $1 AND e.class = 'refused'
  GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";
 
-/// Subscriber rows as a restore or an import writes them, every column given (a JSON array of
-/// `sql::subscriber_data::row_json` objects). An address already there is left alone; the
-/// inserted ones come back.
-pub(super) const INSERT_SUBSCRIBER_ROWS: &str = "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash,
-        source, consent, consent_note, created_at, updated_at, confirmed_at, confirm_ip, confirm_user_agent,
-        unsubscribed_at, left_via, bounced_at, bounce_reply, complained_at, time_zone)
- SELECT unhex(j.value ->> 'id'), j.value ->> 'email', j.value ->> 'key', j.value ->> 'name', j.value ->> 'status',
-        unhex(j.value ->> 'uh'), j.value ->> 'source', j.value ->> 'consent', j.value ->> 'note',
-        j.value ->> 'created', j.value ->> 'updated', j.value ->> 'confirmed', j.value ->> 'ip', j.value ->> 'ua',
-        j.value ->> 'unsub', j.value ->> 'via', j.value ->> 'bounced', j.value ->> 'reply',
-        j.value ->> 'complained', j.value ->> 'tz'
- FROM json_each($1) AS j WHERE true
- ON CONFLICT DO NOTHING
- RETURNING email_key";
-
 /// Suppression entries (`{"key", "hash", "reason", "at"}`); one already there is left alone.
 pub(super) const INSERT_SUPPRESSIONS: &str =
     "INSERT INTO suppressions (email_key, email_hash, reason, suppressed_at)
