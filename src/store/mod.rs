@@ -107,6 +107,11 @@ impl Store {
         dispatch!(self, "looking up an unsubscribe token", s => s.subscriber_by_unsubscribe_hash(hash).await)
     }
 
+    /// Tunes this process's writer for a large batch of rows (an import, a restore).
+    pub async fn prepare_bulk_write(&self) -> Result<()> {
+        dispatch!(self, "preparing a bulk write", s => s.prepare_bulk_write().await)
+    }
+
     /// Writes an import's or a restore's batch in one transaction (an address already
     /// there is left alone); returns the addresses inserted.
     pub async fn write_subscribers(&self, batch: &SubscriberBatch<'_>) -> Result<Vec<String>> {

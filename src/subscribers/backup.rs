@@ -404,6 +404,7 @@ pub async fn restore_file(
     if count > 0 {
         return Err(BackupError::BadRows { count });
     }
+    store.prepare_bulk_write().await?;
     let mut restored = Restored::default();
     // The csv reader is not `Send`: rows are gathered a page at a time, written between reads.
     let mut input = open_backup(key, path)?;

@@ -96,6 +96,7 @@ pub async fn import_file(
     mut on: impl FnMut(ImportEvent<'_>),
 ) -> Result<ImportReport, ImportError> {
     let mut input = Input::open(path)?;
+    store.prepare_bulk_write().await?;
     let reader =
         RowReader::new(options.format, &input, path).map_err(|why| ImportError::Columns {
             path: path.display().to_string(),

@@ -64,6 +64,16 @@ pub(super) const REFUSED_BY_DOMAIN: &str =
  WHERE e.message_id = $1 AND e.class = 'refused'
  GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";
 
+/// The head of the multi-row insert of whole subscriber rows (`sql::subscriber_data`
+/// binds the values); the inserted addresses come back.
+/// An address already there is left alone.
+pub(super) const INSERT_SUBSCRIBER_ROWS: &str =
+    "INSERT INTO subscribers (id, email, email_key, name, status,
+        unsubscribe_hash, source, consent, consent_note, created_at, updated_at, confirmed_at,
+        confirm_ip, confirm_user_agent, unsubscribed_at, left_via, bounced_at, bounce_reply,
+        complained_at, time_zone) ";
+pub(super) const INSERT_SUBSCRIBER_ROWS_END: &str = " ON CONFLICT DO NOTHING RETURNING email_key";
+
 /// Suppression entries (`{"key", "hash", "reason", "at"}`); one already there is left alone.
 pub(super) const INSERT_SUPPRESSIONS: &str =
     "INSERT INTO suppressions (email_key, email_hash, reason, suppressed_at)

@@ -150,6 +150,11 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// Nothing to tune: the server's own settings apply (`Store::prepare_bulk_write`).
+    pub async fn prepare_bulk_write(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Sign-up batches from several servers take turns: each reads, decides, then writes.
     async fn lock_signups(tx: &mut Conn) -> Result<()> {
         sqlx::query("SELECT pg_advisory_xact_lock(7243001)")

@@ -236,12 +236,7 @@ const ROWS_PER_INSERT: usize = 1000;
 /// addresses. Bound parameters, not a JSON document: SQLite re-parsed each row's JSON once
 /// per column, a quarter of an import's time.
 async fn insert_rows(tx: &mut Conn, rows: &[SubscriberRow]) -> Result<Vec<String>> {
-    let mut q = sqlx::QueryBuilder::<Db>::new(
-        "INSERT INTO subscribers (id, email, email_key, name, status, unsubscribe_hash,
-             source, consent, consent_note, created_at, updated_at, confirmed_at, confirm_ip,
-             confirm_user_agent, unsubscribed_at, left_via, bounced_at, bounce_reply,
-             complained_at, time_zone) ",
-    );
+    let mut q = sqlx::QueryBuilder::<Db>::new(dialect::INSERT_SUBSCRIBER_ROWS);
     q.push_values(rows, |mut v, row| {
         let b = &row.data;
         v.push_bind(b.id)
@@ -265,7 +260,7 @@ async fn insert_rows(tx: &mut Conn, rows: &[SubscriberRow]) -> Result<Vec<String
             .push_bind(b.complained_at)
             .push_bind(b.time_zone.as_deref());
     });
-    q.push(" ON CONFLICT DO NOTHING RETURNING email_key");
+    q.push(dialect::INSERT_SUBSCRIBER_ROWS_END);
     Ok(q.build_query_scalar().fetch_all(&mut *tx).await?)
 }
 
