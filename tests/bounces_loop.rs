@@ -124,13 +124,7 @@ fn reports_that_come_back_change_each_reader_as_their_class_says_once() {
     app.set("MORNINGPOST_SMTP_URL", &sink.url())
         .set("MORNINGPOST_BOUNCE_ADDRESS", BOUNCES);
     let csv = app.write_subscribers(5);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     app.ok(&["send", &app.sample_issue(), "--wait"]);
     let mails = sent(&sink);
     assert_eq!(mails.len(), 5);
@@ -256,13 +250,7 @@ fn reports_that_come_back_change_each_reader_as_their_class_says_once() {
     // A complainer is never revived by an import; only a new double opt-in brings them back.
     let again = app.path("again.csv");
     std::fs::write(&again, format!("email\n{to1}\n")).unwrap();
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&again),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&again);
     assert_eq!(app.status_of(to1), "complained");
 }
 

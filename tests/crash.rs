@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::app::{App, path_str};
+use support::app::App;
 use support::sink::SmtpSink;
 
 const SUBSCRIBERS: usize = 2_000;
@@ -18,13 +18,7 @@ fn sigkill_mid_send_loses_nothing_and_duplicates_at_most_the_in_flight() {
     app.set("MORNINGPOST_SMTP_URL", &sink.url())
         .set("MORNINGPOST_CONCURRENCY", &CONCURRENCY.to_string());
     let csv = app.write_subscribers(SUBSCRIBERS);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     app.ok(&["send", &app.sample_issue()]);
 
     let mut worker = app.spawn(&["worker"]);
@@ -70,13 +64,7 @@ fn sigterm_finishes_what_is_in_flight_and_hands_back_the_rest() {
         .set("MORNINGPOST_CONCURRENCY", "2")
         .set("MORNINGPOST_BATCH_SIZE", "20");
     let csv = app.write_subscribers(40);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     app.ok(&["send", &app.sample_issue()]);
     let worker = app.spawn(&["worker"]);
     assert!(

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mail_parser::MessageParser;
-use support::app::{App, path_str};
+use support::app::App;
 use support::sink::SmtpSink;
 
 /// Generates a DKIM key with openssl; returns (private key PEM path, TXT record path).
@@ -94,13 +94,7 @@ fn every_subscriber_gets_one_signed_message_with_their_own_unsubscribe_link() {
             .set("MORNINGPOST_DKIM_SELECTOR", "mp2026");
         let n = 12;
         let csv = app.write_subscribers(n);
-        app.ok(&[
-            "subscribers",
-            "import",
-            path_str(&csv),
-            "--consent",
-            "confirmed-elsewhere",
-        ]);
+        app.import_readers(&csv);
         let out = app.ok(&["send", &app.sample_issue(), "--wait"]);
         assert!(out.contains(&format!("{n} sent, 0 failed")), "{out}");
 
@@ -244,13 +238,7 @@ fn sending_the_same_issue_twice_sends_nothing_twice_and_skips_those_who_left() {
     let sink = SmtpSink::start(&app.path("sink"), &[]);
     app.set("MORNINGPOST_SMTP_URL", &sink.url());
     let csv = app.write_subscribers(5);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt
         .block_on(morningpost::store::Store::connect(&app.database_url()))
@@ -316,13 +304,7 @@ fn count_in(status: &str, label: &str) -> i64 {
 /// Queues the sample issue for `n` subscribers without sending it.
 fn queue_issue(app: &App, n: usize) {
     let csv = app.write_subscribers(n);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     app.ok(&["send", &app.sample_issue()]);
 }
 

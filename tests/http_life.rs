@@ -226,13 +226,7 @@ fn unsubscribe_by_mail_reads_a_maildir_and_an_mbox() {
     let sink = SmtpSink::start(&app.path("sink"), &[]);
     app.set("MORNINGPOST_SMTP_URL", &sink.url());
     let csv = app.write_subscribers(3);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     app.ok(&["send", &app.sample_issue(), "--wait"]);
     let mailtos: Vec<String> = sink
         .messages()

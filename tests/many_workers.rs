@@ -7,7 +7,7 @@ mod support;
 use std::process::Child;
 use std::time::Duration;
 
-use support::app::{App, path_str};
+use support::app::App;
 use support::sink::SmtpSink;
 
 const CONCURRENCY: usize = 8;
@@ -17,13 +17,7 @@ fn prepare(app: &mut App, subscribers: usize) -> SmtpSink {
     app.set("MORNINGPOST_SMTP_URL", &sink.url())
         .set("MORNINGPOST_CONCURRENCY", &CONCURRENCY.to_string());
     let csv = app.write_subscribers(subscribers);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     app.ok(&["send", &app.sample_issue()]);
     sink
 }

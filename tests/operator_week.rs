@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use support::app::{App, path_str};
+use support::app::App;
 use support::mail::{copies_by_message_id, raw_header};
 use support::sink::SmtpSink;
 
@@ -27,13 +27,7 @@ fn run_code(app: &App, args: &[&str]) -> (i32, String, String) {
 
 fn subscribers(app: &App, n: usize) {
     let csv = app.write_subscribers(n);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
 }
 
 /// Recipient → copies received whole.

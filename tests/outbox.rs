@@ -22,13 +22,7 @@ fn the_outbox_folder_and_its_messages_are_the_owners_alone() {
     let outbox = app.path("mail/outbox");
     app.set("MORNINGPOST_OUTBOX_DIR", &outbox.display().to_string());
     let csv = app.write_subscribers(3);
-    app.ok(&[
-        "subscribers",
-        "import",
-        support::app::path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     let out = app.ok(&["send", &app.sample_issue(), "--wait"]);
     assert!(out.contains("3 sent, 0 failed"), "{out}");
 

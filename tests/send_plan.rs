@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::app::{App, path_str};
+use support::app::App;
 
 /// (stdout, the `warning:` lines of stderr) of a successful run.
 fn run(app: &App, args: &[&str]) -> (String, Vec<String>) {
@@ -63,26 +63,14 @@ fn the_dry_run_promises_what_the_send_then_does() {
     let app = App::new();
     let issue = app.sample_issue();
     let csv = app.write_subscribers(3);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     assert_eq!(dry_run_then_send(&app, &issue), 3);
 
     // One reader leaves and two join; the issue file is edited after it was stored.
     // Before, the dry run said "up to 1" (4 active − 3 queued) and had no warning.
     app.sql("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'reader0@example.com'");
     let csv = app.write_subscribers(5);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     let mut text = std::fs::read_to_string(&issue).unwrap();
     text.push_str("\nOne more thing, added after the first send.\n");
     std::fs::write(&issue, text).unwrap();

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::app::{App, path_str};
+use support::app::App;
 use support::sink::SmtpSink;
 
 fn send_wait(app: &App) -> (Option<i32>, String) {
@@ -24,13 +24,7 @@ fn send_wait(app: &App) -> (Option<i32>, String) {
 
 fn import(app: &App, n: usize) {
     let csv = app.write_subscribers(n);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
 }
 
 #[test]

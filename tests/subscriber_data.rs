@@ -200,13 +200,7 @@ fn an_import_revives_nobody_and_update_status_says_what_it_changed() {
          sup@example.com\nera@example.com\nERA@example.com\nnew@example.com\n",
     )
     .unwrap();
-    let out = app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&file),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    let out = app.import_readers(&file);
     assert!(
         out.contains("imported 1 new subscribers (1 active)"),
         "{out}"
@@ -329,13 +323,7 @@ fn erase_leaves_no_trace_of_the_address_and_keeps_the_counts() {
     );
     let file = app.path("back.csv");
     std::fs::write(&file, "email,name\nErasmus@Example.com,Erasmus\n").unwrap();
-    let out = app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&file),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    let out = app.import_readers(&file);
     assert!(
         out.contains("1 on the suppression list, not added: 1 erased"),
         "{out}"
@@ -343,13 +331,7 @@ fn erase_leaves_no_trace_of_the_address_and_keeps_the_counts() {
     assert_eq!(app.columns_containing("erasmus"), Vec::<String>::new());
     // The operator may lift it (the reader asked to come back): then it imports.
     app.ok(&["subscribers", "unsuppress", "erasmus@example.com"]);
-    let out = app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&file),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    let out = app.import_readers(&file);
     assert!(
         out.contains("imported 1 new subscribers (1 active)"),
         "{out}"
@@ -586,13 +568,7 @@ fn each_reader_is_told_the_basis_they_are_mailed_on() {
     app.ok(&["subscribers", "add", "added@example.com"]);
     let file = app.path("moved.csv");
     std::fs::write(&file, "email\nmoved@example.com\n").unwrap();
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&file),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&file);
     let out = app.ok(&["send", &app.sample_issue(), "--wait"]);
     assert!(out.contains("2 sent"), "{out}");
     let mut seen = std::collections::BTreeMap::new();

@@ -56,13 +56,7 @@ fn test_copies_reach_only_the_given_addresses_and_record_nothing() {
     let sink = SmtpSink::start(&app.path("sink"), &[]);
     app.set("MORNINGPOST_SMTP_URL", &sink.url());
     let csv = app.write_subscribers(3);
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&csv),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&csv);
     let before = app.statuses();
 
     let out = app.ok(&[

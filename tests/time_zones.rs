@@ -373,13 +373,7 @@ fn an_import_reads_a_zone_column_and_reports_a_bad_zone_by_line() {
     // `timezone` is the same column; export writes `time_zone`, and imports back.
     let other = app.path("other.csv");
     std::fs::write(&other, "Email,TimeZone\nlin@example.com,Asia/Shanghai\n").unwrap();
-    app.ok(&[
-        "subscribers",
-        "import",
-        path_str(&other),
-        "--consent",
-        "confirmed-elsewhere",
-    ]);
+    app.import_readers(&other);
     assert_eq!(listed_zone(&app, "lin@example.com"), "Asia/Shanghai");
     let export = app.ok(&["subscribers", "export"]);
     assert!(

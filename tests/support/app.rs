@@ -119,6 +119,17 @@ impl App {
         path
     }
 
+    /// Imports a file of readers who opted in elsewhere (active on that stated basis).
+    pub fn import_readers(&self, file: &Path) -> String {
+        self.ok(&[
+            "subscribers",
+            "import",
+            path_str(file),
+            "--consent",
+            "confirmed-elsewhere",
+        ])
+    }
+
     pub fn sample_issue(&self) -> String {
         let dst = self.path("issue.md");
         std::fs::copy(super::repo_path("examples/issues/2026-11-27.md"), &dst)
