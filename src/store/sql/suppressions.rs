@@ -132,40 +132,40 @@ async fn erase_subscriber(tx: &mut Conn, id: Uuid, now: i64) -> Result<Erased> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query("DELETE FROM deliveries WHERE subscriber_id = $1 AND token_id IS NOT NULL")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let confirmation_mails =
-        sqlx::query("DELETE FROM confirmation_tokens WHERE subscriber_id = $1")
+    let of_subscriber = async |tx: &mut Conn, statement: &'static str| -> Result<u64> {
+        Ok(sqlx::query(statement)
             .bind(id)
             .execute(&mut *tx)
             .await?
-            .rows_affected();
+            .rows_affected())
+    };
+    of_subscriber(
+        tx,
+        "DELETE FROM deliveries WHERE subscriber_id = $1 AND token_id IS NOT NULL",
+    )
+    .await?;
+    let confirmation_mails = of_subscriber(
+        tx,
+        "DELETE FROM confirmation_tokens WHERE subscriber_id = $1",
+    )
+    .await?;
     // The reply's code stays (status groups failures by it); its text may name the address.
     // SQLite has no index on every delivery of one subscriber: an erasure scans the table,
     // a fraction of a second at a million rows, and rare.
-    let detached = sqlx::query(
+    let detached = of_subscriber(
+        tx,
         "UPDATE deliveries SET subscriber_id = NULL,
              last_reply = CASE WHEN last_reply IS NULL THEN NULL
                                ELSE substr(last_reply, 1, 3) || ' (reply text erased)' END
          WHERE subscriber_id = $1",
     )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let reports = sqlx::query(
+    .await?;
+    let reports = of_subscriber(
+        tx,
         "UPDATE bounce_events SET subscriber_id = NULL, diagnostic = NULL WHERE subscriber_id = $1",
     )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    sqlx::query("DELETE FROM subscribers WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    .await?;
+    of_subscriber(tx, "DELETE FROM subscribers WHERE id = $1").await?;
     Ok(Erased {
         subscriber: true,
         confirmation_mails,
