@@ -81,6 +81,14 @@ fn subscribe_confirm_receive_unsubscribe_and_receive_nothing_more() {
         confirmed.body
     );
     assert_eq!(app.status_of("ada@example.com"), "active");
+    // The double opt-in is on record: how she came, and who clicked.
+    let shown = app.ok(&["subscribers", "show", "ada@example.com"]);
+    assert!(
+        shown.contains("(by form)")
+            && shown.contains("basis         double-opt-in")
+            && shown.contains("    by          127.0.0.1 "),
+        "{shown}"
+    );
 
     app.ok(&["send", &write_issue(&app, "first", "First issue")]);
     assert_eq!(
@@ -106,6 +114,10 @@ fn subscribe_confirm_receive_unsubscribe_and_receive_nothing_more() {
         text_of(&issue).contains(unsubscribe_url),
         "the same link is in the text part"
     );
+    assert!(
+        text_of(&issue).contains("because you signed up and confirmed your address by email."),
+        "the footer says the basis on record"
+    );
 
     // What Gmail and Apple Mail send for the one-click button (RFC 8058).
     let r = post_form(port, unsubscribe_path, "List-Unsubscribe=One-Click");
@@ -115,6 +127,8 @@ fn subscribe_confirm_receive_unsubscribe_and_receive_nothing_more() {
         "no redirect, no cookie"
     );
     assert_eq!(app.status_of("ada@example.com"), "unsubscribed");
+    let shown = app.ok(&["subscribers", "show", "ada@example.com"]);
+    assert!(shown.contains("(by one-click)"), "{shown}");
     assert_eq!(
         post_form(port, unsubscribe_path, "List-Unsubscribe=One-Click").status,
         200,
