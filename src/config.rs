@@ -56,6 +56,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub subscriptions: SubscriptionSettings,
     pub http: HttpSettings,
+    /// How log lines are written (`log_format`, `MORNINGPOST_LOG_FORMAT`).
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// Double opt-in and the subscribe endpoint's limits.

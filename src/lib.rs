@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod group_commit;
 pub mod http;
 pub mod issue;
+pub mod logging;
 pub mod mail;
 pub mod mailbox;
 pub mod queue;

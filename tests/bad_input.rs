@@ -418,3 +418,53 @@ fn an_unreadable_maildir_entry_is_skipped_and_the_rest_processed() {
     );
     assert_eq!(std::fs::read_dir(maildir.join("cur")).unwrap().count(), 2);
 }
+
+/// Logs for machines and people: JSON lines parse one by one with the message and fields
+/// as keys; text piped to a file carries no colour codes; an unknown format is a
+/// configuration error that names the key.
+#[test]
+fn logs_are_json_lines_or_plain_text_when_piped() {
+    let mut app = App::new();
+    app.set("MORNINGPOST_LOG", "info");
+    app.import_readers(&app.write_subscribers(2));
+    let issue = app.sample_issue();
+
+    app.set("MORNINGPOST_LOG_FORMAT", "json");
+    let out = app
+        .command(&["send", &issue, "--wait"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let stopped = lines
+        .iter()
+        .find(|l| l["message"] == "worker stopped")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(stopped["sent"], 2, "fields, not a Debug dump: {stopped}");
+    assert_eq!(stopped["level"], "INFO");
+
+    app.set("MORNINGPOST_LOG_FORMAT", "text");
+    let out = app
+        .command(&["worker", "--until-done"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("worker"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI codes when piped: {stderr:?}"
+    );
+    assert!(!stderr.contains("WorkerReport"), "{stderr}");
+
+    app.set("MORNINGPOST_LOG_FORMAT", "xml");
+    let (ok, _, err) = app.run(&["status"]);
+    assert!(
+        !ok && err.contains("log_format") && err.contains("use text or json"),
+        "{err}"
+    );
+}

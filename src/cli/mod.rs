@@ -163,6 +163,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.as_deref()).context("invalid configuration")?;
+    crate::logging::use_format(settings.log_format);
     match cli.command {
         Command::Render { issue, out } => {
             let parsed = crate::issue::read_issue_file(&issue)?;

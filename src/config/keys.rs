@@ -247,6 +247,11 @@ pub const KEYS: &[Key] = &[
         "folder of the SNS signing certificates (SimpleNotificationService-….pem, downloaded once); relative: beside the configuration file when set there",
     ),
     key(
+        "log_format",
+        Some("text"),
+        "log lines on standard error: text (colour only on a terminal) or json (one object per line)",
+    ),
+    key(
         "max_lateness_minutes",
         Some("120"),
         "a scheduled send found this late (workers were down) is paused instead of sent",

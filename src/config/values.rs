@@ -323,6 +323,12 @@ impl Raw {
             },
             delivery,
             http,
+            log_format: {
+                let raw = self.required("log_format", "use text or json")?;
+                crate::logging::LogFormat::parse(raw).ok_or_else(|| {
+                    self.invalid("log_format", "is not text or json", "use text or json")
+                })?
+            },
         })
     }
 

@@ -70,7 +70,13 @@ pub async fn confirm(
                 hash.short()
             ),
         ))?;
-    tracing::info!(token = %hash.short(), outcome = ?std::mem::discriminant(&outcome), "confirmation");
+    let what = match &outcome {
+        ConfirmOutcome::Confirmed { .. } => "confirmed",
+        ConfirmOutcome::AlreadyConfirmed => "already confirmed",
+        ConfirmOutcome::Expired { .. } => "expired",
+        ConfirmOutcome::Unknown => "unknown",
+    };
+    tracing::info!(token = %hash.short(), outcome = what, "confirmation");
     Ok(match outcome {
         ConfirmOutcome::Confirmed { .. } => page(
             StatusCode::OK,

@@ -112,7 +112,7 @@ pub async fn submit(
             answer,
             "a sign-up could not be stored",
         ))?;
-    tracing::info!(?outcome, "sign-up");
+    tracing::info!(outcome = outcome.as_str(), "sign-up");
     Ok(neutral(&app, kind))
 }
 

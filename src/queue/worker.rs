@@ -159,7 +159,16 @@ impl Worker {
             deferred: counters.deferred.load(Ordering::Relaxed),
             unrecorded: counters.unrecorded.load(Ordering::Relaxed),
         };
-        tracing::info!(?report, "worker stopped");
+        tracing::info!(
+            sent = report.sent,
+            retried = report.retried,
+            failed = report.failed,
+            cancelled = report.cancelled,
+            released = report.released,
+            deferred = report.deferred,
+            unrecorded = report.unrecorded,
+            "worker stopped"
+        );
         Ok(report)
     }
 
@@ -404,6 +413,7 @@ impl Slot {
         {
             Ok(reply) => {
                 self.relay.worked();
+                tracing::debug!(delivery = job.delivery_id, %reply, "sent");
                 Outcome::Sent { reply }
             }
             Err(SendFailure::Permanent {
@@ -411,7 +421,7 @@ impl Slot {
                 no_such_user,
             }) => {
                 self.relay.worked();
-                tracing::info!(delivery = job.delivery_id, %reply, "permanent failure");
+                tracing::debug!(delivery = job.delivery_id, %reply, "permanent failure");
                 Outcome::Failed {
                     reply,
                     bounce: no_such_user,

@@ -406,6 +406,19 @@ pub enum SubscribeOutcome {
 }
 
 impl SubscribeOutcome {
+    /// Its name in a log line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Resent => "resent",
+            Self::TooSoon => "too soon",
+            Self::Reactivated => "reactivated",
+            Self::AlreadyActive => "already active",
+            Self::Bounced => "bounced",
+            Self::Blocked => "blocked",
+        }
+    }
+
     pub fn queued_mail(self) -> bool {
         matches!(self, Self::Created | Self::Resent | Self::Reactivated)
     }
