@@ -468,3 +468,26 @@ fn logs_are_json_lines_or_plain_text_when_piped() {
         "{err}"
     );
 }
+
+/// A path that is not a readable file is an error that names it; nothing is imported.
+#[test]
+fn an_import_of_a_folder_or_a_missing_file_says_so() {
+    let app = App::new();
+    let folder = app.path("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let (ok, _, err) = app.run(&["subscribers", "import", path_str(&folder)]);
+    assert!(
+        !ok && err.contains("cannot read") && err.contains("a-folder"),
+        "{err}"
+    );
+    assert!(
+        err.contains("caused by: Is a directory"),
+        "the cause is printed: {err}"
+    );
+    let missing = app.path("missing.csv");
+    let (ok, _, err) = app.run(&["subscribers", "import", path_str(&missing)]);
+    assert!(
+        !ok && err.contains("cannot read") && err.contains("missing.csv"),
+        "{err}"
+    );
+}

@@ -80,6 +80,15 @@ pub enum ImportError {
     Input(#[from] InputError),
     #[error("{path}: {why}")]
     Columns { path: String, why: String },
+    #[error(
+        "cannot read {path} any further; the rows before were imported, and importing the \
+         file again adds the rest"
+    )]
+    Read {
+        path: String,
+        #[source]
+        source: csv::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the task writing a batch stopped")]
@@ -120,6 +129,14 @@ pub async fn import_file(
     loop {
         let more = match input.records.read_record(&mut record) {
             Ok(more) => more,
+            // The file itself cannot be read any further: what was imported so far stays
+            // (each batch is its own transaction), and importing the file again adds the rest.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(ImportError::Read {
+                    path: path.display().to_string(),
+                    source: e,
+                });
+            }
             Err(e) => {
                 let line = input.tracker.line_of(e.position());
                 report.skipped += 1;
@@ -127,12 +144,7 @@ pub async fn import_file(
                     line,
                     why: &unreadable(&e),
                 });
-                // A reader error past an I/O failure would repeat forever.
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    false
-                } else {
-                    continue;
-                }
+                continue;
             }
         };
         if more {
