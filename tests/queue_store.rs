@@ -232,10 +232,17 @@ async fn a_no_such_user_bounce_marks_the_subscriber_and_cancels_their_other_mail
     );
     let all = f.store.queue_counts(None).await.unwrap();
     assert_eq!((all.failed, all.cancelled, all.queued), (1, 1, 0));
+    let groups = f.store.status_report(None, 30).await.unwrap().top_failures;
+    assert_eq!(groups.len(), 1, "{groups:?}");
     assert_eq!(
-        f.store.status_report(None, 30).await.unwrap().top_failures,
-        vec![("550 5.1.1 No such user".to_owned(), 1)]
+        (
+            groups[0].code.as_str(),
+            groups[0].count,
+            groups[0].example.as_str()
+        ),
+        ("550 5.1.1", 1, "550 5.1.1 No such user")
     );
+    assert!(groups[0].example_address.is_some(), "{groups:?}");
 }
 
 #[tokio::test]
@@ -279,4 +286,64 @@ async fn the_workers_own_postgres_connections_come_back_after_being_cut() {
     assert_eq!(recorder.record(&record_second, 60).await.unwrap(), 0);
     let counts = f.store.queue_counts(Some(f.message)).await.unwrap();
     assert_eq!((counts.sent, counts.queued, counts.sending), (2, 0, 0));
+}
+
+/// Relays name the address in their replies: failures are grouped by reply code, not by
+/// text, with an example reply and address (before, every address was its own "group").
+#[tokio::test]
+async fn failures_are_grouped_by_reply_code() {
+    let f = fixture(5).await;
+    f.store.enqueue_now(f.message, 0).await.unwrap();
+    let claimed = f.store.claim(5, 1_000, 10).await.unwrap();
+    let records: Vec<_> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let outcome = match i {
+                0..=2 => Outcome::Failed {
+                    reply: format!("550 5.1.1 <{}>: Recipient address rejected", c.email),
+                    bounce: false,
+                },
+                3 => Outcome::Retry {
+                    reply: "421 4.7.0 Try again later".into(),
+                    due_at: 5_000,
+                },
+                _ => Outcome::Failed {
+                    reply: "connection refused".into(),
+                    bounce: false,
+                },
+            };
+            record(c, outcome)
+        })
+        .collect();
+    f.store.record(&records, 20).await.unwrap();
+    let groups = f
+        .store
+        .status_report(Some(f.message), 30)
+        .await
+        .unwrap()
+        .top_failures;
+    let summary: Vec<(&str, i64)> = groups.iter().map(|g| (g.code.as_str(), g.count)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("550 5.1.1", 3),
+            ("421 4.7.0", 1),
+            ("connection refused", 1)
+        ]
+    );
+    let example = &groups[0];
+    let address = example
+        .example_address
+        .as_deref()
+        .expect("an example address");
+    assert!(example.example.contains("550 5.1.1 <r"), "{example:?}");
+    assert!(address.ends_with("@example.com"), "{example:?}");
+    let failed = f.store.reply_groups(f.message, false).await.unwrap();
+    assert_eq!((failed[0].code.as_str(), failed[0].count), ("550 5.1.1", 3));
+    let retrying = f.store.reply_groups(f.message, true).await.unwrap();
+    assert_eq!(
+        (retrying[0].code.as_str(), retrying[0].next_attempt),
+        ("421 4.7.0", Some(5_000))
+    );
 }

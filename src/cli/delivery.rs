@@ -180,13 +180,21 @@ async fn wait_for_issue(worker: Worker, id: Uuid, slug: &str) -> anyhow::Result<
         report.sent
     )?;
     for g in &summary.failed {
-        outln!("  failed    {:>7}  {}", g.count, g.reply)?;
+        outln!(
+            "  failed    {:>7}  {}",
+            g.count,
+            super::status::describe_group(g)
+        )?;
     }
     for g in &summary.retrying {
         let next = g
             .next_attempt
             .map_or_else(String::new, |t| format!("  (next attempt {})", rfc3339(t)));
-        outln!("  retrying  {:>7}  {}{next}", g.count, g.reply)?;
+        outln!(
+            "  retrying  {:>7}  {}{next}",
+            g.count,
+            super::status::describe_group(g)
+        )?;
     }
     let verdict = summary.verdict();
     Ok(match verdict {

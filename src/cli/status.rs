@@ -63,9 +63,9 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
         r.sent_last_minute as f64 / 60.0
     )?;
     if !r.top_failures.is_empty() {
-        outln!("  most frequent failure replies:")?;
-        for (reply, n) in &r.top_failures {
-            outln!("  {n:>9}  {reply}")?;
+        outln!("  most frequent failures, by reply code:")?;
+        for g in &r.top_failures {
+            outln!("  {:>9}  {}", g.count, describe_group(g))?;
         }
     }
     if let Some(m) = &issue {
@@ -164,4 +164,18 @@ async fn print_late_reports(
     }
     outln!("  complaints {:>9}  ({})", b.complaints, rate(b.complaints))?;
     Ok(())
+}
+
+/// `550 5.1.1  e.g. ada@example.com: 550 5.1.1 <ada@…>: no such user`: a group's code, then
+/// one of its replies and the address it came for.
+pub(super) fn describe_group(g: &crate::store::ReplyGroup) -> String {
+    let example = match &g.example_address {
+        Some(address) => format!("{address}: {}", g.example),
+        None => g.example.clone(),
+    };
+    if g.code == g.example {
+        format!("e.g. {example}")
+    } else {
+        format!("{}  e.g. {example}", g.code)
+    }
 }

@@ -2,6 +2,7 @@
 
 mod issue_slug;
 mod public_urls;
+mod reply_code;
 mod subscriber_email;
 mod subscriber_name;
 mod time_zone;
@@ -10,6 +11,7 @@ mod verp;
 
 pub use issue_slug::{IssueSlug, IssueSlugError};
 pub use public_urls::{PublicUrls, carries_token, issue_path, routes};
+pub use reply_code::reply_code;
 pub use subscriber_email::{SubscriberEmail, SubscriberEmailError};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
 pub use time_zone::{LocalTime, TimeZoneError, TimeZoneName};

@@ -339,8 +339,12 @@ impl QueueCounts {
 /// Deliveries that got the same reply, for a summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyGroup {
-    pub reply: String,
+    /// The SMTP reply code (`550 5.1.1`, `421`), or the reply itself when it has none.
+    pub code: String,
     pub count: i64,
+    /// One of the group's replies, and one of its addresses (none once erased).
+    pub example: String,
+    pub example_address: Option<String>,
     /// The earliest next attempt among them (ms since the epoch); `None` when final.
     pub next_attempt: Option<i64>,
 }
@@ -350,7 +354,8 @@ pub struct StatusReport {
     pub counts: QueueCounts,
     pub sent_last_minute: i64,
     /// The most frequent replies of failed or retrying deliveries, with their counts.
-    pub top_failures: Vec<(String, i64)>,
+    /// The largest groups of failed and retrying deliveries, by reply code.
+    pub top_failures: Vec<ReplyGroup>,
 }
 
 /// A confirmation token about to be issued (its hash; the token is derived from `id`).

@@ -150,35 +150,24 @@ impl Handle {
         .await?)
     }
 
-    /// The five most frequent replies of this message's failed deliveries, or (`retrying`)
-    /// of those queued again after a temporary failure, with their earliest next attempt.
+    /// The five largest groups of this message's failed deliveries, or (`retrying`) of those
+    /// queued again after a temporary failure, by reply code, with their earliest next attempt.
     pub async fn reply_groups(&self, message_id: Uuid, retrying: bool) -> Result<Vec<ReplyGroup>> {
         let (state, min_failures) = if retrying {
             ("queued", 1)
         } else {
             ("failed", 0)
         };
-        let rows = sqlx::query(
-            "SELECT last_reply, count(*) AS n, min(due_at) AS next FROM deliveries
-             WHERE message_id = $1 AND state = $2 AND failures >= $3
-             GROUP BY last_reply ORDER BY n DESC, last_reply LIMIT 5",
-        )
-        .bind(message_id)
-        .bind(state)
-        .bind(min_failures)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReplyGroup {
-                    reply: r
-                        .try_get::<Option<String>, _>("last_reply")?
-                        .unwrap_or_default(),
-                    count: r.try_get("n")?,
-                    next_attempt: r.try_get("next")?,
-                })
-            })
-            .collect()
+        let q = sqlx::AssertSqlSafe(format!(
+            "{FAILURE_GROUPS} WHERE d.message_id = $1 AND d.state = $2 AND d.failures >= $3 {GROUPED}"
+        ));
+        let rows = sqlx::query(q)
+            .bind(message_id)
+            .bind(state)
+            .bind(min_failures)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(reply_group).collect()
     }
 
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
@@ -197,36 +186,47 @@ impl Handle {
         }
         .fetch_one(self.reader())
         .await?;
+        let failing = "(d.state = 'failed' OR (d.state = 'queued' AND d.failures > 0))";
         let rows = match message_id {
-            Some(id) => sqlx::query(
-                "SELECT last_reply, count(*) AS n FROM deliveries
-                 WHERE message_id = $1 AND (state = 'failed' OR (state = 'queued' AND failures > 0))
-                 GROUP BY last_reply ORDER BY n DESC LIMIT 5",
-            )
+            Some(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{FAILURE_GROUPS} WHERE d.message_id = $1 AND {failing} {GROUPED}"
+            )))
             .bind(id),
-            None => sqlx::query(
-                "SELECT last_reply, count(*) AS n FROM deliveries
-                 WHERE state = 'failed' OR (state = 'queued' AND failures > 0)
-                 GROUP BY last_reply ORDER BY n DESC LIMIT 5",
-            ),
+            None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{FAILURE_GROUPS} WHERE {failing} {GROUPED}"
+            ))),
         }
         .fetch_all(self.reader())
         .await?;
-        let top_failures = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
-                    r.try_get::<i64, _>(1)?,
-                ))
-            })
-            .collect::<Result<_>>()?;
+        let top_failures = rows.iter().map(reply_group).collect::<Result<_>>()?;
         Ok(StatusReport {
             counts,
             sent_last_minute,
             top_failures,
         })
     }
+}
+
+/// Failed or retrying deliveries grouped by their reply code (`550 5.1.1`; the reply itself
+/// when it has none), so that one reply per address makes one group: the count, an example
+/// reply and address, the earliest next attempt. `WHERE …` and [`GROUPED`] follow.
+const FAILURE_GROUPS: &str =
+    "SELECT COALESCE(d.reply_code, d.last_reply, '') AS code, count(*) AS n,
+        min(d.last_reply) AS example, min(s.email) AS address, min(d.due_at) AS next
+ FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id";
+const GROUPED: &str =
+    "GROUP BY COALESCE(d.reply_code, d.last_reply, '') ORDER BY n DESC, code LIMIT 5";
+
+fn reply_group(r: &<super::Db as sqlx::Database>::Row) -> Result<ReplyGroup> {
+    Ok(ReplyGroup {
+        code: r.try_get("code")?,
+        count: r.try_get("n")?,
+        example: r
+            .try_get::<Option<String>, _>("example")?
+            .unwrap_or_default(),
+        example_address: r.try_get("address")?,
+        next_attempt: r.try_get("next")?,
+    })
 }
 
 /// A due-time plan as the enqueue statements take it: the default instant, and a JSON object
@@ -300,20 +300,21 @@ async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> 
         ),
         Outcome::Retry { reply, due_at } => (
             concat!("UPDATE deliveries SET state = ", requeue_state!(), ",
-                 failures = failures + 1, due_at = $5, last_reply = $4, updated_at = $3
+                 failures = failures + 1, due_at = $5, last_reply = $4, reply_code = $6, updated_at = $3
              WHERE id = $1 AND attempts = $2 AND state = 'sending'"),
             Some(reply),
             Some(*due_at),
         ),
         Outcome::Deferred { reply, due_at } => (
             concat!("UPDATE deliveries SET state = ", requeue_state!(), ",
-                 failures = failures + 1, due_at = $5, last_reply = $4, updated_at = $3
+                 failures = failures + 1, due_at = $5, last_reply = $4, reply_code = $6, updated_at = $3
              WHERE id = $1 AND attempts = $2 AND state = 'sending'"),
             Some(reply),
             Some(*due_at),
         ),
         Outcome::Failed { reply, .. } => (
-            "UPDATE deliveries SET state = 'failed', due_at = NULL, last_reply = $4, updated_at = $3
+            "UPDATE deliveries SET state = 'failed', due_at = NULL, last_reply = $4, reply_code = $5,
+                 updated_at = $3
              WHERE id = $1 AND attempts = $2 AND state = 'sending'",
             Some(reply),
             None,
@@ -341,6 +342,12 @@ async fn record_one(tx: &mut Conn, r: &OutcomeRecord, now: i64) -> Result<bool> 
     }
     if let Some(due_at) = due_at {
         q = q.bind(due_at);
+    }
+    if let Outcome::Retry { reply, .. }
+    | Outcome::Deferred { reply, .. }
+    | Outcome::Failed { reply, .. } = &r.outcome
+    {
+        q = q.bind(crate::domain::reply_code(reply));
     }
     if q.execute(&mut *tx).await?.rows_affected() != 1 {
         return Ok(false);

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "subscriber data",
         include_str!("../../../migrations/sqlite/0004_subscriber_data.sql"),
     ),
+    (
+        5,
+        "reply code",
+        include_str!("../../../migrations/sqlite/0005_reply_code.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
