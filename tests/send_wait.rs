@@ -54,6 +54,25 @@ fn failures_give_exit_2_with_their_replies_grouped() {
             .any(|l| l.contains("failed") && l.contains(" 4  ") && l.contains("550 5.7.1")),
         "failures grouped by reply: {out}"
     );
+    // The same facts for scripts, equal to the database's counts.
+    let status: serde_json::Value =
+        serde_json::from_str(&app.ok(&["status", "--json", "2026-11-27"]))
+            .expect("one JSON object");
+    assert_eq!(status["counts"]["sent"], 3, "{status}");
+    assert_eq!(status["counts"]["failed"], 4, "{status}");
+    assert_eq!(status["state"], "done", "{status}");
+    let group = &status["failures"][0];
+    assert_eq!(
+        (&group["code"], &group["count"]),
+        (&"550 5.7.1".into(), &4.into()),
+        "{status}"
+    );
+    assert!(
+        group["example_address"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("@example.com")),
+        "{status}"
+    );
 }
 
 #[test]

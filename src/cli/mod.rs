@@ -155,6 +155,9 @@ pub enum Command {
     Status {
         /// An issue's slug, e.g. 2026-11-27.
         issue: Option<String>,
+        /// The same facts as one JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Bounce and complaint reports mailed back to the envelope sender.
     #[command(subcommand)]
@@ -227,8 +230,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             maildir.as_deref(),
             mbox.as_deref(),
         )),
-        Command::Status { issue } => {
+        Command::Status { issue, json: false } => {
             runtime()?.block_on(status::status(&settings, issue.as_deref()))
+        }
+        Command::Status { issue, json: true } => {
+            runtime()?.block_on(status::status_json(&settings, issue.as_deref()))
         }
         Command::Bounces(cmd) => bounces::run(&settings, cmd),
     }

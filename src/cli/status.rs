@@ -81,6 +81,69 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
+/// `status --json`: what `status` prints, as one JSON object (times in RFC 3339).
+pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
+    use serde_json::json;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
+    let issue = match slug {
+        Some(s) => Some(find_issue(&store, s).await?),
+        None => None,
+    };
+    let now = now_ms();
+    let r = store
+        .status_report(issue.as_ref().map(|m| m.id), now)
+        .await?;
+    let c = &r.counts;
+    let failures: Vec<_> = r
+        .top_failures
+        .iter()
+        .map(|g| {
+            json!({
+                "code": g.code,
+                "count": g.count,
+                "example_reply": g.example,
+                "example_address": g.example_address,
+            })
+        })
+        .collect();
+    let mut out = json!({
+        "issue": slug,
+        "counts": {
+            "queued": c.queued,
+            "retrying": c.retrying,
+            "in_flight": c.sending,
+            "sent": c.sent,
+            "failed": c.failed,
+            "cancelled": c.cancelled,
+            "paused": c.paused,
+        },
+        "send_rate_per_second": r.sent_last_minute as f64 / 60.0,
+        "failures": failures,
+    });
+    if let Some(m) = &issue {
+        let state = issue_state(m.enqueued_at, &m.send, c);
+        let b = store.bounce_counts(m.id).await?;
+        let due: Vec<_> = store
+            .due_by_hour(m.id, now)
+            .await?
+            .into_iter()
+            .map(|(hour, n)| json!({"hour": rfc3339(hour), "deliveries": n}))
+            .collect();
+        if let Some(object) = out.as_object_mut() {
+            object.insert("state".into(), json!(state.as_str()));
+            object.insert("hold_reason".into(), json!(m.send.hold_reason.as_deref()));
+            object.insert("public".into(), json!(m.send.is_public(now)));
+            object.insert(
+                "late_reports".into(),
+                json!({"hard": b.hard, "soft": b.soft, "refused": b.refused, "complaints": b.complaints}),
+            );
+            object.insert("due_by_hour".into(), json!(due));
+        }
+    }
+    outln!("{out}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn describe_state(
     settings: &Settings,
     state: IssueState,
