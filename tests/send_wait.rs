@@ -138,3 +138,26 @@ fn a_retry_due_soon_is_waited_for_and_then_all_is_sent() {
     assert!(stdout.contains("2 sent, 0 failed"), "{stdout}");
     assert_eq!(healthy.count(), 2);
 }
+
+/// `status --watch` shows the status again and again until Ctrl-C, which ends it with exit 0;
+/// piped, the snapshots follow one another with no screen-control bytes.
+#[test]
+fn status_watch_refreshes_until_interrupted() {
+    let app = App::new();
+    app.ok(&["init"]);
+    let child = app.spawn(&["status", "--watch"]);
+    std::thread::sleep(Duration::from_millis(2_600));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "Ctrl-C is a normal end: {out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.matches("all mail").count() >= 2,
+        "two snapshots in 2.6 s: {stdout}"
+    );
+    assert!(!stdout.contains('\u{1b}'), "no escape bytes when piped");
+}

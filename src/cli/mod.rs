@@ -156,8 +156,11 @@ pub enum Command {
         /// An issue's slug, e.g. 2026-11-27.
         issue: Option<String>,
         /// The same facts as one JSON object, for scripts.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "watch")]
         json: bool,
+        /// Show it again every two seconds, in place, until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
     },
     /// Bounce and complaint reports mailed back to the envelope sender.
     #[command(subcommand)]
@@ -230,11 +233,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             maildir.as_deref(),
             mbox.as_deref(),
         )),
-        Command::Status { issue, json: false } => {
+        Command::Status {
+            issue, json: true, ..
+        } => runtime()?.block_on(status::status_json(&settings, issue.as_deref())),
+        Command::Status {
+            issue, watch: true, ..
+        } => runtime()?.block_on(status::watch(&settings, issue.as_deref())),
+        Command::Status { issue, .. } => {
             runtime()?.block_on(status::status(&settings, issue.as_deref()))
-        }
-        Command::Status { issue, json: true } => {
-            runtime()?.block_on(status::status_json(&settings, issue.as_deref()))
         }
         Command::Bounces(cmd) => bounces::run(&settings, cmd),
     }

@@ -13,8 +13,39 @@ use crate::store::Store;
 
 pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
+    print_status(settings, &store, slug).await
+}
+
+/// `status --watch`: the status again every two seconds until Ctrl-C, drawn over the last
+/// one on a terminal (one after the other when piped).
+pub async fn watch(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let store = super::open_store(settings, super::Open::MustExist).await?;
+    let terminal = std::io::stdout().is_terminal();
+    loop {
+        if terminal {
+            // Home, then clear: the new status replaces the old without scrolling.
+            super::stdout::write_bytes(b"\x1b[H\x1b[2J")?;
+        }
+        print_status(settings, &store, slug).await?;
+        outln!("(every 2 s, {}; Ctrl-C stops)", rfc3339(now_ms()))?;
+        if !terminal {
+            outln!("")?;
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+        }
+    }
+}
+
+async fn print_status(
+    settings: &Settings,
+    store: &Store,
+    slug: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let issue = match slug {
-        Some(s) => Some(find_issue(&store, s).await?),
+        Some(s) => Some(find_issue(store, s).await?),
         None => None,
     };
     let now = now_ms();
@@ -69,8 +100,8 @@ pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<E
         }
     }
     if let Some(m) = &issue {
-        print_late_reports(&store, m.id, c.sent, c.sent + c.failed).await?;
-        print_due_by_hour(settings, &store, m.id, now).await?;
+        print_late_reports(store, m.id, c.sent, c.sent + c.failed).await?;
+        print_due_by_hour(settings, store, m.id, now).await?;
     }
     if settings.bounces.address.is_none() {
         outln!(
