@@ -491,3 +491,19 @@ fn an_import_of_a_folder_or_a_missing_file_says_so() {
         "{err}"
     );
 }
+
+/// Unsigned mail over SMTP is allowed (a test relay, a relay that signs) but never silent.
+#[test]
+fn a_worker_without_a_dkim_key_warns_when_it_sends_over_smtp() {
+    let mut app = App::new();
+    app.ok(&["init"]);
+    let (ok, _, err) = app.run(&["worker", "--until-done"]);
+    assert!(
+        ok && !err.contains("DKIM"),
+        "the outbox needs no signature: {err}"
+    );
+    app.set("MORNINGPOST_SMTP_URL", "smtp://127.0.0.1:2525");
+    let (ok, _, err) = app.run(&["worker", "--until-done"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("without a DKIM signature"), "{err}");
+}
