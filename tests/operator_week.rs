@@ -249,8 +249,9 @@ fn retry_failed_resends_to_active_readers_only() {
     let (code, out, _) = run_code(&app, &["send", &app.sample_issue(), "--wait"]);
     assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains("3  550 5.7.1 Message refused by policy"),
-        "{out}"
+        out.contains("3  550 5.7.1  e.g. reader")
+            && out.contains(": 550 5.7.1 Message refused by policy"),
+        "one group, by reply code, with an example: {out}"
     );
     app.sql("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'reader0@example.com'");
     refusing.stop();
