@@ -3,10 +3,12 @@
 
 mod support;
 
+use support::seed::sign_up;
+
 use morningpost::domain::{SubscriberEmail, TokenKey};
 use morningpost::store::{
-    ConfirmOutcome, ConfirmedBy, LeftVia, MessageKind, NewConfirmation, NewMessage, Outcome,
-    OutcomeRecord, Store, SubscribeOutcome, SubscribeRequest, SubscriberStatus,
+    ConfirmOutcome, ConfirmedBy, LeftVia, Outcome, OutcomeRecord, Store, SubscribeOutcome,
+    SubscribeRequest, SubscriberStatus,
 };
 use uuid::Uuid;
 
@@ -14,65 +16,22 @@ async fn store() -> ((support::db::TestDb, tempfile::TempDir), Store, Uuid) {
     let dir = tempfile::tempdir().unwrap();
     let db = support::db::TestDb::new(dir.path());
     let store = Store::connect(&db.url).await.unwrap();
-    let template = NewMessage {
-        id: Uuid::now_v7(),
-        kind: MessageKind::Confirmation,
-        slug: None,
-        subject: "Confirm",
-        title: "Confirm",
-        issue_date: None,
-        html: "h",
-        text: "t",
-        web_html: None,
-        source_hash: [9; 32],
-        now: 0,
-    };
-    let id = store.ensure_template(&template).await.unwrap();
+    let id = support::seed::confirmation_template(&store).await;
     assert_eq!(
-        store
-            .ensure_template(&NewMessage {
-                id: Uuid::now_v7(),
-                ..template
-            })
-            .await
-            .unwrap(),
+        support::seed::confirmation_template(&store).await,
         id,
         "same content, same template"
     );
     ((db, dir), store, id)
 }
 
-fn request(email: &str, template: Uuid, now: i64) -> SubscribeRequest {
-    let key = TokenKey::from_bytes([3; 32]);
-    let id = Uuid::now_v7();
-    let confirmation = Uuid::new_v4();
-    SubscribeRequest {
-        new_id: id,
-        new_unsubscribe_hash: key.unsubscribe_token(id).hash(),
-        email_hash: key.email_hash(&SubscriberEmail::parse(email).unwrap()),
-        source: morningpost::store::Source::Form,
-        email: SubscriberEmail::parse(email).unwrap(),
-        name: None,
-        time_zone: None,
-        confirmation: NewConfirmation {
-            id: confirmation,
-            hash: key.confirmation_token(confirmation).hash(),
-            expires_at: now + 1_000,
-        },
-        confirmation_message: template,
-        resend_after_ms: 600_000,
-        allow_bounced: false,
-        now,
-    }
-}
-
 #[tokio::test]
 async fn a_batch_handles_repeats_of_one_address_in_order() {
     let (_d, store, t) = store().await;
     let batch = vec![
-        request("a@example.com", t, 10),
-        request("A@example.com", t, 10),
-        request("b@example.com", t, 10),
+        sign_up("a@example.com", None, t, 10),
+        sign_up("A@example.com", None, t, 10),
+        sign_up("b@example.com", None, t, 10),
     ];
     let outcomes = store.subscribe_batch(&batch).await.unwrap();
     assert_eq!(
@@ -99,14 +58,14 @@ async fn a_batch_handles_repeats_of_one_address_in_order() {
     // After the resend interval, a fresh mail; never more often.
     assert_eq!(
         store
-            .subscribe(&request("a@example.com", t, 600_010))
+            .subscribe(&sign_up("a@example.com", None, t, 600_010))
             .await
             .unwrap(),
         SubscribeOutcome::Resent
     );
     assert_eq!(
         store
-            .subscribe(&request("a@example.com", t, 600_020))
+            .subscribe(&sign_up("a@example.com", None, t, 600_020))
             .await
             .unwrap(),
         SubscribeOutcome::TooSoon
@@ -117,7 +76,7 @@ async fn a_batch_handles_repeats_of_one_address_in_order() {
 async fn confirmation_tokens_are_single_use_and_expire() {
     let (_d, store, t) = store().await;
     let key = TokenKey::from_bytes([3; 32]);
-    let r = request("a@example.com", t, 10);
+    let r = sign_up("a@example.com", None, t, 10);
     let hash = key.confirmation_token(r.confirmation.id).hash();
     store.subscribe(&r).await.unwrap();
     assert_eq!(
@@ -138,7 +97,7 @@ async fn confirmation_tokens_are_single_use_and_expire() {
     );
     assert_eq!(
         store
-            .subscribe(&request("a@example.com", t, 40))
+            .subscribe(&sign_up("a@example.com", None, t, 40))
             .await
             .unwrap(),
         SubscribeOutcome::AlreadyActive
@@ -153,7 +112,7 @@ async fn confirmation_tokens_are_single_use_and_expire() {
         "never demoted"
     );
 
-    let late = request("late@example.com", t, 10);
+    let late = sign_up("late@example.com", None, t, 10);
     let late_hash = key.confirmation_token(late.confirmation.id).hash();
     store.subscribe(&late).await.unwrap();
     assert_eq!(
@@ -185,7 +144,7 @@ async fn confirmation_tokens_are_single_use_and_expire() {
 async fn an_unsubscribed_address_signs_up_again_through_confirmation() {
     let (_d, store, t) = store().await;
     store
-        .subscribe(&request("u@example.com", t, 10))
+        .subscribe(&sign_up("u@example.com", None, t, 10))
         .await
         .unwrap();
     let u = store
@@ -196,7 +155,7 @@ async fn an_unsubscribed_address_signs_up_again_through_confirmation() {
     store.unsubscribe(u.id, LeftVia::Link, 20).await.unwrap();
     assert_eq!(
         store
-            .subscribe(&request("u@example.com", t, 700_000))
+            .subscribe(&sign_up("u@example.com", None, t, 700_000))
             .await
             .unwrap(),
         SubscribeOutcome::Reactivated
@@ -215,7 +174,7 @@ async fn an_unsubscribed_address_signs_up_again_through_confirmation() {
 /// Makes `email` a subscriber whose issue mail hard-bounced (550 5.1.1 at RCPT).
 async fn bounced(store: &Store, template: Uuid, email: &str) -> Uuid {
     let key = TokenKey::from_bytes([3; 32]);
-    let r = request(email, template, 10);
+    let r = sign_up(email, None, template, 10);
     store.subscribe(&r).await.unwrap();
     let hash = key.confirmation_token(r.confirmation.id).hash();
     assert!(matches!(
@@ -272,7 +231,7 @@ async fn a_bounced_address_stays_bounced_when_unsubscribed_and_cannot_be_signed_
     let queued_before = store.queue_counts(None).await.unwrap().queued;
     assert_eq!(
         store
-            .subscribe(&request("gone@example.com", t, 700_000))
+            .subscribe(&sign_up("gone@example.com", None, t, 700_000))
             .await
             .unwrap(),
         SubscribeOutcome::Bounced
@@ -292,7 +251,7 @@ async fn allow_bounced_resubscribe_lets_a_bounced_address_confirm_again() {
     let queued_before = store.queue_counts(None).await.unwrap().queued;
     let again = SubscribeRequest {
         allow_bounced: true,
-        ..request("back@example.com", t, 700_000)
+        ..sign_up("back@example.com", None, t, 700_000)
     };
     assert_eq!(
         store.subscribe(&again).await.unwrap(),
@@ -325,7 +284,7 @@ async fn an_erased_reader_comes_back_only_through_a_new_double_opt_in() {
     let back = SubscriberEmail::parse("back@example.com").unwrap();
     let blocked = SubscriberEmail::parse("blocked@example.com").unwrap();
     for (email, now) in [(&back, 10), (&blocked, 11)] {
-        let r = request(email.as_str(), t, now);
+        let r = sign_up(email.as_str(), None, t, now);
         store.subscribe(&r).await.unwrap();
         store
             .confirm(
@@ -369,8 +328,8 @@ async fn an_erased_reader_comes_back_only_through_a_new_double_opt_in() {
     }
 
     // The blocked address is refused outright; the erased one gets a confirmation mail.
-    let again = request("Back@Example.com", t, 40);
-    let blocked_again = request("blocked@example.com", t, 40);
+    let again = sign_up("Back@Example.com", None, t, 40);
+    let blocked_again = sign_up("blocked@example.com", None, t, 40);
     assert_eq!(
         store
             .subscribe_batch(&[again.clone(), blocked_again])

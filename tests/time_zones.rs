@@ -5,12 +5,11 @@
 
 mod support;
 
+use support::seed::sign_up;
+
 use base64::Engine;
 use morningpost::domain::{SubscriberEmail, TimeZoneName, TokenKey};
-use morningpost::store::{
-    AddOutcome, MessageKind, NewConfirmation, NewMessage, NewSubscriber, Store, SubscribeRequest,
-    SubscriberStatus,
-};
+use morningpost::store::{AddOutcome, NewSubscriber, Store, SubscriberStatus};
 use sha2::{Digest, Sha256};
 use support::app::{App, path_str};
 use support::http::{Response, get, post_form, request};
@@ -25,47 +24,8 @@ async fn store() -> ((support::db::TestDb, tempfile::TempDir), Store, Uuid) {
     let dir = tempfile::tempdir().unwrap();
     let db = support::db::TestDb::new(dir.path());
     let store = Store::connect(&db.url).await.unwrap();
-    let template = store
-        .ensure_template(&NewMessage {
-            id: Uuid::now_v7(),
-            kind: MessageKind::Confirmation,
-            slug: None,
-            subject: "Confirm",
-            title: "Confirm",
-            issue_date: None,
-            html: "h",
-            text: "t",
-            web_html: None,
-            source_hash: [9; 32],
-            now: 0,
-        })
-        .await
-        .unwrap();
+    let template = support::seed::confirmation_template(&store).await;
     ((db, dir), store, template)
-}
-
-fn sign_up(email: &str, time_zone: Option<&str>, template: Uuid, now: i64) -> SubscribeRequest {
-    let key = TokenKey::from_bytes([3; 32]);
-    let id = Uuid::now_v7();
-    let confirmation = Uuid::new_v4();
-    SubscribeRequest {
-        new_id: id,
-        new_unsubscribe_hash: key.unsubscribe_token(id).hash(),
-        email_hash: key.email_hash(&SubscriberEmail::parse(email).unwrap()),
-        source: morningpost::store::Source::Form,
-        email: SubscriberEmail::parse(email).unwrap(),
-        name: None,
-        time_zone: time_zone.map(zone),
-        confirmation: NewConfirmation {
-            id: confirmation,
-            hash: key.confirmation_token(confirmation).hash(),
-            expires_at: now + 1_000,
-        },
-        confirmation_message: template,
-        resend_after_ms: 600_000,
-        allow_bounced: false,
-        now,
-    }
 }
 
 async fn zone_of(store: &Store, email: &str) -> Option<String> {

@@ -9,7 +9,7 @@ use crate::clock::{now_ms, rfc3339};
 use crate::config::Settings;
 use crate::send::control::find_issue;
 use crate::send::{IssueState, issue_state};
-use crate::store::Store;
+use crate::store::{StatusReport, Store, StoredMessage};
 
 pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
@@ -39,19 +39,29 @@ pub async fn watch(settings: &Settings, slug: Option<&str>) -> anyhow::Result<Ex
     }
 }
 
-async fn print_status(
-    settings: &Settings,
+/// What both forms of `status` show: the issue (if one is named), its report, and the time
+/// it was read at.
+async fn read_status(
     store: &Store,
     slug: Option<&str>,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<(Option<StoredMessage>, StatusReport, i64)> {
     let issue = match slug {
         Some(s) => Some(find_issue(store, s).await?),
         None => None,
     };
     let now = now_ms();
-    let r = store
+    let report = store
         .status_report(issue.as_ref().map(|m| m.id), now)
         .await?;
+    Ok((issue, report, now))
+}
+
+async fn print_status(
+    settings: &Settings,
+    store: &Store,
+    slug: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let (issue, r, now) = read_status(store, slug).await?;
     let c = r.counts;
     outln!(
         "{}",
@@ -116,14 +126,7 @@ async fn print_status(
 pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
     use serde_json::json;
     let store = super::open_store(settings, super::Open::MustExist).await?;
-    let issue = match slug {
-        Some(s) => Some(find_issue(&store, s).await?),
-        None => None,
-    };
-    let now = now_ms();
-    let r = store
-        .status_report(issue.as_ref().map(|m| m.id), now)
-        .await?;
+    let (issue, r, now) = read_status(&store, slug).await?;
     let c = &r.counts;
     let failures: Vec<_> = r
         .top_failures

@@ -154,9 +154,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             let status = status
                 .map(|s| {
                     SubscriberStatus::parse(&s).with_context(|| {
-                        format!(
-                            "unknown status {s:?}: use pending, active, unsubscribed, bounced or complained"
-                        )
+                        format!("unknown status {s:?}: use {}", SubscriberStatus::choices())
                     })
                 })
                 .transpose()?;

@@ -1,4 +1,5 @@
-//! Which client a request comes from, for the sign-up rate limit.
+//! Which client a request comes from: the sign-up rate limit counts by it, and a confirmation
+//! records it.
 //!
 //! Behind a proxy every request comes from the proxy, which appends the address it received
 //! the request from to `X-Forwarded-For`. Only the entries our own proxies appended can be
@@ -30,6 +31,17 @@ impl ClientIp {
 
     fn is_proxy(&self, ip: IpAddr) -> bool {
         self.proxies.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client of a request; `None` when the connection's peer is unknown (the accept loop
+    /// always records it; an in-process request may not).
+    pub fn of_request<B>(&self, request: &axum::http::Request<B>) -> Option<IpAddr> {
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()?
+            .0
+            .ip();
+        Some(self.of(peer, request.headers()))
     }
 
     pub fn of(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {

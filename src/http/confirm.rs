@@ -1,9 +1,7 @@
 //! `GET /confirm/{token}` shows a button and changes nothing (mail scanners fetch every
 //! link); `POST /confirm/{token}` spends the token.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use maud::html;
@@ -47,14 +45,13 @@ pub async fn confirm(
     };
     let hash = token.hash();
     // The record of the double opt-in: who clicked (docs/architecture.md decision 29).
-    let headers = request.headers();
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| app.inner.client_ip.of(addr.ip(), headers));
     let by = ConfirmedBy::new(
-        ip.map(|ip| ip.to_string()),
-        headers
+        app.inner
+            .client_ip
+            .of_request(&request)
+            .map(|ip| ip.to_string()),
+        request
+            .headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
     );

@@ -9,11 +9,11 @@
 //! IPv6 clients are counted per /64, the block one subscriber line usually gets.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -139,11 +139,11 @@ pub async fn limit(State(app): State<AppState>, request: Request, next: Next) ->
         return next.run(request).await;
     };
     // The accept loop always sets the peer; without one every request shares one allowance.
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    let client = app.inner.client_ip.of(peer, request.headers());
+    let client = app
+        .inner
+        .client_ip
+        .of_request(&request)
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     match limiter.check(client, Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(wait) => {

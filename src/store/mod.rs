@@ -14,6 +14,43 @@
 //! A new table is a change to `sql/` (its queries), `types.rs` (its values) and one migration
 //! per backend.
 
+/// An enum stored as one of a fixed set of words: `as_str`, `parse`, `ALL`, `choices` (for
+/// an error message) and `Display`, written once for every such column.
+macro_rules! stored_words {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vdoc])* $variant,)+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word,)+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+
+            /// The words, for an error message: `a, b or c`.
+            pub fn choices() -> String {
+                let words: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                match words.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                    _ => words.join(""),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// Who may be mailed an issue: an active subscriber whose address is not on the suppression
 /// list, whatever else their row says (docs/architecture.md decision 29). `s` is the
 /// subscribers row. The one home of the rule, spliced into statements with `concat!`.

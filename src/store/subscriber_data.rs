@@ -3,48 +3,11 @@
 //! Each is stored as the text its `as_str` gives; the migrations' CHECKs list the same words.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 use uuid::Uuid;
 
 use super::types::{NewSubscriber, SubscriberStatus};
 use crate::domain::TokenHash;
-
-/// An enum stored as one of a fixed set of words.
-macro_rules! stored_words {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal,)+ }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vdoc])* $variant,)+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $word,)+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-
-            /// The words, for an error message: `a, b or c`.
-            pub fn choices() -> String {
-                let words: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                match words.split_last() {
-                    Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-                    _ => words.join(""),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 stored_words! {
     /// How an address came in.

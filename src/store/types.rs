@@ -1,49 +1,18 @@
 //! The values that cross the storage seam.
 
-use std::fmt;
-
 use uuid::Uuid;
 
 use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName, TokenHash};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubscriberStatus {
-    Pending,
-    Active,
-    Unsubscribed,
-    Bounced,
-    /// Reported our mail as spam (an ARF complaint): never mailed again unless they sign up
-    /// again through double opt-in.
-    Complained,
-}
-
-impl SubscriberStatus {
-    pub const ALL: [SubscriberStatus; 5] = [
-        Self::Pending,
-        Self::Active,
-        Self::Unsubscribed,
-        Self::Bounced,
-        Self::Complained,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Active => "active",
-            Self::Unsubscribed => "unsubscribed",
-            Self::Bounced => "bounced",
-            Self::Complained => "complained",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-impl fmt::Display for SubscriberStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+stored_words! {
+    SubscriberStatus {
+        Pending = "pending",
+        Active = "active",
+        Unsubscribed = "unsubscribed",
+        Bounced = "bounced",
+        /// Reported our mail as spam (an ARF complaint): never mailed again unless they sign
+        /// up again through double opt-in.
+        Complained = "complained",
     }
 }
 
@@ -81,24 +50,10 @@ pub enum AddOutcome {
     Exists(SubscriberStatus),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    Issue,
-    Confirmation,
-}
-
-impl MessageKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Issue => "issue",
-            Self::Confirmation => "confirmation",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Issue, Self::Confirmation]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+stored_words! {
+    MessageKind {
+        Issue = "issue",
+        Confirmation = "confirmation",
     }
 }
 

@@ -236,12 +236,17 @@ fn suppression_cells(s: &Suppression) -> [String; 21] {
 /// One row of a backup, read back.
 #[derive(Debug)]
 pub enum BackupRow {
-    Subscriber(Box<SubscriberRow>, Option<Suppression>),
+    Subscriber {
+        data: Box<SubscriberBackup>,
+        email_key: String,
+        suppression: Option<Suppression>,
+    },
     Suppression(Suppression),
 }
 
-/// Reads one record of a format-1 file. The error says what is wrong with it.
-pub fn parse_row(record: &csv::StringRecord, key: &TokenKey) -> Result<BackupRow, String> {
+/// Reads one record of a format-1 file. The error says what is wrong with it. (The
+/// unsubscribe hash is derived when the row is written: the checking pass needs none.)
+pub fn parse_row(record: &csv::StringRecord) -> Result<BackupRow, String> {
     let cell = |i: usize| restore(record.get(i).unwrap_or_default());
     let opt = |i: usize| Some(cell(i).to_owned()).filter(|c| !c.is_empty());
     let time_at = |i: usize| -> Result<Option<i64>, String> {
@@ -365,14 +370,11 @@ pub fn parse_row(record: &csv::StringRecord, key: &TokenKey) -> Result<BackupRow
         reason,
         suppressed_at,
     });
-    Ok(BackupRow::Subscriber(
-        Box::new(SubscriberRow {
-            unsubscribe_hash: key.unsubscribe_token(id).hash(),
-            data,
-            email_key,
-        }),
+    Ok(BackupRow::Subscriber {
+        data: Box::new(data),
+        email_key,
         suppression,
-    ))
+    })
 }
 
 /// What a restore wrote.
@@ -418,10 +420,18 @@ pub async fn restore_file(
         if more {
             // Lets the tracker drop what it counted (lines are not needed on this pass).
             input.tracker.line_of(record.position());
-            match parse_row(&record, key).map_err(BackupError::Changed)? {
-                BackupRow::Subscriber(row, s) => {
-                    rows.push(*row);
-                    suppressions.extend(s);
+            match parse_row(&record).map_err(BackupError::Changed)? {
+                BackupRow::Subscriber {
+                    data,
+                    email_key,
+                    suppression,
+                } => {
+                    rows.push(SubscriberRow {
+                        unsubscribe_hash: key.unsubscribe_token(data.id).hash(),
+                        data: *data,
+                        email_key,
+                    });
+                    suppressions.extend(suppression);
                 }
                 BackupRow::Suppression(s) => suppressions.push(s),
             }
@@ -478,7 +488,7 @@ fn for_each_row(
         match record {
             Ok(record) => {
                 let line = input.tracker.line_of(record.position());
-                match parse_row(&record, key) {
+                match parse_row(&record) {
                     Ok(row) => each(line, Ok(row)),
                     Err(why) => each(line, Err(&why)),
                 }

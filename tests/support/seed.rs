@@ -1,8 +1,9 @@
 //! Rows the store tests start from, written through the store's own API.
 
-use morningpost::domain::{SubscriberEmail, TokenKey};
+use morningpost::domain::{SubscriberEmail, TimeZoneName, TokenKey};
 use morningpost::store::{
-    AddOutcome, MessageKind, NewMessage, NewSubscriber, Store, SubscriberStatus,
+    AddOutcome, MessageKind, NewConfirmation, NewMessage, NewSubscriber, Store, SubscribeRequest,
+    SubscriberStatus,
 };
 use uuid::Uuid;
 
@@ -71,4 +72,56 @@ pub async fn sent_issue(store: &Store, slug: &str, at: i64) -> Uuid {
         .collect();
     store.record(&records, at).await.unwrap();
     id
+}
+
+/// A stored confirmation-mail template (its content does not matter to the store).
+pub async fn confirmation_template(store: &Store) -> Uuid {
+    store
+        .ensure_template(&confirmation_message())
+        .await
+        .unwrap()
+}
+
+/// The message `confirmation_template` stores, with a fresh id each time.
+pub fn confirmation_message() -> NewMessage<'static> {
+    NewMessage {
+        id: Uuid::now_v7(),
+        kind: MessageKind::Confirmation,
+        slug: None,
+        subject: "Confirm",
+        title: "Confirm",
+        issue_date: None,
+        html: "h",
+        text: "t",
+        web_html: None,
+        source_hash: [9; 32],
+        now: 0,
+    }
+}
+
+/// A form sign-up at `now`, made with the tests' key: its link lives 1 s, a pending address
+/// is mailed again after 10 minutes, a bounced one may not sign up.
+pub fn sign_up(email: &str, time_zone: Option<&str>, template: Uuid, now: i64) -> SubscribeRequest {
+    let key = TokenKey::from_bytes([3; 32]);
+    let id = Uuid::now_v7();
+    let confirmation = Uuid::new_v4();
+    let email = SubscriberEmail::parse(email).unwrap();
+    SubscribeRequest {
+        new_id: id,
+        new_unsubscribe_hash: key.unsubscribe_token(id).hash(),
+        email_hash: key.email_hash(&email),
+        source: morningpost::store::Source::Form,
+        email,
+        name: None,
+        time_zone: time_zone.map(|z| TimeZoneName::parse(z).unwrap()),
+        confirmation: NewConfirmation {
+            id: confirmation,
+            hash: key.confirmation_token(confirmation).hash(),
+            expires_at: now + 1_000,
+        },
+        confirmation_message: template,
+        resend_after_ms: 600_000,
+        allow_bounced: false,
+        now,
+    }
 }

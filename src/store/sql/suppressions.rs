@@ -38,12 +38,7 @@ impl Handle {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let subscriber: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM subscribers WHERE email_key = $1")
-                .bind(email_key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(id) = subscriber {
+        if let Some(id) = subscriber_id(&mut tx, email_key).await? {
             cancel_pending(&mut tx, id, "address suppressed", now).await?;
         }
         tx.commit().await?;
@@ -75,12 +70,7 @@ impl Handle {
     pub async fn erase(&self, email_key: &str, email_hash: &[u8; 32], now: i64) -> Result<Erased> {
         let mut tx = self.begin_write().await?;
         let mut erased = Erased::default();
-        let subscriber: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM subscribers WHERE email_key = $1")
-                .bind(email_key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(id) = subscriber {
+        if let Some(id) = subscriber_id(&mut tx, email_key).await? {
             Handle::lock_subscriber(&mut tx, id).await?;
             erased = erase_subscriber(&mut tx, id, now).await?;
         }
@@ -119,6 +109,16 @@ impl Handle {
         tx.commit().await?;
         Ok(erased)
     }
+}
+
+/// The id of the subscriber with this normalised address, inside the transaction.
+async fn subscriber_id(tx: &mut Conn, email_key: &str) -> Result<Option<Uuid>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM subscribers WHERE email_key = $1")
+            .bind(email_key)
+            .fetch_optional(&mut *tx)
+            .await?,
+    )
 }
 
 async fn erase_subscriber(tx: &mut Conn, id: Uuid, now: i64) -> Result<Erased> {
