@@ -89,6 +89,9 @@ pub struct HttpSettings {
     pub max_connections: usize,
     /// How long SIGTERM waits for requests in progress before closing their connections.
     pub shutdown_timeout: Duration,
+    /// The clients `GET /metrics` answers (judged like the sign-up limit's client, so a
+    /// request relayed by a proxy is not taken for the proxy's own).
+    pub metrics_allowed_from: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]

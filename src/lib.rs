@@ -17,6 +17,7 @@ pub mod issue;
 pub mod logging;
 pub mod mail;
 pub mod mailbox;
+pub mod metrics;
 pub mod queue;
 pub mod render;
 pub mod report;

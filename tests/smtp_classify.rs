@@ -14,6 +14,7 @@ enum Kind {
     Temporary,
     Permanent { no_such_user: bool },
     Relay,
+    Throttled,
 }
 
 fn kind(f: &SendFailure) -> Kind {
@@ -23,6 +24,7 @@ fn kind(f: &SendFailure) -> Kind {
             no_such_user: *no_such_user,
         },
         SendFailure::Relay { .. } => Kind::Relay,
+        SendFailure::Throttled { .. } => Kind::Throttled,
     }
 }
 
@@ -69,6 +71,19 @@ fn every_kind_of_server_answer_is_classified_from_the_reply_and_the_command() {
             Kind::Relay,
             "421 4.3.2 Service shutting down (in reply to the greeting or EHLO)",
         ),
+        // A relay that asks us to slow down (issue 12): neither the reader's fault nor a
+        // broken relay. Amazon SES's words at its maximum send rate, a 4.7.x 421 or 451 (but
+        // not greylisting, above: that is about one recipient).
+        (
+            &[
+                "-r",
+                "mail",
+                "-b",
+                "454 Throttling failure: Maximum sending rate exceeded.",
+            ],
+            Kind::Throttled,
+            "454 Throttling failure: Maximum sending rate exceeded. (in reply to MAIL FROM)",
+        ),
         (
             &[
                 "-r",
@@ -76,8 +91,18 @@ fn every_kind_of_server_answer_is_classified_from_the_reply_and_the_command() {
                 "-b",
                 "421 4.7.0 Too many connections, closing",
             ],
-            Kind::Relay,
+            Kind::Throttled,
             "421 4.7.0 Too many connections, closing (in reply to RCPT TO)",
+        ),
+        (
+            &[
+                "-r",
+                ".",
+                "-b",
+                "451 4.7.500 Server busy. Please try again later.",
+            ],
+            Kind::Throttled,
+            "451 4.7.500 Server busy. Please try again later. (in reply to the end of the message)",
         ),
         // 5xx to the recipient or the message: this delivery fails; 5.1.x bounces the reader.
         (

@@ -256,26 +256,57 @@ fn print_warnings(plan: &SendPlan) {
     }
 }
 
-pub async fn worker(settings: &Settings, until_done: bool) -> anyhow::Result<ExitCode> {
+pub async fn worker(
+    settings: &Settings,
+    until_done: bool,
+    metrics_bind: Option<std::net::SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
     let stop = if until_done {
         StopWhen::QueueEmpty
     } else {
         StopWhen::Never
     };
-    let report = run_worker(
-        Worker::from_settings(settings, &store)?.stopping_when(stop),
-        None,
-    )
-    .await?;
+    let worker = Worker::from_settings(settings, &store)?.stopping_when(stop);
+    let shutdown = shutdown_on_signal();
+    // The metrics endpoint stops with the worker (its own signal when the worker stops
+    // by itself, as with --until-done).
+    let (metrics_stop, metrics_task) = match metrics_bind {
+        Some(addr) => {
+            let listener = crate::http::bind(addr).await?;
+            let endpoint = crate::http::MetricsEndpoint::new(settings, store.clone());
+            outln!(
+                "metrics at http://{}/metrics",
+                listener.local_addr().unwrap_or(addr)
+            )?;
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let task = tokio::spawn(crate::http::serve(
+                listener,
+                endpoint.router(),
+                stop_rx,
+                crate::http::Limits::from_settings(settings),
+            ));
+            (Some(stop_tx), Some(task))
+        }
+        None => (None, None),
+    };
+    let report = run_worker_with(worker, None, shutdown).await;
+    if let Some(stop) = metrics_stop {
+        let _ = stop.send(true);
+    }
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
+    let report = report?;
     outln!(
-        "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back, {} waiting out a relay failure",
+        "worker stopped: {} sent, {} to retry, {} failed, {} cancelled, {} handed back, {} waiting out a relay failure, {} slowed down by a relay",
         report.sent,
         report.retried,
         report.failed,
         report.cancelled,
         report.released,
-        report.deferred
+        report.deferred,
+        report.throttled
     )?;
     Ok(ExitCode::SUCCESS)
 }

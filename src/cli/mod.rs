@@ -133,6 +133,9 @@ pub enum Command {
         /// Stop when nothing is queued or in flight any more.
         #[arg(long)]
         until_done: bool,
+        /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR")]
+        metrics_bind: Option<std::net::SocketAddr>,
     },
     /// Serve the subscribe, confirm, unsubscribe and archive pages on MORNINGPOST_BIND, and
     /// send queued mail in the same process.
@@ -224,9 +227,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             control_run(&settings, &issue, control::Action::Retry(scope))
         }
         Command::Issues => runtime()?.block_on(issues::list(&settings)),
-        Command::Worker { until_done } => {
-            runtime()?.block_on(delivery::worker(&settings, until_done))
-        }
+        Command::Worker {
+            until_done,
+            metrics_bind,
+        } => runtime()?.block_on(delivery::worker(&settings, until_done, metrics_bind)),
         Command::Serve { no_worker } => runtime()?.block_on(serve::serve(&settings, no_worker)),
         Command::UnsubscribeMail { maildir, mbox } => runtime()?.block_on(unsubscribe_mail::run(
             &settings,

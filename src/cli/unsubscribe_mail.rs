@@ -114,6 +114,7 @@ async fn handle(links: &Links, message: &[u8], report: &mut Report) -> anyhow::R
     match store.subscriber_by_unsubscribe_hash(&token.hash()).await? {
         Some(s) => {
             if store.unsubscribe(s.id, LeftVia::Mail, now_ms()).await? {
+                crate::metrics::record::unsubscribe(LeftVia::Mail.as_str());
                 tracing::info!(subscriber = %s.id, "unsubscribed by mail");
                 report.unsubscribed += 1;
             } else {

@@ -39,7 +39,7 @@ pub const KEYS: &[Key] = &[
         name: "smtp_url",
         default: None,
         secret: true,
-        help: "smtp://[user:pass@]host[:port][?tls=starttls|none] or smtps://…; unset = outbox folder",
+        help: "one or more relays, separated by spaces (or a TOML list): smtp://[user:pass@]host[:port][?tls=starttls|none][&max_connections=N&rate_per_second=R&weight=W] or smtps://…; unset = outbox folder",
     },
     key(
         "smtp_ca_file",
@@ -245,6 +245,11 @@ pub const KEYS: &[Key] = &[
         "ses_certificate_dir",
         Some("ses-certificates"),
         "folder of the SNS signing certificates (SimpleNotificationService-….pem, downloaded once); relative: beside the configuration file when set there",
+    ),
+    key(
+        "metrics_allowed_from",
+        Some("127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7"),
+        "clients that may read GET /metrics (addresses or CIDRs, comma-separated); others get 404",
     ),
     key(
         "log_format",

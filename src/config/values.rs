@@ -39,6 +39,16 @@ impl Raw {
                 })?;
                 let text = match value {
                     toml::Value::String(s) => s,
+                    // A list of relays, origins or networks: written as the environment
+                    // variable would say it (relays by spaces, the others by commas).
+                    toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => {
+                        let separator = if key.name == "smtp_url" { " " } else { ", " };
+                        items
+                            .iter()
+                            .filter_map(toml::Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(separator)
+                    }
                     toml::Value::Integer(i) => i.to_string(),
                     other => other.to_string(),
                 };
@@ -285,6 +295,7 @@ impl Raw {
             body_timeout: self.seconds("http_body_timeout_seconds", 1, 3_600)?,
             max_connections: self.number("http_max_connections", 1, 1_000_000)?,
             shutdown_timeout: self.seconds("http_shutdown_timeout_seconds", 1, 3_600)?,
+            metrics_allowed_from: self.networks("metrics_allowed_from")?,
         };
         let database = crate::store::StoreOptions {
             pool_size: self.number("database_pool_size", 1, 1000)?,

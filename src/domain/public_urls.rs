@@ -17,6 +17,20 @@ pub mod routes {
     pub const HEALTH: &str = "/healthz";
     /// Amazon SES events, posted by Amazon SNS (`ses_webhook`).
     pub const SES_WEBHOOK: &str = "/webhooks/ses";
+    /// Prometheus metrics (`metrics_allowed_from`).
+    pub const METRICS: &str = "/metrics";
+    /// Every route, for labels that must come from a bounded set.
+    pub const ALL: &[&str] = &[
+        HOME,
+        SUBSCRIBE,
+        CONFIRM,
+        UNSUBSCRIBE,
+        ARCHIVE,
+        ISSUE,
+        HEALTH,
+        SES_WEBHOOK,
+        METRICS,
+    ];
 }
 
 /// The public base URL (no trailing slash) and the addresses below it.

@@ -188,6 +188,7 @@ impl Ingest {
                         BounceClass::Refused => summary.refused += 1,
                         BounceClass::Complaint => summary.complaints += 1,
                     }
+                    crate::metrics::record::feedback(class.as_str());
                     if let BounceEffect::Suppressed(status) = effect {
                         summary.suppressed += 1;
                         tracing::info!(subscriber = %subscriber_id, status = status.as_str(), "suppressed by a late report");

@@ -44,6 +44,14 @@ impl ClientIp {
         Some(self.of(peer, request.headers()))
     }
 
+    /// Whether a request's `X-Forwarded-For` is read: it came from one of our proxies.
+    pub fn reads_forwarded_for<B>(&self, request: &axum::http::Request<B>) -> bool {
+        request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .is_some_and(|peer| self.is_proxy(peer.0.ip().to_canonical()))
+    }
+
     pub fn of(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.is_proxy(peer) {

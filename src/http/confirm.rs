@@ -74,6 +74,9 @@ pub async fn confirm(
         ConfirmOutcome::Unknown => "unknown",
     };
     tracing::info!(token = %hash.short(), outcome = what, "confirmation");
+    if matches!(outcome, ConfirmOutcome::Confirmed { .. }) {
+        crate::metrics::record::confirmation();
+    }
     Ok(match outcome {
         ConfirmOutcome::Confirmed { .. } => page(
             StatusCode::OK,

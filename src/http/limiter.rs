@@ -147,6 +147,7 @@ pub async fn limit(State(app): State<AppState>, request: Request, next: Next) ->
     match limiter.check(client, Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
+            crate::metrics::record::signup("limited");
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -9,6 +9,7 @@ mod client_ip;
 mod confirm;
 mod error;
 mod limiter;
+mod metrics;
 mod open_files;
 mod pages;
 mod read_body;
@@ -33,6 +34,7 @@ use crate::store::Store;
 use crate::subscribers::confirmations::{Signups, store_template};
 
 use limiter::{Limiter, MAX_CLIENTS};
+pub use metrics::MetricsEndpoint;
 pub use router::router;
 pub use server::{Limits, serve};
 
@@ -56,6 +58,7 @@ struct Inner {
     body_timeout: Duration,
     /// `POST /webhooks/ses`; `None` when `ses_webhook` is off (the route answers 404).
     ses: Option<Arc<SesWebhook>>,
+    metrics: MetricsEndpoint,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,7 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 ses,
+                metrics: MetricsEndpoint::new(settings, store.clone()),
                 signups: signups::SignupQueue::spawn(store.clone()),
                 store,
                 key: key.clone(),

@@ -7,7 +7,9 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 
 use super::read_body::{MAX_BODY, MAX_WEBHOOK_BODY, read_body};
-use super::{AppState, archive, confirm, limiter, security, subscribe, unsubscribe, webhooks};
+use super::{
+    AppState, archive, confirm, limiter, metrics, security, subscribe, unsubscribe, webhooks,
+};
 use crate::domain::routes;
 
 pub fn router(state: AppState) -> Router {
@@ -30,7 +32,9 @@ pub fn router(state: AppState) -> Router {
             post(webhooks::ses).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
         )
         .merge(signup)
+        .route_service(routes::METRICS, state.inner.metrics.clone().router())
         .fallback(archive::fallback)
+        .layer(from_fn(metrics::count))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(from_fn_with_state(body_deadline, read_body))
         .layer(from_fn(security::headers))

@@ -18,6 +18,7 @@ use super::error::{Answer, HttpError};
 use super::pages::{page, subscribe_form};
 use super::same_site::CrossSite;
 use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName};
+use crate::metrics::record;
 use crate::store::Source;
 
 const NEUTRAL: &str = "Check your inbox: if the address can receive our mail, a link to confirm your subscription is on its way.";
@@ -51,9 +52,11 @@ pub async fn submit(
     let fields = match parse_signup(kind, &body) {
         Ok(f) => f,
         Err(e @ BodyError::UnsupportedType) => {
+            record::signup("invalid");
             return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()).into_response());
         }
         Err(e @ BodyError::BadJson(_)) => {
+            record::signup("invalid");
             return Ok(json_error(StatusCode::BAD_REQUEST, &e.to_string(), None));
         }
         Err(e @ BodyError::BadField { field, reason }) => {
@@ -67,6 +70,7 @@ pub async fn submit(
     };
     if !fields.website.trim().is_empty() {
         tracing::info!("sign-up with the honeypot filled: answered, nothing stored");
+        record::signup("honeypot");
         return Ok(neutral(&app, kind));
     }
     let email = match SubscriberEmail::parse(&fields.email) {
@@ -113,6 +117,7 @@ pub async fn submit(
             "a sign-up could not be stored",
         ))?;
     tracing::info!(outcome = outcome.as_str(), "sign-up");
+    record::signup(outcome.as_str());
     Ok(neutral(&app, kind))
 }
 
@@ -161,6 +166,7 @@ struct Problem {
 
 /// 422: JSON naming the field and the reason, or the form shown again with the input kept.
 fn invalid(app: &AppState, kind: Kind, fields: &SignupFields, problem: &Problem) -> Response {
+    record::signup("invalid");
     if kind == Kind::Json {
         return json_error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -181,6 +187,7 @@ fn invalid(app: &AppState, kind: Kind, fields: &SignupFields, problem: &Problem)
 
 /// 403 for a form posted from another site's page, with our own form to use instead.
 fn refused(app: &AppState, cross_site: &CrossSite) -> Response {
+    record::signup("cross-site");
     let n = &app.inner.newsletter;
     page(
         StatusCode::FORBIDDEN,

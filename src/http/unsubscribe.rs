@@ -120,7 +120,8 @@ pub async fn unsubscribe(
             app.page(),
             format!("the unsubscribe of {} could not be stored", s.id),
         ))?;
-    tracing::info!(subscriber = %s.id, "unsubscribed");
+    tracing::info!(subscriber = %s.id, via = via.as_str(), "unsubscribed");
+    crate::metrics::record::unsubscribe(via.as_str());
     Ok(page(
         StatusCode::OK,
         n,

@@ -72,6 +72,11 @@ pub enum SendFailure {
         #[source]
         source: Option<Cause>,
     },
+    /// The relay asks us to slow down (Amazon SES's `454 Throttling failure`, `421 4.7.0 Try
+    /// again later`, a `451 4.7.x` rate limit): not this recipient's fault and not a broken
+    /// relay. The worker slows that relay (queue/pace.rs) and hands the row back unharmed.
+    #[error("{reply}")]
+    Throttled { reply: String },
 }
 
 impl SendFailure {
@@ -84,6 +89,11 @@ impl SendFailure {
             // Before any recipient, a refusal (4xx or 5xx) is about us as the relay's client;
             // so is 421 anywhere (the relay is closing the session) and a refusal of a
             // recipient that names our sender or relaying (Postfix checks the sender at RCPT).
+            if stage != Stage::Tls && is_throttling(&code.to_string(), &words) {
+                return SendFailure::Throttled {
+                    reply: format!("{reply} (in reply to {})", stage.command()),
+                };
+            }
             let about_us = stage.is_session()
                 || code.to_string() == "421"
                 || (stage == Stage::RcptTo && refuses_us(&words));
@@ -137,7 +147,9 @@ impl SendFailure {
             SendFailure::Temporary { reply, source } | SendFailure::Relay { reply, source } => {
                 (reply, source.as_deref())
             }
-            SendFailure::Permanent { reply, .. } => (reply, None),
+            SendFailure::Permanent { reply, .. } | SendFailure::Throttled { reply } => {
+                (reply, None)
+            }
         };
         let mut parts = vec![reply.clone()];
         let mut cause: Option<&(dyn std::error::Error + 'static)> =
@@ -179,6 +191,34 @@ fn refuses_us(words: &str) -> bool {
         .any(|phrase| text.contains(phrase))
 }
 
+/// Whether a reply asks us to send more slowly rather than refusing this message: any 454
+/// outside STARTTLS (Amazon SES's "Throttling failure: Maximum sending rate exceeded"), a 421
+/// or 451 with enhanced status 4.7.x (RFC 3463: "delivery not authorized" — in practice
+/// rate limits: `421 4.7.0 Try again later`, Microsoft's `451 4.7.500 Server busy`), or a 4xx
+/// that says so in words.
+fn is_throttling(code: &str, words: &str) -> bool {
+    let text = words.to_ascii_lowercase();
+    let says_so = [
+        "throttl",
+        "rate limit",
+        "sending rate",
+        "too many messages",
+        "slow down",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase));
+    // 4.7.x is "not authorized": rate limits in practice, but greylisting too, which is
+    // about one recipient and is retried as such.
+    let policy =
+        enhanced_status(words).is_some_and(|s| s.starts_with("4.7.")) && !text.contains("greylist");
+    match code {
+        "454" => true,
+        "421" | "451" => policy || says_so,
+        c if c.starts_with('4') => says_so,
+        _ => false,
+    }
+}
+
 /// The reply's enhanced status code (RFC 3463), its first word as RFC 2034 §4 puts it.
 fn enhanced_status(words: &str) -> Option<&str> {
     let first = words.split_whitespace().next()?;
@@ -210,6 +250,29 @@ mod tests {
         ));
         assert!(!refuses_us("5.7.1 Message refused by policy"));
         assert!(!refuses_us("5.1.17 unknown"));
+    }
+
+    #[test]
+    fn replies_that_ask_us_to_slow_down_are_told_apart() {
+        for (code, words) in [
+            ("454", "Throttling failure: Maximum sending rate exceeded."),
+            ("421", "4.7.0 Try again later, closing connection."),
+            ("451", "4.7.500 Server busy. Please try again later."),
+            ("450", "4.7.1 Rate limit exceeded for this sender"),
+            ("452", "Too many messages in this session, slow down"),
+        ] {
+            assert!(is_throttling(code, words), "{code} {words}");
+        }
+        for (code, words) in [
+            ("421", "Service not available, closing transmission channel"),
+            ("451", "4.7.1 Greylisted, try again later"),
+            ("451", "4.3.0 Temporary local problem"),
+            ("450", "4.2.1 Mailbox busy"),
+            ("550", "5.7.1 Rate limit exceeded"),
+            ("452", "4.2.2 Mailbox full"),
+        ] {
+            assert!(!is_throttling(code, words), "{code} {words}");
+        }
     }
 
     #[test]

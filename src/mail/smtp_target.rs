@@ -36,6 +36,28 @@ pub enum CaProblem {
     Unusable(#[source] lettre::transport::smtp::Error),
 }
 
+/// How much of a send one relay takes: `?max_connections=N&rate_per_second=R&weight=W` on
+/// its URL (docs/architecture.md, several relays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayLimits {
+    /// Sessions open with it at once; `None`: as many as the worker has slots.
+    pub max_connections: Option<usize>,
+    /// Messages per second at most; `None`: as fast as it takes them (until it pushes back).
+    pub rate_per_second: Option<u32>,
+    /// Its share of the worker's sessions against the other relays' weights.
+    pub weight: u32,
+}
+
+impl Default for RelayLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            rate_per_second: None,
+            weight: 1,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SmtpTarget {
     pub host: String,
@@ -50,6 +72,7 @@ pub struct SmtpTarget {
     pub transaction_timeout: Duration,
     /// Built once: the host's name to check the certificate against and the trusted roots.
     pub(super) tls: TlsParameters,
+    pub limits: RelayLimits,
 }
 
 impl std::fmt::Debug for SmtpTarget {
@@ -93,8 +116,27 @@ impl SmtpTarget {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
+        let mut limits = RelayLimits::default();
+        let whole = |k: &str, v: &str, min: u64| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| (min..=1_000_000).contains(n))
+                .ok_or_else(|| {
+                    TransportError::BadUrl(format!(
+                        "{k}={v:?} is not a whole number from {min} to 1000000"
+                    ))
+                })
+        };
         for (k, v) in u.query_pairs() {
             match (k.as_ref(), v.as_ref(), security) {
+                ("max_connections", n, _) => {
+                    limits.max_connections = Some(whole("max_connections", n, 1)? as usize)
+                }
+                ("rate_per_second", n, _) => {
+                    let n = whole("rate_per_second", n, 0)?;
+                    limits.rate_per_second = (n > 0).then_some(n as u32);
+                }
+                ("weight", n, _) => limits.weight = whole("weight", n, 1)? as u32,
                 ("tls", "starttls", Security::Opportunistic) => security = Security::StartTls,
                 ("tls", "none", Security::Opportunistic) => security = Security::None,
                 ("tls", _, Security::Implicit) => {
@@ -138,6 +180,7 @@ impl SmtpTarget {
             timeout,
             transaction_timeout,
             tls,
+            limits,
         })
     }
 
@@ -165,7 +208,8 @@ impl SmtpTarget {
         Ok(())
     }
 
-    pub(super) fn peer(&self) -> &str {
+    /// `host:port`: the relay's name in logs, replies and metrics.
+    pub fn peer(&self) -> &str {
         &self.peer
     }
 }
@@ -229,6 +273,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_relay_url_carries_its_share_of_the_send() {
+        let t = parse("smtp://relay.example.com").unwrap();
+        assert_eq!(t.limits, RelayLimits::default());
+        let t = parse(
+            "smtp://relay.example.com:2525?tls=none&max_connections=4&rate_per_second=14&weight=3",
+        )
+        .unwrap();
+        assert_eq!(
+            t.limits,
+            RelayLimits {
+                max_connections: Some(4),
+                rate_per_second: Some(14),
+                weight: 3
+            }
+        );
+        assert_eq!(t.security, Security::None);
+        assert_eq!(
+            parse("smtp://r.example?rate_per_second=0")
+                .unwrap()
+                .limits
+                .rate_per_second,
+            None
+        );
+    }
+
     /// RFC 3986 percent-decoding, not form decoding: on today's code `+` became a space and
     /// `%26` (`&`) cut the password short.
     #[test]
@@ -272,6 +342,18 @@ mod tests {
                 "is not starttls or none",
             ),
             ("smtp://relay.example.com?port=2", "unknown parameter"),
+            (
+                "smtp://relay.example.com?weight=0",
+                "weight=\"0\" is not a whole number",
+            ),
+            (
+                "smtp://relay.example.com?max_connections=x",
+                "max_connections",
+            ),
+            (
+                "smtp://relay.example.com?rate_per_second=-1",
+                "rate_per_second",
+            ),
             ("smtp://me:hunter2@relay.example.com?tls=none", "clear text"),
             ("smtps://relay.example.com?tls=none", "always TLS"),
         ] {

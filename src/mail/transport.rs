@@ -12,7 +12,7 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 
 use super::send_failure::{Cause, one_line};
 pub use super::send_failure::{SendFailure, Stage};
-pub use super::smtp_target::{CaProblem, Security, SmtpTarget};
+pub use super::smtp_target::{CaProblem, RelayLimits, Security, SmtpTarget};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -44,35 +44,59 @@ pub enum TransportError {
     },
 }
 
-/// The configured destination, shared by all slots.
+/// The configured destination, shared by all slots: one or more SMTP relays (`smtp_url`
+/// lists them, separated by spaces), or an outbox folder.
 #[derive(Debug, Clone)]
 pub enum Transport {
-    Smtp(Arc<SmtpTarget>),
+    Smtp(SmtpRelays),
     Outbox(PathBuf),
 }
 
 impl Transport {
     /// The transport the settings name, without touching anything (for `--dry-run`).
     pub fn named_by(settings: &crate::config::Settings) -> Result<Self, TransportError> {
-        Ok(match &settings.smtp_url {
-            Some(url) => Transport::Smtp(Arc::new(SmtpTarget::parse(
-                url,
-                settings.delivery.connect_timeout(),
-                settings.delivery.transaction_timeout(),
-            )?)),
-            None => Transport::Outbox(settings.outbox_dir.clone()),
-        })
+        let Some(urls) = &settings.smtp_url else {
+            return Ok(Transport::Outbox(settings.outbox_dir.clone()));
+        };
+        let urls: Vec<&str> = urls.expose().split_whitespace().collect();
+        let targets = urls
+            .iter()
+            .enumerate()
+            .map(|(i, url)| {
+                SmtpTarget::parse(
+                    &crate::config::Secret::new(*url),
+                    settings.delivery.connect_timeout(),
+                    settings.delivery.transaction_timeout(),
+                )
+                .map(Arc::new)
+                .map_err(|e| match e {
+                    TransportError::BadUrl(why) if urls.len() > 1 => {
+                        TransportError::BadUrl(format!("relay {} of {}: {why}", i + 1, urls.len()))
+                    }
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        SmtpRelays::new(targets)
+            .map(Transport::Smtp)
+            .ok_or_else(|| TransportError::BadUrl("no relay is named".into()))
     }
 
     /// The transport the settings name, ready to send: reads the CA file, or creates the
     /// outbox folder (0700: the messages hold every reader's address).
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, TransportError> {
-        let transport = Self::named_by(settings)?;
-        match (transport, &settings.smtp_ca_file) {
-            (Transport::Smtp(target), Some(ca_file)) => {
-                let mut target = Arc::unwrap_or_clone(target);
-                target.trust_ca_file(ca_file)?;
-                Ok(Transport::Smtp(Arc::new(target)))
+        match (Self::named_by(settings)?, &settings.smtp_ca_file) {
+            (Transport::Smtp(relays), Some(ca_file)) => {
+                let targets = relays
+                    .iter()
+                    .map(|target| {
+                        let mut target = SmtpTarget::clone(target);
+                        target.trust_ca_file(ca_file).map(|()| Arc::new(target))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                SmtpRelays::new(targets)
+                    .map(Transport::Smtp)
+                    .ok_or_else(|| TransportError::BadUrl("no relay is named".into()))
             }
             (Transport::Outbox(dir), _) => {
                 super::outbox::create_folder(&dir).map_err(|source| TransportError::Outbox {
@@ -87,20 +111,66 @@ impl Transport {
 
     pub fn describe(&self) -> String {
         match self {
-            Transport::Smtp(t) => format!("SMTP {}:{}", t.host, t.port),
+            Transport::Smtp(relays) => {
+                let names: Vec<&str> = relays.iter().map(|t| t.peer()).collect();
+                format!("SMTP {}", names.join(", "))
+            }
             Transport::Outbox(dir) => format!("outbox folder {}", dir.display()),
         }
     }
 
-    /// A sender for one in-flight slot.
-    pub fn sender(&self) -> Sender {
+    /// Each relay's name (`host:port`, or `outbox`) and its share of a send, in the order
+    /// of `smtp_url`; [`Transport::sender`] takes the position.
+    pub fn relays(&self) -> Vec<(String, RelayLimits)> {
         match self {
-            Transport::Smtp(target) => Sender::Smtp {
-                target: target.clone(),
+            Transport::Smtp(relays) => relays
+                .iter()
+                .map(|t| (t.peer().to_owned(), t.limits))
+                .collect(),
+            Transport::Outbox(_) => vec![("outbox".to_owned(), Default::default())],
+        }
+    }
+
+    /// A sender for one in-flight slot, to the relay at `relay` in [`Transport::relays`]
+    /// (the first when out of range).
+    pub fn sender(&self, relay: usize) -> Sender {
+        match self {
+            Transport::Smtp(relays) => Sender::Smtp {
+                target: relays.get(relay).clone(),
                 conn: None,
+                connected_in: None,
             },
             Transport::Outbox(dir) => Sender::Outbox(dir.clone()),
         }
+    }
+}
+
+/// The relays of `smtp_url`, in its order: at least one.
+#[derive(Debug, Clone)]
+pub struct SmtpRelays {
+    first: Arc<SmtpTarget>,
+    more: Vec<Arc<SmtpTarget>>,
+}
+
+impl SmtpRelays {
+    fn new(targets: Vec<Arc<SmtpTarget>>) -> Option<Self> {
+        let mut targets = targets.into_iter();
+        Some(Self {
+            first: targets.next()?,
+            more: targets.collect(),
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<SmtpTarget>> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    /// The relay at `index`, the first when out of range.
+    pub fn get(&self, index: usize) -> &Arc<SmtpTarget> {
+        index
+            .checked_sub(1)
+            .and_then(|i| self.more.get(i))
+            .unwrap_or(&self.first)
     }
 }
 
@@ -109,6 +179,8 @@ pub enum Sender {
     Smtp {
         target: Arc<SmtpTarget>,
         conn: Option<Box<AsyncSmtpConnection>>,
+        /// How long opening the last session took, until the caller takes it.
+        connected_in: Option<std::time::Duration>,
     },
     Outbox(PathBuf),
 }
@@ -131,18 +203,24 @@ impl Sender {
                         source: Some(Box::new(source) as Cause),
                     })
             }
-            Sender::Smtp { target, conn } => {
+            Sender::Smtp {
+                target,
+                conn,
+                connected_in,
+            } => {
                 let timeout = target.timeout;
                 let peer = target.peer();
                 let c = match conn {
                     Some(c) if !c.has_broken() => c,
                     _ => {
+                        let started = std::time::Instant::now();
                         let fresh = tokio::time::timeout(timeout, target.connect())
                             .await
                             .map_err(|_| SendFailure::Relay {
                                 reply: format!("connecting to {peer} timed out after {timeout:?}"),
                                 source: None,
                             })??;
+                        *connected_in = Some(started.elapsed());
                         conn.insert(Box::new(fresh))
                     }
                 };
@@ -173,6 +251,14 @@ impl Sender {
                     }
                 }
             }
+        }
+    }
+
+    /// How long opening a session took, once per session opened (for the metrics).
+    pub fn take_connect_time(&mut self) -> Option<std::time::Duration> {
+        match self {
+            Sender::Smtp { connected_in, .. } => connected_in.take(),
+            Sender::Outbox(_) => None,
         }
     }
 

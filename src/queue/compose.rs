@@ -102,6 +102,16 @@ impl Composer {
         }
     }
 
+    /// The metrics' issue label of a message: the issue's slug, `confirmation`, or
+    /// `unknown` when it cannot be loaded.
+    pub async fn label(&self, id: uuid::Uuid) -> String {
+        match self.prepared(id).await {
+            Ok(Prepared::Issue(message)) => message.issue().slug.to_string(),
+            Ok(Prepared::Confirmation(_)) => "confirmation".to_owned(),
+            Err(_) => "unknown".to_owned(),
+        }
+    }
+
     async fn prepared(&self, id: uuid::Uuid) -> Result<Prepared, ComposeError> {
         if let Some(m) = self
             .cache

@@ -4,8 +4,10 @@
 mod compose;
 mod copy_writer;
 mod held;
+mod pace;
 mod recorder;
 mod relay_health;
+mod relays;
 pub mod retry;
 mod setup;
 mod worker;

@@ -1,13 +1,12 @@
 //! Relay failures are not recipient failures (docs/architecture.md decision 4): when the relay
 //! refuses us (no connection, TLS, AUTH, a refusal at EHLO or MAIL FROM, relaying denied),
 //! every message would fail alike. The row goes back to the queue and never fails for it,
-//! the worker's slots back off together (capped), and after `threshold` failures in a row
-//! the issue being sent is paused for the operator.
+//! the relay is taken out for a backoff (capped) while the others take its share
+//! (queue/relays.rs), and after `threshold` failures in a row with no other relay to turn
+//! to, the issue being sent is paused for the operator. One of these per relay.
 
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
-
-use tokio::sync::watch;
 
 use crate::clock::now_ms;
 
@@ -61,10 +60,13 @@ impl RelayHealth {
 
     /// The relay answered as a relay should (even a refusal of one recipient): the streak
     /// ends.
-    pub fn worked(&self) {
-        if self.consecutive.swap(0, Ordering::AcqRel) > 0 {
+    /// Returns whether it was failing until now.
+    pub fn worked(&self) -> bool {
+        let was_failing = self.consecutive.swap(0, Ordering::AcqRel) > 0;
+        if was_failing {
             self.blocked_until.store(0, Ordering::Release);
         }
+        was_failing
     }
 
     /// After the send was paused, counting starts again (a resumed send gets the full
@@ -73,18 +75,10 @@ impl RelayHealth {
         self.consecutive.store(0, Ordering::Release);
     }
 
-    /// Waits out the current backoff, if any (or until shutdown).
-    pub async fn ready(&self, shutdown: &mut watch::Receiver<bool>) {
-        loop {
-            let wait = self.blocked_until.load(Ordering::Acquire) - now_ms();
-            if wait <= 0 || *shutdown.borrow() {
-                return;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(wait.unsigned_abs())) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
+    /// How long the relay is still out after its last failure; `None` when it may be used.
+    pub fn blocked_for(&self, now: i64) -> Option<Duration> {
+        let wait = self.blocked_until.load(Ordering::Acquire) - now;
+        (wait > 0).then(|| Duration::from_millis(wait.unsigned_abs()))
     }
 }
 

@@ -12,10 +12,12 @@ use uuid::Uuid;
 use super::compose::Composer;
 use super::held::{self, HeldSends};
 use super::recorder::Recorder;
-use super::relay_health::RelayHealth;
+use super::relays::{Link, Relays};
 use super::retry::RetryPolicy;
 use crate::clock::{millis, now_ms};
 use crate::mail::transport::{SendFailure, Transport};
+use crate::metrics::DomainLabels;
+use crate::metrics::record::{self, DeliveryLabels, DeliveryOutcome};
 use crate::report::Chain;
 use crate::store::{
     Claimed, Outcome, OutcomeRecord, SendStart, Store, StoreError, SubscriberStatus,
@@ -58,6 +60,8 @@ pub struct WorkerReport {
     pub released: u64,
     /// Handed back because the relay could not be used.
     pub deferred: u64,
+    /// Handed back because the relay asked us to slow down.
+    pub throttled: u64,
     pub unrecorded: u64,
 }
 
@@ -69,7 +73,22 @@ struct Counters {
     cancelled: AtomicU64,
     released: AtomicU64,
     deferred: AtomicU64,
+    throttled: AtomicU64,
     unrecorded: AtomicU64,
+}
+
+impl Counters {
+    fn of(&self, outcome: DeliveryOutcome) -> &AtomicU64 {
+        match outcome {
+            DeliveryOutcome::Sent => &self.sent,
+            DeliveryOutcome::Retried => &self.retried,
+            DeliveryOutcome::Refused | DeliveryOutcome::Failed => &self.failed,
+            DeliveryOutcome::Cancelled => &self.cancelled,
+            DeliveryOutcome::Released => &self.released,
+            DeliveryOutcome::Deferred => &self.deferred,
+            DeliveryOutcome::Throttled => &self.throttled,
+        }
+    }
 }
 
 pub struct Worker {
@@ -115,12 +134,18 @@ impl Worker {
         let (jobs_tx, jobs_rx) = async_channel::bounded::<Job>(capacity);
         let (recorder, recorder_task) = Recorder::spawn(self.store.for_recording());
         let counters = Arc::new(Counters::default());
-        let relay = Arc::new(RelayHealth::new(o.relay_failures_before_pause));
+        let relays = Arc::new(Relays::new(
+            &self.transport,
+            o.concurrency,
+            o.relay_failures_before_pause,
+        ));
+        let domains = Arc::new(self.domain_labels().await);
         let limiter = o
             .rate_per_second
             .and_then(std::num::NonZeroU32::new)
             .map(|r| Arc::new(RateLimiter::direct(Quota::per_second(r))));
         tracing::info!(transport = %self.transport.describe(), concurrency = o.concurrency, "worker started");
+        record::worker_slots(o.concurrency);
 
         let mut slots = Vec::with_capacity(o.concurrency);
         for _ in 0..o.concurrency {
@@ -129,9 +154,10 @@ impl Worker {
                 jobs: jobs_rx.clone(),
                 recorder: recorder.clone(),
                 composer: self.composer.clone(),
-                sender: self.transport.sender(),
+                relays: relays.clone(),
+                link: None,
+                domains: domains.clone(),
                 retry: o.retry,
-                relay: relay.clone(),
                 held: self.held.clone(),
                 store: self.store.clone(),
                 limiter: limiter.clone(),
@@ -149,6 +175,7 @@ impl Worker {
         }
         drop(recorder);
         let _ = recorder_task.await;
+        record::worker_slots(0);
         claim_result?;
         let report = WorkerReport {
             sent: counters.sent.load(Ordering::Relaxed),
@@ -157,6 +184,7 @@ impl Worker {
             cancelled: counters.cancelled.load(Ordering::Relaxed),
             released: counters.released.load(Ordering::Relaxed),
             deferred: counters.deferred.load(Ordering::Relaxed),
+            throttled: counters.throttled.load(Ordering::Relaxed),
             unrecorded: counters.unrecorded.load(Ordering::Relaxed),
         };
         tracing::info!(
@@ -166,6 +194,7 @@ impl Worker {
             cancelled = report.cancelled,
             released = report.released,
             deferred = report.deferred,
+            throttled = report.throttled,
             unrecorded = report.unrecorded,
             "worker stopped"
         );
@@ -295,6 +324,18 @@ impl Worker {
         Ok(())
     }
 
+    /// The metrics' domain label, from the list's largest domains now. A database that
+    /// cannot say leaves every domain `other`: the send does not wait for a label.
+    async fn domain_labels(&self) -> DomainLabels {
+        match self.store.top_domains(crate::metrics::TOP_DOMAINS).await {
+            Ok(top) => DomainLabels::new(top),
+            Err(e) => {
+                tracing::warn!(error = %Chain(&e), "metrics: cannot count the list's domains; every domain is `other`");
+                DomainLabels::default()
+            }
+        }
+    }
+
     async fn stop_condition_met(&self) -> Result<bool, StoreError> {
         match self.options.stop {
             StopWhen::Never => Ok(false),
@@ -317,9 +358,11 @@ struct Slot {
     jobs: async_channel::Receiver<Job>,
     recorder: Recorder,
     composer: Arc<Composer>,
-    sender: crate::mail::transport::Sender,
+    relays: Arc<Relays>,
+    /// The session this slot holds, with one relay.
+    link: Option<Link>,
+    domains: Arc<DomainLabels>,
     retry: RetryPolicy,
-    relay: Arc<RelayHealth>,
     held: Arc<HeldSends>,
     /// To pause a send whose relay keeps failing.
     store: Store,
@@ -341,27 +384,33 @@ impl Slot {
             deadline,
         }) = self.jobs.recv().await
         {
-            // While the relay fails, every slot waits out the backoff before its next try.
-            self.relay.ready(&mut self.shutdown).await;
-            // A send must end before the lease does, or another worker may start the same row.
-            let lease_left = deadline - now_ms();
-            let outcome = if *self.shutdown.borrow()
-                || lease_left < self.send_budget_ms
+            // A relay first: while every relay is out, this waits out the backoff.
+            self.link = self.relays.link(self.link.take(), &mut self.shutdown).await;
+            record::worker_in_flight(1.0);
+            let (outcome, counted) = if *self.shutdown.borrow()
+                || self.link.is_none()
                 || self.held.contains(job.message_id)
+                || !self.lease_allows_a_send(deadline)
             {
-                Outcome::Released
+                (Outcome::Released, DeliveryOutcome::Released)
             } else {
-                self.attempt(&job).await
+                self.attempt(&job, deadline).await
             };
-            let counter = match &outcome {
-                Outcome::Sent { .. } => &self.counters.sent,
-                Outcome::Retry { .. } => &self.counters.retried,
-                Outcome::Failed { .. } => &self.counters.failed,
-                Outcome::Cancelled { .. } => &self.counters.cancelled,
-                Outcome::Released => &self.counters.released,
-                Outcome::Deferred { .. } => &self.counters.deferred,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            record::worker_in_flight(-1.0);
+            self.counters.of(counted).fetch_add(1, Ordering::Relaxed);
+            let relay = self
+                .link
+                .as_ref()
+                .and_then(|l| self.relays.get(l.relay))
+                .map_or("none", |r| r.name.as_str());
+            record::delivery(
+                counted,
+                &DeliveryLabels {
+                    issue: &self.composer.label(job.message_id).await,
+                    domain: self.domains.of(&job.email),
+                    relay,
+                },
+            );
             let record = OutcomeRecord {
                 delivery_id: job.delivery_id,
                 attempt: job.attempt,
@@ -372,10 +421,17 @@ impl Slot {
                 self.counters.unrecorded.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.sender.close().await;
+        if let Some(mut link) = self.link.take() {
+            link.sender.close().await;
+        }
     }
 
-    async fn attempt(&mut self, job: &Claimed) -> Outcome {
+    /// A send must end before the lease does, or another worker may start the same row.
+    fn lease_allows_a_send(&self, deadline: i64) -> bool {
+        deadline - now_ms() >= self.send_budget_ms
+    }
+
+    async fn attempt(&mut self, job: &Claimed, deadline: i64) -> (Outcome, DeliveryOutcome) {
         // Issues go to active subscribers; a confirmation mail to a subscriber still pending.
         let wanted = if job.token_id.is_some() {
             SubscriberStatus::Pending
@@ -383,9 +439,8 @@ impl Slot {
             SubscriberStatus::Active
         };
         if job.subscriber_status != wanted {
-            return Outcome::Cancelled {
-                reason: format!("subscriber is {}", job.subscriber_status),
-            };
+            let reason = format!("subscriber is {}", job.subscriber_status);
+            return (Outcome::Cancelled { reason }, DeliveryOutcome::Cancelled);
         }
         let composed = match self
             .composer
@@ -396,61 +451,113 @@ impl Slot {
             Err(e) if e.is_permanent() => {
                 let why = Chain(&e);
                 tracing::error!(delivery = job.delivery_id, %why, "message cannot be built");
-                return Outcome::Failed {
-                    reply: format!("not sent: {why}"),
-                    bounce: false,
-                };
+                let reply = format!("not sent: {why}");
+                return (
+                    Outcome::Failed {
+                        reply,
+                        bounce: false,
+                    },
+                    DeliveryOutcome::Failed,
+                );
             }
             Err(e) => return self.retry_or_give_up(job, Chain(&e).to_string()),
         };
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
-        match self
+        let relays = self.relays.clone();
+        let Some(relay) = self.link.as_ref().and_then(|l| relays.get(l.relay)) else {
+            return (Outcome::Released, DeliveryOutcome::Released);
+        };
+        // The relay's own pace; a long wait may leave too little lease for a send.
+        let wait = relay.pace.turn(std::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+            if !self.lease_allows_a_send(deadline) {
+                return (Outcome::Released, DeliveryOutcome::Released);
+            }
+        }
+        let Some(link) = self.link.as_mut() else {
+            return (Outcome::Released, DeliveryOutcome::Released);
+        };
+        let started = std::time::Instant::now();
+        let result = link
             .sender
             .send(&composed.envelope, &composed.message_id, &composed.bytes)
-            .await
-        {
-            Ok(reply) => {
-                self.relay.worked();
-                tracing::debug!(delivery = job.delivery_id, %reply, "sent");
-                Outcome::Sent { reply }
+            .await;
+        if let Some(connect) = link.sender.take_connect_time() {
+            record::connect_seconds(&relay.name, connect.as_secs_f64());
+        }
+        let reply = match &result {
+            Ok(reply) => reply.clone(),
+            Err(failure) => failure.reply(),
+        };
+        if !matches!(result, Err(SendFailure::Relay { .. })) {
+            record::transaction_seconds(&relay.name, started.elapsed().as_secs_f64());
+            record::smtp_reply(&relay.name, &reply);
+            if relay.health.worked() {
+                record::relay_up(&relay.name, true);
+                tracing::info!(relay = %relay.name, "the relay works again");
             }
-            Err(SendFailure::Permanent {
-                reply,
-                no_such_user,
-            }) => {
-                self.relay.worked();
+        }
+        match result {
+            Ok(_) => {
+                relay.pace.accepted(std::time::Instant::now());
+                tracing::debug!(delivery = job.delivery_id, relay = %relay.name, %reply, "sent");
+                (Outcome::Sent { reply }, DeliveryOutcome::Sent)
+            }
+            Err(SendFailure::Permanent { no_such_user, .. }) => {
                 tracing::debug!(delivery = job.delivery_id, %reply, "permanent failure");
-                Outcome::Failed {
-                    reply,
-                    bounce: no_such_user,
-                }
+                (
+                    Outcome::Failed {
+                        reply,
+                        bounce: no_such_user,
+                    },
+                    DeliveryOutcome::Refused,
+                )
             }
-            Err(failure @ SendFailure::Temporary { .. }) => {
-                self.relay.worked();
-                let reply = failure.reply();
+            Err(SendFailure::Temporary { .. }) => {
                 tracing::debug!(delivery = job.delivery_id, %reply, "temporary failure");
                 self.retry_or_give_up(job, reply)
             }
-            Err(failure @ SendFailure::Relay { .. }) => {
-                self.relay_failed(job, failure.reply()).await
+            Err(SendFailure::Throttled { .. }) => {
+                let rate = relay.pace.throttled(std::time::Instant::now());
+                record::relay_throttled(&relay.name);
+                record::relay_rate_limit(&relay.name, rate);
+                tracing::info!(relay = %relay.name, %reply, rate_per_second = format!("{rate:.1}"), "the relay asks us to slow down; the message goes back to the queue");
+                // Not the reader's fault and not a failure: back to the queue as it was.
+                (Outcome::Released, DeliveryOutcome::Throttled)
+            }
+            Err(SendFailure::Relay { .. }) => {
+                let index = link.relay;
+                self.relay_failed(job, index, reply).await
             }
         }
     }
 
-    /// Not this recipient's fault: the row goes back unharmed, every slot backs off, and
-    /// past the threshold the issue is paused for the operator (confirmation mail is never
-    /// paused: it only waits).
-    async fn relay_failed(&self, job: &Claimed, reply: String) -> Outcome {
-        let failure = self.relay.failed();
+    /// Not this recipient's fault: the row goes back unharmed and the relay is taken out
+    /// for a backoff. With another relay up, the row is due again at once (another relay
+    /// takes it); with none, it waits for the backoff, and past the threshold the issue is
+    /// paused for the operator (confirmation mail is never paused: it only waits).
+    async fn relay_failed(
+        &self,
+        job: &Claimed,
+        index: usize,
+        reply: String,
+    ) -> (Outcome, DeliveryOutcome) {
+        let Some(relay) = self.relays.get(index) else {
+            return (Outcome::Released, DeliveryOutcome::Released);
+        };
+        let failure = relay.health.failed();
+        record::relay_up(&relay.name, false);
+        let another = self.relays.another_is_up(index);
         // The operator hears of it at once (ERROR), then without a line per message.
         if failure.in_a_row == 1 {
-            tracing::error!(delivery = job.delivery_id, %reply, "the SMTP relay cannot be used; messages go back to the queue until it can");
+            tracing::error!(relay = %relay.name, delivery = job.delivery_id, %reply, other_relay_up = another, "the SMTP relay cannot be used; its messages go back to the queue until a relay can take them");
         } else {
-            tracing::warn!(delivery = job.delivery_id, %reply, in_a_row = failure.in_a_row, "the SMTP relay still cannot be used");
+            tracing::warn!(relay = %relay.name, delivery = job.delivery_id, %reply, in_a_row = failure.in_a_row, "the SMTP relay still cannot be used");
         }
-        if failure.pause && job.token_id.is_none() {
+        if failure.pause && !another && job.token_id.is_none() {
             let reason = format!(
                 "the relay failed {} times in a row (last: {reply}); fix the relay, then `morningpost resume` the issue",
                 failure.in_a_row
@@ -458,7 +565,7 @@ impl Slot {
             match self.store.pause(job.message_id, &reason, now_ms()).await {
                 Ok(Some(_)) => {
                     self.held.insert(job.message_id);
-                    self.relay.restart_count();
+                    relay.health.restart_count();
                     tracing::error!(message = %job.message_id, %reason, "send paused");
                 }
                 Ok(None) => self.held.insert(job.message_id),
@@ -467,22 +574,26 @@ impl Slot {
                 }
             }
         }
-        Outcome::Deferred {
-            reply,
-            due_at: failure.retry_at,
-        }
+        let due_at = if another { now_ms() } else { failure.retry_at };
+        (
+            Outcome::Deferred { reply, due_at },
+            DeliveryOutcome::Deferred,
+        )
     }
 
-    fn retry_or_give_up(&self, job: &Claimed, reply: String) -> Outcome {
+    fn retry_or_give_up(&self, job: &Claimed, reply: String) -> (Outcome, DeliveryOutcome) {
         match self
             .retry
             .next_attempt(job.failures, job.queued_at, now_ms(), rand::random::<f64>())
         {
-            Some(due_at) => Outcome::Retry { reply, due_at },
-            None => Outcome::Failed {
-                reply: format!("gave up after {} tries: {reply}", job.failures + 1),
-                bounce: false,
-            },
+            Some(due_at) => (Outcome::Retry { reply, due_at }, DeliveryOutcome::Retried),
+            None => (
+                Outcome::Failed {
+                    reply: format!("gave up after {} tries: {reply}", job.failures + 1),
+                    bounce: false,
+                },
+                DeliveryOutcome::Failed,
+            ),
         }
     }
 }

@@ -89,7 +89,7 @@ pub async fn send_test_copies(
     let transport = Transport::from_settings(settings).map_err(TestSendError::Transport)?;
     let test = writer.test_issue(rendered);
 
-    let mut sender = transport.sender();
+    let mut sender = transport.sender(0);
     let mut copies = Vec::with_capacity(to.len());
     for address in to {
         let result = match writer.test_copy(&test, &address, time::OffsetDateTime::now_utc()) {

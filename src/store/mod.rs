@@ -469,6 +469,17 @@ impl Store {
         dispatch!(self, "counting deliveries", s => s.queue_counts(message_id).await)
     }
 
+    /// The queue's depth for the metrics (cheap at any size: read from an index).
+    pub async fn queue_depth(&self, now: i64) -> Result<QueueDepth> {
+        dispatch!(self, "reading the queue's depth", s => s.queue_depth(now).await)
+    }
+
+    /// The largest recipient domains of the active list, largest first (the metrics'
+    /// domain label).
+    pub async fn top_domains(&self, limit: usize) -> Result<Vec<String>> {
+        dispatch!(self, "counting the list's domains", s => s.top_domains(limit).await)
+    }
+
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
         dispatch!(self, "reading the send status", s => s.status_report(message_id, now).await)
     }

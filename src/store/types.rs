@@ -265,6 +265,15 @@ pub struct OutcomeRecord {
     pub outcome: Outcome,
 }
 
+/// The queue's rows that are not finished, by when they are due (the metrics' gauges).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Due now: queued, or leased by a worker whose lease ran out.
+    pub due: i64,
+    /// Due later: scheduled, waiting for a retry, or leased now.
+    pub later: i64,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueCounts {
     /// Waiting for a first attempt.

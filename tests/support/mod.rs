@@ -7,6 +7,7 @@ pub mod http;
 pub mod in_process;
 pub mod mail;
 pub mod rows;
+pub mod scripted_relay;
 pub mod seed;
 pub mod send_one;
 pub mod sink;
@@ -55,5 +56,30 @@ pub fn assert_golden(name: &str, actual: &str) {
              rerun with MORNINGPOST_UPDATE_GOLDEN=1\n{}",
             diff.unified_diff().context_radius(2)
         );
+    }
+}
+
+/// A spawned `morningpost` that is killed when the test ends, failed or not (a leftover
+/// worker would keep its ports, and cargo's build lock through inherited descriptors).
+pub struct ChildGuard(pub std::process::Child);
+
+impl ChildGuard {
+    /// Kills it now and returns what it wrote on standard error.
+    pub fn stop_with_stderr(&mut self) -> String {
+        use std::io::Read;
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let mut err = String::new();
+        if let Some(mut stderr) = self.0.stderr.take() {
+            let _ = stderr.read_to_string(&mut err);
+        }
+        err
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -17,7 +17,7 @@ pub fn send_one(settings: &Settings) -> Result<String, SendFailure> {
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
-            let mut sender = transport.sender();
+            let mut sender = transport.sender(0);
             let result = sender.send(&envelope, "<1@example.com>", message).await;
             sender.close().await;
             result

@@ -123,6 +123,22 @@ impl Handle {
         Ok(c)
     }
 
+    /// The queue's depth for the metrics: rows due now (queued, or a lease run out) and rows
+    /// waiting for a later time (a schedule, a retry, a lease). Both are counted from the
+    /// partial index of queued and leased rows, never from the table: the sent rows of past
+    /// issues cost nothing.
+    pub async fn queue_depth(&self, now: i64) -> Result<QueueDepth> {
+        let (due, later): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN due_at <= $1 THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN due_at > $1 THEN 1 ELSE 0 END), 0)
+             FROM deliveries WHERE state IN ('queued', 'sending')",
+        )
+        .bind(now)
+        .fetch_one(self.reader())
+        .await?;
+        Ok(QueueDepth { due, later })
+    }
+
     /// Whether anything (of this message) is queued or in flight: an index probe, not a count.
     pub async fn has_pending(&self, message_id: Option<Uuid>) -> Result<bool> {
         let query = match message_id {

@@ -17,6 +17,15 @@ const SUBSCRIBER_COLUMNS: &str =
     "SELECT id, email, name, status, created_at, time_zone, unsubscribe_hash FROM subscribers";
 
 impl Handle {
+    /// The active list's largest domains, largest first.
+    pub async fn top_domains(&self, limit: usize) -> Result<Vec<String>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(super::dialect::TOP_DOMAINS)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows.into_iter().map(|(domain, _)| domain).collect())
+    }
+
     /// Adds many subscribers in one transaction; existing addresses are left as they are.
     pub async fn import_subscribers(&self, batch: &[NewSubscriber<'_>]) -> Result<Vec<AddOutcome>> {
         let rows: Vec<SubscriberRow> = batch.iter().map(NewSubscriber::to_row).collect();

@@ -61,6 +61,12 @@ pub(super) const REFUSED_BY_DOMAIN: &str =
  WHERE e.message_id = $1 AND e.class = 'refused'
  GROUP BY 1 ORDER BY n DESC, domain LIMIT 5";
 
+/// The active list's largest domains (the metrics' domain label).
+pub(super) const TOP_DOMAINS: &str =
+    "SELECT lower(substr(email, instr(email, '@') + 1)) AS domain, count(*) AS n
+ FROM subscribers WHERE status = 'active'
+ GROUP BY 1 ORDER BY n DESC, domain LIMIT $1";
+
 /// The head of the multi-row insert of whole subscriber rows (`sql::subscriber_data`
 /// binds the values); the inserted addresses come back.
 /// `OR IGNORE` rather than `ON CONFLICT DO NOTHING`: no constraint can then abort the
