@@ -75,6 +75,12 @@ impl SmtpSink {
         let _ = self.child.wait();
     }
 
+    /// Kills the sink mid-whatever, keeping what it dumped so far readable.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Every message received in full so far, without smtp-sink's own X-… lines.
     pub fn messages(&self) -> Vec<Vec<u8>> {
         self.finished_dumps()
