@@ -20,6 +20,8 @@ pub const UNSUBSCRIBES: &str = "morningpost_unsubscribes_total";
 pub const HTTP_REQUESTS: &str = "morningpost_http_requests_total";
 pub const QUEUE_DEPTH: &str = "morningpost_queue_deliveries";
 pub const DATABASE_UP: &str = "morningpost_database_up";
+pub const DATABASE_READING_AGE: &str = "morningpost_database_reading_age_seconds";
+pub const PAUSED_SENDS: &str = "morningpost_sends_paused";
 pub const WORKER_SLOTS: &str = "morningpost_worker_slots";
 pub const WORKER_IN_FLIGHT: &str = "morningpost_worker_in_flight";
 pub const BUILD_INFO: &str = "morningpost_build_info";
@@ -163,6 +165,16 @@ pub fn worker_in_flight(delta: f64) {
 /// The queue's rows by state, read from the database at the scrape.
 pub fn queue_depth(state: &'static str, rows: i64) {
     gauge!(QUEUE_DEPTH, "state" => state).set(rows as f64);
+}
+
+/// Sends on hold as paused: their rows are in no queue count.
+pub fn paused_sends(sends: i64) {
+    gauge!(PAUSED_SENDS).set(sends as f64);
+}
+
+/// How old the database's gauges are (they are read in the background).
+pub fn database_reading_age(age: std::time::Duration) {
+    gauge!(DATABASE_READING_AGE).set(age.as_secs_f64());
 }
 
 pub fn database_up(up: bool) {

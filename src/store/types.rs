@@ -272,6 +272,9 @@ pub struct QueueDepth {
     pub due: i64,
     /// Due later: scheduled, waiting for a retry, or leased now.
     pub later: i64,
+    /// Sends paused (by the operator, a late start, relay failures or complaints): their
+    /// rows are in neither count.
+    pub paused_sends: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
