@@ -9,6 +9,7 @@ pub mod bounce;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dns;
 pub mod domain;
 pub mod feedback;
 pub mod group_commit;

@@ -7,6 +7,7 @@ mod bounces;
 mod control;
 mod delivery;
 mod demo;
+mod dns;
 mod init;
 mod issues;
 mod preview;
@@ -128,6 +129,21 @@ pub enum Command {
     /// List stored issues: date, slug, state (scheduled, sending, paused, done, cancelled)
     /// and counts.
     Issues,
+    /// Print the DNS records receivers look for (DKIM key, SPF, DMARC), from the
+    /// configuration and the DKIM key; `--check` compares them with what DNS answers.
+    Dns {
+        /// Look each record up and say what differs (exit status 1 when one is missing or
+        /// differs).
+        #[arg(long)]
+        check: bool,
+        /// Ask this DNS server (IP:PORT, e.g. your zone's authoritative server) instead of the
+        /// system's resolvers.
+        #[arg(long, value_name = "IP:PORT", requires = "check")]
+        nameserver: Option<std::net::SocketAddr>,
+        /// Where DMARC aggregate reports go (default: dmarc-reports@ the From domain).
+        #[arg(long, value_name = "ADDRESS")]
+        rua: Option<String>,
+    },
     /// Send queued mail until stopped (SIGINT/SIGTERM finish what is in flight).
     Worker {
         /// Stop when nothing is queued or in flight any more.
@@ -247,6 +263,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(status::status(&settings, issue.as_deref()))
         }
         Command::Bounces(cmd) => bounces::run(&settings, cmd),
+        Command::Dns {
+            check,
+            nameserver,
+            rua,
+        } => runtime()?.block_on(dns::run(&settings, check, nameserver, rua.as_deref())),
     }
 }
 

@@ -64,6 +64,11 @@ impl BounceAddress {
         })
     }
 
+    /// The domain every return path is in (SPF is checked against it).
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
     /// The envelope sender of one delivery.
     pub fn return_path(&self, key: &TokenKey, delivery_id: i64) -> String {
         format!(

@@ -10,6 +10,8 @@ use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
 use pkcs8::PrivateKeyInfo;
 use pkcs8::der::Decode;
 use pkcs8::der::asn1::AnyRef;
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs8::EncodePublicKey;
 use rustls_pki_types::pem::SectionKind;
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer};
 
@@ -78,6 +80,8 @@ pub enum KeyProblem {
     Rsa(#[source] mail_auth::Error),
     #[error("its Ed25519 key cannot be used")]
     Ed25519(#[source] mail_auth::Error),
+    #[error("its public key cannot be written for DNS: {0}")]
+    PublicKey(String),
 }
 
 /// The PKCS#8 algorithm identifiers DKIM can sign with (RFC 8017, RFC 8410).
@@ -100,6 +104,8 @@ enum Signer {
 pub struct Dkim {
     signer: Signer,
     pub algorithm: &'static str,
+    /// The TXT record receivers look the key up in (`v=DKIM1; k=…; p=…`).
+    dns_record: String,
 }
 
 impl std::fmt::Debug for Dkim {
@@ -122,9 +128,19 @@ impl Dkim {
 
     pub fn from_pem(pem: &[u8], domain: &str, selector: &str) -> Result<Self, KeyProblem> {
         let (kind, der) = private_key_block(pem)?;
-        let rsa = |key: RsaKey<Sha256>| Self {
-            signer: Signer::Rsa(configure(DkimSigner::from_key(key), domain, selector)),
-            algorithm: "rsa-sha256",
+        let rsa = |key: RsaKey<Sha256>| -> Result<Self, KeyProblem> {
+            // The key pair gives its public half as PKCS#1; DNS carries it as a
+            // SubjectPublicKeyInfo, as `openssl rsa -pubout` and opendkim-genkey write it.
+            let unusable = |e: &dyn std::fmt::Display| KeyProblem::PublicKey(e.to_string());
+            let spki = rsa::RsaPublicKey::from_pkcs1_der(&key.public_key())
+                .map_err(|e| unusable(&e))?
+                .to_public_key_der()
+                .map_err(|e| unusable(&e))?;
+            Ok(Self {
+                dns_record: dns_record("rsa", spki.as_bytes()),
+                signer: Signer::Rsa(configure(DkimSigner::from_key(key), domain, selector)),
+                algorithm: "rsa-sha256",
+            })
         };
         if kind == SectionKind::RsaPrivateKey {
             // Strict DER first: the crypto library takes a key with bytes after it.
@@ -133,7 +149,7 @@ impl Dkim {
                 PrivatePkcs1KeyDer::from(der.as_slice()),
             ))
             .map_err(KeyProblem::Rsa)?;
-            return Ok(rsa(key));
+            return rsa(key);
         }
         let info = PrivateKeyInfo::try_from(der.as_slice()).map_err(KeyProblem::Der)?;
         match info.algorithm.oid.to_string().as_str() {
@@ -142,18 +158,24 @@ impl Dkim {
                     PrivatePkcs8KeyDer::from(der.as_slice()),
                 ))
                 .map_err(KeyProblem::Rsa)?;
-                Ok(rsa(key))
+                rsa(key)
             }
             ED25519 => {
                 let key = Ed25519Key::from_pkcs8_maybe_unchecked_der(&der)
                     .map_err(KeyProblem::Ed25519)?;
                 Ok(Self {
+                    dns_record: dns_record("ed25519", &key.public_key()),
                     signer: Signer::Ed25519(configure(DkimSigner::from_key(key), domain, selector)),
                     algorithm: "ed25519-sha256",
                 })
             }
             other => Err(KeyProblem::Algorithm(other.to_owned())),
         }
+    }
+
+    /// The TXT record to publish at `SELECTOR._domainkey.DOMAIN` (RFC 6376 §3.6.1).
+    pub fn dns_record(&self) -> &str {
+        &self.dns_record
     }
 
     /// The `DKIM-Signature:` header line(s) for a message, to put in front of it.
@@ -174,6 +196,12 @@ impl Dkim {
         out.extend_from_slice(&message);
         Ok(out)
     }
+}
+
+fn dns_record(key_type: &str, public_key: &[u8]) -> String {
+    use base64::Engine as _;
+    let p = base64::engine::general_purpose::STANDARD.encode(public_key);
+    format!("v=DKIM1; k={key_type}; p={p}")
 }
 
 fn configure<T: mail_auth::common::crypto::SigningKey>(

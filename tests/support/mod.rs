@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod db;
+pub mod dkim;
+pub mod dns_server;
 pub mod http;
 pub mod in_process;
 pub mod mail;
