@@ -155,6 +155,20 @@ fn subscribe_confirm_receive_unsubscribe_and_receive_nothing_more() {
         .collect::<Vec<_>>();
     assert_eq!(to_ada.len(), 2, "nothing more is sent to Ada: {to_ada:?}");
     assert!(!to_ada.iter().any(|s| s == "Second issue"), "{to_ada:?}");
+
+    // The reader's journey, as the server's /metrics counted it.
+    let metrics = get(port, "/metrics").body;
+    for line in [
+        r#"morningpost_signups_total{result="created"} 1"#,
+        "morningpost_confirmations_total 1",
+        r#"morningpost_unsubscribes_total{via="one-click"} 1"#,
+        // The list was empty when the worker counted its largest domains: `other` until
+        // the next count (every ten minutes).
+        r#"morningpost_deliveries_total{outcome="sent",issue="confirmation",domain="other""#,
+        r#"morningpost_deliveries_total{outcome="sent",issue="first",domain="other""#,
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
     assert!(server.stop().success(), "SIGTERM stops the server cleanly");
 }
 

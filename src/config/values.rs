@@ -547,6 +547,18 @@ mod tests {
     }
 
     #[test]
+    fn lists_in_the_file_read_as_the_environment_writes_them() {
+        let file = "smtp_url = [\"smtp://a.example\", \"smtp://b.example?weight=2\"]\n\
+                    metrics_allowed_from = [\"10.1.0.0/16\", \"::1\"]\n";
+        let s = Settings::from_sources(Some((Path::new("mp.toml"), file)), &env(&[])).unwrap();
+        assert_eq!(
+            s.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://a.example smtp://b.example?weight=2")
+        );
+        assert_eq!(s.http.metrics_allowed_from.len(), 2);
+    }
+
+    #[test]
     fn errors_name_the_key_the_origin_and_the_fix() {
         let e = Settings::from_sources(
             None,

@@ -112,7 +112,8 @@ pub async fn unsubscribe(
     } else {
         LeftVia::Link
     };
-    app.inner
+    let left = app
+        .inner
         .store
         .unsubscribe(s.id, via, now_ms())
         .await
@@ -120,8 +121,11 @@ pub async fn unsubscribe(
             app.page(),
             format!("the unsubscribe of {} could not be stored", s.id),
         ))?;
-    tracing::info!(subscriber = %s.id, via = via.as_str(), "unsubscribed");
-    crate::metrics::record::unsubscribe(via.as_str());
+    // Counted once per reader who left, not per click (the page is idempotent).
+    if left {
+        tracing::info!(subscriber = %s.id, via = via.as_str(), "unsubscribed");
+        crate::metrics::record::unsubscribe(via.as_str());
+    }
     Ok(page(
         StatusCode::OK,
         n,

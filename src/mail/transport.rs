@@ -271,3 +271,57 @@ impl Sender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn settings(smtp_url: &str) -> crate::config::Settings {
+        let env: BTreeMap<String, String> = [
+            ("MORNINGPOST_SMTP_URL", smtp_url),
+            ("MORNINGPOST_SECRET_KEY", &"ab".repeat(32)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        crate::config::Settings::from_sources(None, &env).expect("settings")
+    }
+
+    #[test]
+    fn smtp_url_lists_the_relays_in_order_with_their_shares() {
+        let t = Transport::named_by(&settings(
+            "smtp://a.example?weight=3  smtp://b.example:2525?max_connections=2\tsmtps://c.example",
+        ))
+        .unwrap();
+        let relays: Vec<(String, u32, Option<usize>)> = t
+            .relays()
+            .into_iter()
+            .map(|(name, l)| (name, l.weight, l.max_connections))
+            .collect();
+        assert_eq!(
+            relays,
+            [
+                ("a.example:25".to_owned(), 3, None),
+                ("b.example:2525".to_owned(), 1, Some(2)),
+                ("c.example:465".to_owned(), 1, None),
+            ]
+        );
+        assert_eq!(
+            t.describe(),
+            "SMTP a.example:25, b.example:2525, c.example:465"
+        );
+    }
+
+    #[test]
+    fn a_bad_relay_is_named_by_its_place_and_no_password_is_shown() {
+        let e = Transport::named_by(&settings(
+            "smtp://u:hunter2@a.example smtp://u:hunter2@b.example?weight=0",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("relay 2 of 2") && e.contains("weight"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+}

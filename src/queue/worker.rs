@@ -23,6 +23,9 @@ use crate::store::{
     Claimed, Outcome, OutcomeRecord, SendStart, Store, StoreError, SubscriberStatus,
 };
 
+/// How often the list's largest domains (the metrics' domain label) are counted again.
+const DOMAINS_REFRESH: Duration = Duration::from_secs(600);
+
 /// When a worker stops by itself (besides SIGINT/SIGTERM).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopWhen {
@@ -139,7 +142,7 @@ impl Worker {
             o.concurrency,
             o.relay_failures_before_pause,
         ));
-        let domains = Arc::new(self.domain_labels().await);
+        let domains = Arc::new(std::sync::RwLock::new(self.domain_labels().await));
         let limiter = o
             .rate_per_second
             .and_then(std::num::NonZeroU32::new)
@@ -168,7 +171,9 @@ impl Worker {
         }
         drop(jobs_rx);
 
-        let claim_result = self.claim_loop(&jobs_tx, capacity, shutdown).await;
+        let claim_result = self
+            .claim_loop(&jobs_tx, capacity, &domains, shutdown)
+            .await;
         jobs_tx.close();
         for slot in slots {
             let _ = slot.await;
@@ -205,6 +210,7 @@ impl Worker {
         &self,
         jobs: &async_channel::Sender<Job>,
         capacity: usize,
+        domains: &std::sync::RwLock<DomainLabels>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), StoreError> {
         let o = &self.options;
@@ -220,9 +226,16 @@ impl Worker {
             .max(1);
         let mut db_failures = 0u32;
         let mut next_look = std::time::Instant::now();
+        let mut next_domains = std::time::Instant::now() + DOMAINS_REFRESH;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
+            }
+            // The list's largest domains change as it grows: counted again now and then.
+            if std::time::Instant::now() >= next_domains {
+                let labels = self.domain_labels().await;
+                *domains.write().unwrap_or_else(|p| p.into_inner()) = labels;
+                next_domains = std::time::Instant::now() + DOMAINS_REFRESH;
             }
             // Before the first claim and then every HOLD_REFRESH: start scheduled sends (or
             // pause late ones) and learn the holds, so nothing of a held send goes out.
@@ -361,7 +374,7 @@ struct Slot {
     relays: Arc<Relays>,
     /// The session this slot holds, with one relay.
     link: Option<Link>,
-    domains: Arc<DomainLabels>,
+    domains: Arc<std::sync::RwLock<DomainLabels>>,
     retry: RetryPolicy,
     held: Arc<HeldSends>,
     /// To pause a send whose relay keeps failing.
@@ -403,14 +416,18 @@ impl Slot {
                 .as_ref()
                 .and_then(|l| self.relays.get(l.relay))
                 .map_or("none", |r| r.name.as_str());
-            record::delivery(
-                counted,
-                &DeliveryLabels {
-                    issue: &self.composer.label(job.message_id).await,
-                    domain: self.domains.of(&job.email),
-                    relay,
-                },
-            );
+            let issue = self.composer.label(job.message_id).await;
+            {
+                let domains = self.domains.read().unwrap_or_else(|p| p.into_inner());
+                record::delivery(
+                    counted,
+                    &DeliveryLabels {
+                        issue: &issue,
+                        domain: domains.of(&job.email),
+                        relay,
+                    },
+                );
+            }
             let record = OutcomeRecord {
                 delivery_id: job.delivery_id,
                 attempt: job.attempt,

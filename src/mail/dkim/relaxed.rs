@@ -11,6 +11,50 @@ use sha2::{Digest, Sha256};
 /// tabs become one space, spaces and tabs at line ends go, empty lines at the end go, and a
 /// body that does not end with a line break gets one.
 pub fn body_hash(body: &[u8]) -> [u8; 32] {
+    match already_canonical(body) {
+        Some(canonical) => {
+            let mut hash = Sha256::new();
+            hash.update(canonical);
+            if !canonical.is_empty() && !canonical.ends_with(b"\r\n") {
+                hash.update(b"\r\n");
+            }
+            hash.finalize().into()
+        }
+        None => line_by_line(body),
+    }
+}
+
+/// The body without its empty lines at the end, when that is all relaxed canonicalization
+/// would change (every line ends in CRLF; no tab, run of spaces or space before a line end
+/// anywhere): then the whole body is hashed in one call. Our quoted-printable bodies are.
+fn already_canonical(body: &[u8]) -> Option<&[u8]> {
+    let clean = memchr::memchr(b'\t', body).is_none()
+        && DOUBLE_SPACE.find(body).is_none()
+        && SPACE_CRLF.find(body).is_none()
+        && !body.ends_with(b" ")
+        && memchr::memchr_iter(b'\n', body).all(|i| i > 0 && body.get(i - 1) == Some(&b'\r'))
+        && memchr::memchr_iter(b'\r', body).all(|i| body.get(i + 1) == Some(&b'\n'));
+    if !clean {
+        return None;
+    }
+    let mut end = body.len();
+    // Empty lines at the end go: keep one line break.
+    while end >= 4 && body.get(end - 4..end) == Some(&b"\r\n\r\n"[..]) {
+        end -= 2;
+    }
+    if end == 2 && body.starts_with(b"\r\n") {
+        end = 0;
+    }
+    body.get(..end)
+}
+
+static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+static SPACE_CRLF: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" \r\n"));
+
+/// The general case, one line at a time.
+fn line_by_line(body: &[u8]) -> [u8; 32] {
     let mut hash = Sha256::new();
     // Empty lines seen but not yet hashed: only hashed if a non-empty line follows.
     let mut empty_lines = 0usize;
@@ -48,7 +92,7 @@ pub fn body_hash(body: &[u8]) -> [u8; 32] {
 fn needs_rewrite(line: &[u8]) -> bool {
     matches!(line.last(), Some(b' ' | b'\t'))
         || memchr::memchr(b'\t', line).is_some()
-        || memchr::memmem::find(line, b"  ").is_some()
+        || DOUBLE_SPACE.find(line).is_some()
 }
 
 /// A line's spaces and tabs as relaxed canonicalization wants them: runs become one space,
@@ -145,9 +189,20 @@ mod tests {
             b"a\r\n\r\n\r\nb\r\n\r\n \r\n\t\r\n",
             b"=\r\nquoted=20printable=\r\n lines\r\n--=_b--\r\n",
             b"no final break",
+            b"clean\r\nlines\r\n\r\n\r\n",
+            b"\r\n",
+            b"clean but\nbare line feeds\r\n",
+            b"a bare\rcarriage return\r\n",
+            b"ends in a space ",
         ] {
             let want: [u8; 32] = Sha256::digest(reference(body)).into();
             assert_eq!(body_hash(body), want, "{:?}", String::from_utf8_lossy(body));
+            assert_eq!(
+                line_by_line(body),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
