@@ -92,15 +92,7 @@ fn a_relay_killed_mid_send_hands_its_share_to_the_other_and_nothing_is_lost() {
         "the first relay got its share"
     );
     doomed.kill();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = send.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "{}", send.stop_with_stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stderr = send.stop_with_stderr();
+    let (status, stderr) = send.wait_for_exit(Duration::from_secs(120));
     assert!(status.success(), "{stderr}");
     assert!(
         stderr.contains("the SMTP relay cannot be used")
@@ -136,15 +128,7 @@ fn with_every_relay_down_the_send_waits_says_so_and_resumes_when_one_is_back() {
     std::thread::sleep(Duration::from_secs(3));
     assert!(send.0.try_wait().unwrap().is_none(), "the send waits");
     let back = SmtpSink::start_on(second_port, &app.path("second-again"), &[]);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = send.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "{}", send.stop_with_stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stderr = send.stop_with_stderr();
+    let (status, stderr) = send.wait_for_exit(Duration::from_secs(90));
     assert!(status.success(), "{stderr}");
     assert!(
         stderr.contains("every relay is failing: the send waits"),

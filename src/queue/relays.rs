@@ -184,3 +184,72 @@ impl Relays {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn relays(smtp_url: &str, slots: usize) -> Relays {
+        let env: BTreeMap<String, String> = [
+            ("MORNINGPOST_SMTP_URL", smtp_url),
+            ("MORNINGPOST_SECRET_KEY", &"cd".repeat(32)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let settings = crate::config::Settings::from_sources(None, &env).expect("settings");
+        let transport = Transport::named_by(&settings).expect("relays");
+        Relays::new(&transport, slots, 3)
+    }
+
+    /// Each of `slots` slots takes its first session; which relay each got.
+    async fn first_links(relays: &Relays, slots: usize) -> (Vec<Link>, Vec<usize>) {
+        let (_tx, mut shutdown) = watch::channel(false);
+        let mut links = Vec::new();
+        for _ in 0..slots {
+            if let Some(link) = relays.link(None, &mut shutdown).await {
+                links.push(link);
+            }
+        }
+        let on = links.iter().map(|l| l.relay).collect();
+        (links, on)
+    }
+
+    #[tokio::test]
+    async fn sessions_are_shared_by_weight() {
+        let r = relays("smtp://a.example?weight=3 smtp://b.example", 8);
+        let (_links, on) = first_links(&r, 8).await;
+        assert_eq!(on.iter().filter(|&&i| i == 0).count(), 6, "{on:?}");
+        assert_eq!(on.iter().filter(|&&i| i == 1).count(), 2, "{on:?}");
+    }
+
+    #[tokio::test]
+    async fn max_connections_caps_a_relay_and_the_rest_go_elsewhere() {
+        let r = relays(
+            "smtp://a.example?max_connections=1&weight=10 smtp://b.example",
+            4,
+        );
+        let (_links, on) = first_links(&r, 4).await;
+        assert_eq!(on.iter().filter(|&&i| i == 0).count(), 1, "{on:?}");
+        assert_eq!(on.iter().filter(|&&i| i == 1).count(), 3, "{on:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_relay_hands_its_slots_over_and_gets_them_back() {
+        let r = relays("smtp://a.example smtp://b.example", 2);
+        let (mut links, on) = first_links(&r, 2).await;
+        assert_eq!(on, [0, 1]);
+        let (_tx, mut shutdown) = watch::channel(false);
+        let on_a = links.remove(0);
+        r.get(0).expect("relay a").health.failed();
+        assert!(r.another_is_up(0) && !r.another_is_up(1));
+        let moved = r.link(Some(on_a), &mut shutdown).await.expect("a session");
+        assert_eq!(moved.relay, 1, "the slot moved to the relay that works");
+        // Back up: a new slot goes to the relay with fewer sessions.
+        r.get(0).expect("relay a").health.worked();
+        let (_more, on) = first_links(&r, 1).await;
+        assert_eq!(on, [0]);
+    }
+}

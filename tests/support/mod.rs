@@ -79,6 +79,28 @@ impl ChildGuard {
     }
 }
 
+impl ChildGuard {
+    /// Waits for it to exit by itself (killing it and failing past `within`); its exit
+    /// status and standard error.
+    pub fn wait_for_exit(
+        &mut self,
+        within: std::time::Duration,
+    ) -> (std::process::ExitStatus, String) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait for the child") {
+                return (status, self.stop_with_stderr());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running after {within:?}: {}",
+                self.stop_with_stderr()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.0.kill();
