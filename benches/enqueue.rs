@@ -5,6 +5,7 @@
 //! < 10 s on each backend.
 //! PostgreSQL: MORNINGPOST_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use morningpost::domain::TimeZoneName;
@@ -13,6 +14,9 @@ use morningpost::store::{MessageKind, NewMessage, Store};
 use sqlx::Connection;
 
 const N: i64 = 1_000_000;
+
+/// Whether this process has scraped its metrics yet.
+static SCRAPED: AtomicBool = AtomicBool::new(false);
 
 /// The readers' zones: one in 25 has none (the newsletter's zone applies).
 const ZONES: [&str; 24] = [
@@ -115,7 +119,8 @@ async fn run(backend: &str, url: &str, n: i64) {
         depth.due,
         t.elapsed().as_secs_f64() * 1000.0
     );
-    morningpost::metrics::install();
+    // The reading is the process's: only the first backend's first scrape waits for one.
+    let first = morningpost::metrics::install().is_some() && !SCRAPED.swap(true, Ordering::AcqRel);
     for i in 0..3 {
         let t = Instant::now();
         let page = morningpost::metrics::render(&store).await;
@@ -123,10 +128,10 @@ async fn run(backend: &str, url: &str, n: i64) {
             "{backend:>8}: /metrics scrape {} with {n} deliveries queued in {:.1} ms{} ({} bytes)",
             i + 1,
             t.elapsed().as_secs_f64() * 1000.0,
-            if i == 0 {
-                " (a process's first scrape waits for the reading)"
+            if i == 0 && first {
+                " (the process's first scrape: it waits for a reading)"
             } else {
-                " (target < 50 ms)"
+                " (renders the last reading; target < 50 ms)"
             },
             page.len()
         );
