@@ -4,8 +4,12 @@
 //! the relay is taken out for a backoff (capped) while the others take its share
 //! (queue/relays.rs), and after `threshold` failures in a row with no other relay to turn
 //! to, the issue being sent is paused for the operator. One of these per relay.
+//!
+//! A failure counts once per try: the sends that were already on their way when the relay
+//! was taken out fail too, and are the same outage, not more of it (eight slots failing at
+//! once would otherwise double the backoff eight times, to a minute, in one instant).
 
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::clock::now_ms;
@@ -16,19 +20,25 @@ const FIRST_BACKOFF_MS: i64 = 250;
 const MAX_BACKOFF_MS: i64 = 60_000;
 
 pub(super) struct RelayHealth {
-    consecutive: AtomicU32,
-    /// No slot starts a send before this instant (ms, local clock).
-    blocked_until: AtomicI64,
+    state: Mutex<State>,
     threshold: u32,
+}
+
+#[derive(Default)]
+struct State {
+    /// Tries in a row that failed.
+    consecutive: u32,
+    /// No send starts before this instant (ms, local clock).
+    blocked_until: i64,
 }
 
 /// What one relay failure means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct RelayFailure {
-    /// When the row may be tried again.
-    pub retry_at: i64,
     /// The failures in a row so far, this one included.
     pub in_a_row: u32,
+    /// Whether this failure was a new try (not a send started before the relay was out).
+    pub counted: bool,
     /// Whether the send must now be paused.
     pub pause: bool,
 }
@@ -36,49 +46,59 @@ pub(super) struct RelayFailure {
 impl RelayHealth {
     pub fn new(threshold: u32) -> Self {
         Self {
-            consecutive: AtomicU32::new(0),
-            blocked_until: AtomicI64::new(0),
+            state: Mutex::new(State::default()),
             threshold: threshold.max(1),
         }
     }
 
-    /// Counts a failure and blocks every slot for the backoff it earns.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a failure (unless the relay is already out) and takes the relay out for the
+    /// backoff it earns.
     pub fn failed(&self) -> RelayFailure {
-        let n = self
-            .consecutive
-            .fetch_add(1, Ordering::AcqRel)
-            .saturating_add(1);
-        let now = now_ms();
-        let retry_at = now.saturating_add(backoff_ms(n));
-        self.blocked_until.fetch_max(retry_at, Ordering::AcqRel);
+        self.failed_at(now_ms())
+    }
+
+    fn failed_at(&self, now: i64) -> RelayFailure {
+        let mut s = self.state();
+        let counted = s.blocked_until <= now;
+        if counted {
+            s.consecutive = s.consecutive.saturating_add(1);
+            s.blocked_until = now.saturating_add(backoff_ms(s.consecutive));
+        }
         RelayFailure {
-            retry_at,
-            in_a_row: n,
-            pause: n >= self.threshold,
+            in_a_row: s.consecutive,
+            counted,
+            pause: counted && s.consecutive >= self.threshold,
         }
     }
 
     /// The relay answered as a relay should (even a refusal of one recipient): the streak
-    /// ends.
-    /// Returns whether it was failing until now.
+    /// ends. Returns whether it was failing until now.
     pub fn worked(&self) -> bool {
-        let was_failing = self.consecutive.swap(0, Ordering::AcqRel) > 0;
-        if was_failing {
-            self.blocked_until.store(0, Ordering::Release);
-        }
+        let mut s = self.state();
+        let was_failing = s.consecutive > 0;
+        *s = State::default();
         was_failing
     }
 
     /// After the send was paused, counting starts again (a resumed send gets the full
     /// `threshold` of tries before it is paused again).
     pub fn restart_count(&self) {
-        self.consecutive.store(0, Ordering::Release);
+        self.state().consecutive = 0;
     }
 
     /// How long the relay is still out after its last failure; `None` when it may be used.
     pub fn blocked_for(&self, now: i64) -> Option<Duration> {
-        let wait = self.blocked_until.load(Ordering::Acquire) - now;
+        let wait = self.state().blocked_until - now;
         (wait > 0).then(|| Duration::from_millis(wait.unsigned_abs()))
+    }
+
+    /// When it may be used again (now or earlier when it may be used now).
+    pub fn usable_at(&self) -> i64 {
+        self.state().blocked_until
     }
 }
 
@@ -104,15 +124,42 @@ mod tests {
     }
 
     #[test]
+    fn sends_failing_while_the_relay_is_out_are_the_same_outage() {
+        let h = RelayHealth::new(10);
+        let first = h.failed_at(1_000);
+        assert_eq!(
+            (first.in_a_row, first.counted, h.usable_at()),
+            (1, true, 1_250)
+        );
+        // Seven more slots fail in the same instant: the backoff stays.
+        for _ in 0..7 {
+            let same = h.failed_at(1_001);
+            assert_eq!(
+                (same.in_a_row, same.counted, h.usable_at()),
+                (1, false, 1_250)
+            );
+        }
+        // The next try, once the backoff is over, counts and doubles it.
+        let second = h.failed_at(1_250);
+        assert_eq!(
+            (second.in_a_row, second.counted, h.usable_at()),
+            (2, true, 1_750)
+        );
+    }
+
+    #[test]
     fn the_threshold_pauses_and_a_working_relay_ends_the_streak() {
         let h = RelayHealth::new(3);
-        assert!(!h.failed().pause);
-        assert!(!h.failed().pause);
-        let third = h.failed();
+        let mut next = || h.failed_at(h.usable_at());
+        assert!(!next().pause);
+        assert!(!next().pause);
+        let third = next();
         assert!(third.pause && third.in_a_row == 3);
-        h.worked();
-        assert_eq!(h.failed().in_a_row, 1);
+        assert!(h.worked());
+        assert_eq!(h.blocked_for(0), None, "usable at once");
+        let now = h.usable_at();
+        assert_eq!(h.failed_at(now).in_a_row, 1);
         h.restart_count();
-        assert_eq!(h.failed().in_a_row, 1);
+        assert_eq!(h.failed_at(now + 60_000).in_a_row, 1);
     }
 }

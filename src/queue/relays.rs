@@ -91,6 +91,15 @@ impl Relays {
         self.relays.iter().map(|r| r.name.as_str())
     }
 
+    /// When the first relay may be used again (now or earlier when one may be used now).
+    pub fn next_usable_at(&self) -> i64 {
+        self.relays
+            .iter()
+            .map(|r| r.health.usable_at())
+            .min()
+            .unwrap_or_default()
+    }
+
     /// Whether some relay other than `except` may be used now.
     pub fn another_is_up(&self, except: usize) -> bool {
         let now = now_ms();

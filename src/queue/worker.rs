@@ -568,11 +568,18 @@ impl Slot {
         let failure = relay.health.failed();
         record::relay_up(&relay.name, false);
         let another = self.relays.another_is_up(index);
-        // The operator hears of it at once (ERROR), then without a line per message.
-        if failure.in_a_row == 1 {
-            tracing::error!(relay = %relay.name, delivery = job.delivery_id, %reply, other_relay_up = another, "the SMTP relay cannot be used; its messages go back to the queue until a relay can take them");
-        } else {
-            tracing::warn!(relay = %relay.name, delivery = job.delivery_id, %reply, in_a_row = failure.in_a_row, "the SMTP relay still cannot be used");
+        // The operator hears of it at once (ERROR), then once per try: the sends that were
+        // on their way when it was taken out say nothing more.
+        match (failure.counted, failure.in_a_row) {
+            (true, 1) => {
+                tracing::error!(relay = %relay.name, delivery = job.delivery_id, %reply, other_relay_up = another, "the SMTP relay cannot be used; its messages go back to the queue until a relay can take them")
+            }
+            (true, _) => {
+                tracing::warn!(relay = %relay.name, delivery = job.delivery_id, %reply, in_a_row = failure.in_a_row, "the SMTP relay still cannot be used")
+            }
+            (false, _) => {
+                tracing::debug!(relay = %relay.name, delivery = job.delivery_id, %reply, "a send already on its way to a relay taken out failed too")
+            }
         }
         if failure.pause && !another && job.token_id.is_none() {
             let reason = format!(
@@ -591,7 +598,12 @@ impl Slot {
                 }
             }
         }
-        let due_at = if another { now_ms() } else { failure.retry_at };
+        // Due when a relay can take it: now if another is up, else when the first is back.
+        let due_at = if another {
+            now_ms()
+        } else {
+            self.relays.next_usable_at().max(now_ms())
+        };
         (
             Outcome::Deferred { reply, due_at },
             DeliveryOutcome::Deferred,
