@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn the_threshold_pauses_and_a_working_relay_ends_the_streak() {
         let h = RelayHealth::new(3);
-        let mut next = || h.failed_at(h.usable_at());
+        let next = || h.failed_at(h.usable_at());
         assert!(!next().pause);
         assert!(!next().pause);
         let third = next();
