@@ -24,6 +24,12 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// Whether this process records metrics (it serves them): the worker skips the work of
+/// labelling each delivery otherwise (`send --wait`, the demo).
+pub fn installed() -> bool {
+    HANDLE.get().is_some_and(Option::is_some)
+}
+
 /// Installs the recorder (once per process) and returns its handle; `None` when another
 /// recorder was installed first (then nothing is recorded here, and the scrape says so).
 pub fn install() -> Option<&'static PrometheusHandle> {
