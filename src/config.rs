@@ -281,3 +281,18 @@ impl Settings {
         raw.into_settings()
     }
 }
+
+#[cfg(test)]
+impl Settings {
+    /// Settings from these environment variables alone (and a fixed secret key unless they
+    /// give one), for unit tests.
+    pub(crate) fn from_env_for_tests(vars: &[(&str, &str)]) -> Self {
+        let mut env: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.entry("MORNINGPOST_SECRET_KEY".to_owned())
+            .or_insert_with(|| "ab".repeat(32));
+        Self::from_sources(None, &env).unwrap_or_else(|e| panic!("test settings: {e}"))
+    }
+}

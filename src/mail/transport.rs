@@ -274,19 +274,10 @@ impl Sender {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn settings(smtp_url: &str) -> crate::config::Settings {
-        let env: BTreeMap<String, String> = [
-            ("MORNINGPOST_SMTP_URL", smtp_url),
-            ("MORNINGPOST_SECRET_KEY", &"ab".repeat(32)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        crate::config::Settings::from_sources(None, &env).expect("settings")
+        crate::config::Settings::from_env_for_tests(&[("MORNINGPOST_SMTP_URL", smtp_url)])
     }
 
     #[test]

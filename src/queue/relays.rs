@@ -196,19 +196,11 @@ impl Relays {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn relays(smtp_url: &str, slots: usize) -> Relays {
-        let env: BTreeMap<String, String> = [
-            ("MORNINGPOST_SMTP_URL", smtp_url),
-            ("MORNINGPOST_SECRET_KEY", &"cd".repeat(32)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let settings = crate::config::Settings::from_sources(None, &env).expect("settings");
+        let settings =
+            crate::config::Settings::from_env_for_tests(&[("MORNINGPOST_SMTP_URL", smtp_url)]);
         let transport = Transport::named_by(&settings).expect("relays");
         Relays::new(&transport, slots, 3)
     }
