@@ -48,22 +48,10 @@ fn scrape(port: u16) -> String {
 /// has them.
 fn database_counts(app: &App) -> (BTreeMap<String, i64>, i64) {
     let url = app.database_url();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let states = support::rows::text_and_number(
-            &url,
-            "SELECT state, CAST(COUNT(*) AS BIGINT) FROM deliveries GROUP BY state",
-        )
-        .await;
-        let failures = support::rows::text_and_number(
-            &url,
-            "SELECT 'all', CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM deliveries",
-        )
-        .await;
-        (
-            states.into_iter().collect(),
-            failures.first().map_or(0, |(_, n)| *n),
-        )
-    })
+    (
+        support::rows::delivery_states(&url),
+        support::rows::total_failures(&url),
+    )
 }
 
 #[test]

@@ -29,29 +29,12 @@ fn readers(app: &App, n: usize) {
     app.import_readers(&csv);
 }
 
-/// Rows by state.
 fn states(app: &App) -> BTreeMap<String, i64> {
-    let url = app.database_url();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(support::rows::text_and_number(
-            &url,
-            "SELECT state, CAST(COUNT(*) AS BIGINT) FROM deliveries GROUP BY state",
-        ))
-        .into_iter()
-        .collect()
+    support::rows::delivery_states(&app.database_url())
 }
 
 fn total_failures(app: &App) -> i64 {
-    let url = app.database_url();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(support::rows::text_and_number(
-            &url,
-            "SELECT 'all', CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM deliveries",
-        ))
-        .first()
-        .map_or(0, |(_, n)| *n)
+    support::rows::total_failures(&app.database_url())
 }
 
 #[test]

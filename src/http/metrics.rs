@@ -15,7 +15,7 @@ use ipnet::IpNet;
 use super::client_ip::ClientIp;
 use crate::config::Settings;
 use crate::domain::routes;
-use crate::metrics::record;
+use crate::metrics::{Scraper, record};
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -24,7 +24,7 @@ pub struct MetricsEndpoint {
 }
 
 struct Inner {
-    store: Store,
+    scraper: Scraper,
     client_ip: ClientIp,
     allowed_from: Vec<IpNet>,
 }
@@ -32,11 +32,10 @@ struct Inner {
 impl MetricsEndpoint {
     /// Installs the process's recorder, so that counting starts now.
     pub fn new(settings: &Settings, store: Store) -> Self {
-        crate::metrics::install();
         let subscriptions = &settings.subscriptions;
         Self {
             inner: Arc::new(Inner {
-                store,
+                scraper: Scraper::new(store),
                 client_ip: ClientIp::new(
                     subscriptions.trust_forwarded_for,
                     &subscriptions.trusted_proxies,
@@ -75,7 +74,7 @@ async fn scrape(State(endpoint): State<MetricsEndpoint>, request: Request) -> Re
     if !endpoint.allows(&request) {
         return (StatusCode::NOT_FOUND, "There is nothing at this address.\n").into_response();
     }
-    let text = crate::metrics::render(&endpoint.inner.store).await;
+    let text = endpoint.inner.scraper.render().await;
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

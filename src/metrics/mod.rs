@@ -14,7 +14,7 @@ pub mod record;
 mod scrape;
 
 pub use domains::{DomainLabels, TOP_DOMAINS};
-pub use scrape::{CONTENT_TYPE, render};
+pub use scrape::{CONTENT_TYPE, Scraper};
 
 /// Upper bounds of the latency histograms, in seconds: a local relay answers in a
 /// millisecond, a distant one in a few hundred, a stalled one at the SMTP timeout.

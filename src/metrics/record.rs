@@ -84,6 +84,10 @@ pub fn delivery(outcome: DeliveryOutcome, at: &DeliveryLabels<'_>) {
 /// status code (RFC 3463), `none` when it has none; replies we did not get (a timeout, a
 /// lost connection) are `none` / `none`.
 pub fn smtp_reply(relay: &str, reply: &str) {
+    // The reply is read for its code only where metrics are served.
+    if !super::installed() {
+        return;
+    }
     let code = crate::domain::reply_code(reply).unwrap_or_default();
     let mut words = code.split(' ');
     let class = match words.next().and_then(|c| c.chars().next()) {

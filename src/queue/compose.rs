@@ -55,7 +55,11 @@ pub struct Composer {
 /// A stored message, ready to be personalised.
 #[derive(Clone)]
 enum Prepared {
-    Issue(Arc<IssueMessage>),
+    Issue {
+        message: Arc<IssueMessage>,
+        /// Its slug, as the metrics label it.
+        label: Arc<str>,
+    },
     Confirmation(Arc<ConfirmationMail>),
 }
 
@@ -86,7 +90,7 @@ impl Composer {
             .as_deref()
             .filter(|n| !n.chars().any(char::is_control));
         match self.prepared(c.message_id).await? {
-            Prepared::Issue(message) => self.writer.issue_copy(
+            Prepared::Issue { message, .. } => self.writer.issue_copy(
                 &message,
                 &to,
                 name,
@@ -103,12 +107,12 @@ impl Composer {
     }
 
     /// The metrics' issue label of a message: the issue's slug, `confirmation`, or
-    /// `unknown` when it cannot be loaded.
-    pub async fn label(&self, id: uuid::Uuid) -> String {
+    /// `unknown` when it cannot be loaded. Made once per message, with what is cached.
+    pub async fn label(&self, id: uuid::Uuid) -> Arc<str> {
         match self.prepared(id).await {
-            Ok(Prepared::Issue(message)) => message.issue().slug.to_string(),
-            Ok(Prepared::Confirmation(_)) => "confirmation".to_owned(),
-            Err(_) => "unknown".to_owned(),
+            Ok(Prepared::Issue { label, .. }) => label,
+            Ok(Prepared::Confirmation(_)) => Arc::from("confirmation"),
+            Err(_) => Arc::from("unknown"),
         }
     }
 
@@ -130,7 +134,10 @@ impl Composer {
         let prepared = match stored.kind {
             MessageKind::Issue => {
                 let rendered = rendered_from_stored(stored)?;
-                Prepared::Issue(Arc::new(self.writer.issue_message(Arc::new(rendered))))
+                Prepared::Issue {
+                    label: Arc::from(rendered.slug.as_str()),
+                    message: Arc::new(self.writer.issue_message(Arc::new(rendered))),
+                }
             }
             MessageKind::Confirmation => Prepared::Confirmation(Arc::new(ConfirmationMail {
                 subject: stored.subject,

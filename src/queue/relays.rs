@@ -124,32 +124,28 @@ impl Relays {
                 return link;
             }
             let now = now_ms();
-            let up: Vec<usize> = (0..self.relays.len())
-                .filter(|&i| {
-                    self.relays
-                        .get(i)
-                        .is_some_and(|r| r.health.blocked_for(now).is_none())
-                })
-                .collect();
+            let is_up = |r: &Relay| r.health.blocked_for(now).is_none();
             let current = link.as_ref().map(|l| l.relay);
+            let here = current.and_then(|c| self.relays.get(c));
             // The up relay (not the current one) that one more session would load least.
-            let best = up
+            let best = self
+                .relays
                 .iter()
-                .copied()
-                .filter(|&i| Some(i) != current)
-                .filter_map(|i| self.relays.get(i).map(|r| (i, r)))
+                .enumerate()
+                .filter(|&(i, r)| Some(i) != current && is_up(r))
                 .filter(|(_, r)| r.sessions.available_permits() > 0)
                 .min_by(|(_, a), (_, b)| a.load(1).total_cmp(&b.load(1)));
-            let current_up = current.is_some_and(|c| up.contains(&c));
+            let current_up = here.is_some_and(is_up);
             // Stay unless moving would even out the sessions per weight.
-            let stay = match (current.and_then(|c| self.relays.get(c)), best) {
+            let stay = match (here, best) {
                 (Some(here), Some((_, there))) => here.load(0) <= there.load(1),
                 _ => true,
             };
             if current_up && stay {
                 return link;
             }
-            if !up.is_empty() && self.all_out.swap(false, Ordering::AcqRel) {
+            let any_up = self.relays.iter().any(is_up);
+            if any_up && self.all_out.swap(false, Ordering::AcqRel) {
                 tracing::info!("a relay is back; sending again");
             }
             if let Some((i, relay)) = best
@@ -167,7 +163,7 @@ impl Relays {
             if current_up {
                 return link;
             }
-            let pause = if up.is_empty() {
+            let pause = if !any_up {
                 // Every relay is out: drop the session, wait for the first to come back.
                 if let Some(mut old) = link.take() {
                     old.sender.close().await;

@@ -26,3 +26,27 @@ pub fn failures_by_email(database_url: &str) -> std::collections::BTreeMap<Strin
         .into_iter()
         .collect()
 }
+
+/// The deliveries by state (`queued`, `sending`, `sent`, …), on either backend.
+pub fn delivery_states(database_url: &str) -> std::collections::BTreeMap<String, i64> {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(text_and_number(
+            database_url,
+            "SELECT state, CAST(COUNT(*) AS BIGINT) FROM deliveries GROUP BY state",
+        ))
+        .into_iter()
+        .collect()
+}
+
+/// The failures (tries that ended in a 4xx) over every delivery.
+pub fn total_failures(database_url: &str) -> i64 {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(text_and_number(
+            database_url,
+            "SELECT 'all', CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM deliveries",
+        ))
+        .first()
+        .map_or(0, |(_, n)| *n)
+}

@@ -3,9 +3,8 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use super::sink::free_port;
+use super::sink::{free_port, wait_until_listening};
 
 pub struct ScriptedRelay {
     pub port: u16,
@@ -38,14 +37,7 @@ impl ScriptedRelay {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 with aiosmtpd (scripts/ensure-tools installs python3-aiosmtpd)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the scripted relay did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_listening(port, "the scripted relay");
         Self { port, log, child }
     }
 
