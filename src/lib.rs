@@ -19,6 +19,7 @@ pub mod logging;
 pub mod mail;
 pub mod mailbox;
 pub mod metrics;
+pub mod preview;
 pub mod queue;
 pub mod render;
 pub mod report;

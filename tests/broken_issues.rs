@@ -35,6 +35,10 @@ fn broken_issue_files_are_located_and_explained() {
         Case { name: "level-1 heading", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nLead.\n\n# Big\n", line: 7, col: 1, message: "`#` heading is not allowed" },
         Case { name: "javascript link", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nSee [this](javascript:alert(1)).\n", line: 5, col: 5, message: "link target `javascript:alert(1)` is not allowed" },
         Case { name: "plain http link", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n\n## S\n\n- [x](http://example.com) \xe2\x80\x94 y\n", line: 8, col: 3, message: "is not allowed" },
+        // The docs once suggested `/archive`; the archive is at `/issues`, so every reader
+        // who clicked it got "Not found".
+        Case { name: "dead site link", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nLead.\n\nSee [past issues](/archive).\n", line: 7, col: 5, message: "link `/archive` names no page of this site" },
+        Case { name: "dead site link in a card", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n\n## S\n\n- [x](/issues/2026-11-27/extra) \xe2\x80\x94 y\n", line: 8, col: 3, message: "names no page" },
         Case { name: "nested list", source: b"+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n- a\n  - b\n", line: 6, col: 3, message: "nested lists" },
         Case { name: "reserved slot character", source: "+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\nx\u{FDD0}y\n".as_bytes(), line: 5, col: 2, message: "reserved" },
         // Markdown and TOML decode escapes after the raw file is checked: before, these parsed

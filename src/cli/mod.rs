@@ -31,7 +31,7 @@ use crate::config::Settings;
 use crate::send::{SendRequest, Timing};
 use crate::store::RetryScope;
 pub use delivery::send_issue;
-pub use preview::{PREVIEW_RECIPIENT, WrittenFile, print_files, write_preview};
+pub use preview::{WrittenFile, print_files, write_preview};
 pub use stdout::{StdoutError, is_closed_stdout};
 
 #[derive(Debug, Parser)]
@@ -67,6 +67,15 @@ pub enum Command {
         /// Output folder.
         #[arg(long, default_value = "preview")]
         out: PathBuf,
+    },
+    /// Serve an issue on localhost as readers will see it (desktop and phone, light and dark,
+    /// the text part, the warnings), rendered again each time the file is saved.
+    Preview {
+        /// The issue file (TOML front matter + Markdown).
+        issue: PathBuf,
+        /// Where the preview listens.
+        #[arg(long, default_value = "127.0.0.1:8025", value_name = "ADDR:PORT")]
+        bind: std::net::SocketAddr,
     },
     /// Manage subscribers.
     #[command(subcommand)]
@@ -194,6 +203,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let parsed = crate::issue::read_issue_file(&issue)?;
             let files = write_preview(&settings, &parsed, &out)?;
             print_files(&files)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Preview { issue, bind } => {
+            runtime()?.block_on(crate::preview::serve(settings, issue.clone(), bind, |addr| {
+                eprintln!(
+                    "previewing {} at http://{addr}/ (rendered again on every save; Ctrl-C to stop)",
+                    issue.display()
+                );
+            }))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Init => runtime()?.block_on(init::run(&settings)),

@@ -10,7 +10,7 @@ mod token;
 mod verp;
 
 pub use issue_slug::{IssueSlug, IssueSlugError};
-pub use public_urls::{PublicUrls, carries_token, issue_path, routes};
+pub use public_urls::{PublicUrls, carries_token, is_linkable_path, issue_path, routes};
 pub use reply_code::reply_code;
 pub use subscriber_email::{SubscriberEmail, SubscriberEmailError};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};

@@ -14,11 +14,16 @@ pub mod routes {
     pub const UNSUBSCRIBE: &str = "/unsubscribe/{token}";
     pub const ARCHIVE: &str = "/issues";
     pub const ISSUE: &str = "/issues/{slug}";
+    /// The archive as an Atom feed.
+    pub const FEED: &str = "/issues/feed.xml";
     pub const HEALTH: &str = "/healthz";
     /// Amazon SES events, posted by Amazon SNS (`ses_webhook`).
     pub const SES_WEBHOOK: &str = "/webhooks/ses";
     /// Prometheus metrics (`metrics_allowed_from`).
     pub const METRICS: &str = "/metrics";
+    /// The pages a link in an issue may name: what a reader's browser can open without a
+    /// token. `{slug}` stands for one path segment.
+    pub const LINKABLE: &[&str] = &[HOME, ARCHIVE, ISSUE, FEED];
     /// Every route, for labels that must come from a bounded set.
     pub const ALL: &[&str] = &[
         HOME,
@@ -27,6 +32,7 @@ pub mod routes {
         UNSUBSCRIBE,
         ARCHIVE,
         ISSUE,
+        FEED,
         HEALTH,
         SES_WEBHOOK,
         METRICS,
@@ -74,6 +80,11 @@ impl PublicUrls {
         self.absolute(routes::ARCHIVE)
     }
 
+    /// The archive's Atom feed.
+    pub fn feed(&self) -> String {
+        self.absolute(routes::FEED)
+    }
+
     /// An issue's web version: the "view in browser" link.
     pub fn issue(&self, slug: &IssueSlug) -> String {
         self.absolute(&issue_path(slug))
@@ -90,6 +101,35 @@ pub fn issue_path(slug: &impl fmt::Display) -> String {
     format!("{}/{slug}", routes::ARCHIVE)
 }
 
+/// Whether a site-relative link (`/issues?x#y`) names a page the server answers, one of
+/// [`routes::LINKABLE`]; the query and fragment are not part of the route.
+pub fn is_linkable_path(link: &str) -> bool {
+    let path = link.split(['?', '#']).next().unwrap_or(link);
+    routes::LINKABLE
+        .iter()
+        .any(|route| route_matches(route, path))
+}
+
+fn route_matches(route: &str, path: &str) -> bool {
+    if route == routes::HOME {
+        return path == routes::HOME;
+    }
+    let mut want = route.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h)) if w.starts_with('{') => {
+                if h.is_empty() {
+                    return false;
+                }
+            }
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Whether a request path carries a token (confirm and unsubscribe pages): those pages are
 /// never cached.
 pub fn carries_token(path: &str) -> bool {
@@ -103,6 +143,35 @@ pub fn carries_token(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_site_link_must_name_a_page_the_server_answers() {
+        for good in [
+            "/",
+            "/issues",
+            "/issues?page=2",
+            "/issues/2026-11-27",
+            "/issues/2026-11-27#tools",
+            "/issues/feed.xml",
+        ] {
+            assert!(is_linkable_path(good), "{good}");
+        }
+        for dead in [
+            "/archive",
+            "/issues/",
+            "/issues/2026-11-27/more",
+            "/subscribe",
+            "/confirm/abc",
+            "/unsubscribe/abc",
+            "/healthz",
+            "/metrics",
+            "/webhooks/ses",
+            "//evil.example",
+            "/index.html",
+        ] {
+            assert!(!is_linkable_path(dead), "{dead}");
+        }
+    }
 
     #[test]
     fn addresses_are_built_from_the_base_and_the_routes() {

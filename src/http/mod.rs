@@ -8,6 +8,7 @@ mod body;
 mod client_ip;
 mod confirm;
 mod error;
+mod feed;
 mod limiter;
 mod metrics;
 mod open_files;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Newsletter, Settings};
-use crate::domain::TokenKey;
+use crate::domain::{PublicUrls, TokenKey};
 use crate::feedback::ses::SesWebhook;
 use crate::store::Store;
 use crate::subscribers::confirmations::{Signups, store_template};
@@ -49,6 +50,8 @@ struct Inner {
     signups: signups::SignupQueue,
     key: TokenKey,
     newsletter: Arc<Newsletter>,
+    /// The public addresses, for the feed's absolute links.
+    urls: PublicUrls,
     /// What every sign-up request is made with (the key, the rules, the stored template).
     signups_rules: Signups,
     /// The sign-up rate limit; `None` = no limit.
@@ -101,6 +104,7 @@ impl AppState {
                 store,
                 key: key.clone(),
                 newsletter: Arc::new(settings.newsletter.clone()),
+                urls: settings.urls(),
                 signups_rules: Signups {
                     key,
                     rules: subscriptions.clone(),

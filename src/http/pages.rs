@@ -17,7 +17,7 @@ pub fn page(status: StatusCode, newsletter: &Newsletter, title: &str, body: Mark
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            (document_head(&format!("{title} · {}", newsletter.name), PAGE_CSS))
+            (document_head(&format!("{title} · {}", newsletter.name), PAGE_CSS, Some(routes::FEED)))
             body {
                 main class="container page" {
                     header class="masthead" {

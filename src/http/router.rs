@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 
 use super::read_body::{MAX_BODY, MAX_WEBHOOK_BODY, read_body};
 use super::{
-    AppState, archive, confirm, limiter, metrics, security, subscribe, unsubscribe, webhooks,
+    AppState, archive, confirm, feed, limiter, metrics, security, subscribe, unsubscribe, webhooks,
 };
 use crate::domain::routes;
 
@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
             get(unsubscribe::show).post(unsubscribe::unsubscribe),
         )
         .route(routes::ARCHIVE, get(archive::index))
+        .route(routes::FEED, get(feed::feed))
         .route(routes::ISSUE, get(archive::issue))
         .route(routes::HEALTH, get(archive::healthz))
         .route(

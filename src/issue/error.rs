@@ -75,6 +75,11 @@ pub enum Problem {
     TopHeading,
     #[error("link target `{0}` is not allowed: use https://…, mailto:… or a /path on this site")]
     BadLink(String),
+    #[error(
+        "link `{0}` names no page of this site: site links may point to `/` (the subscribe page), \
+         `/issues` (the archive), `/issues/YYYY-MM-DD` (an issue) or `/issues/feed.xml` (the feed)"
+    )]
+    NoSuchPage(String),
     #[error("nested lists are not supported: make the inner items part of the outer item's text")]
     NestedList,
     #[error("`{0}` is reserved for internal use and cannot appear in an issue")]

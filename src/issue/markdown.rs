@@ -105,8 +105,7 @@ impl<'a> BodyParser<'a> {
                 Event::Start(Tag::Emphasis) => Inline::Emphasis(self.inlines(TagEnd::Emphasis)?),
                 Event::Start(Tag::Strong) => Inline::Strong(self.inlines(TagEnd::Strong)?),
                 Event::Start(Tag::Link { dest_url, .. }) => {
-                    let href = check_href(&dest_url)
-                        .ok_or_else(|| (range.start, Problem::BadLink(dest_url.to_string())))?;
+                    let href = check_href(&dest_url).map_err(|p| (range.start, p))?;
                     Inline::Link {
                         href,
                         children: self.inlines(TagEnd::Link)?,
@@ -114,8 +113,7 @@ impl<'a> BodyParser<'a> {
                 }
                 // Images become links to the image: readable with images off, no remote fetch.
                 Event::Start(Tag::Image { dest_url, .. }) => {
-                    let href = check_href(&dest_url)
-                        .ok_or_else(|| (range.start, Problem::BadLink(dest_url.to_string())))?;
+                    let href = check_href(&dest_url).map_err(|p| (range.start, p))?;
                     Inline::Link {
                         href,
                         children: self.inlines(TagEnd::Image)?,
@@ -222,18 +220,24 @@ fn texts_of<'e>(event: &'e Event<'_>) -> Vec<&'e str> {
     }
 }
 
-fn check_href(url: &CowStr<'_>) -> Option<Href> {
+/// A link target as the issue may use it, or the problem with it: a site path must name a
+/// page the server answers (a dead `/archive` is caught here, at render, not by a reader).
+fn check_href(url: &CowStr<'_>) -> Result<Href, Problem> {
     let url = url.trim();
     if url.starts_with('/') && !url.starts_with("//") {
-        return Some(Href::SitePath(url.to_owned()));
+        if !crate::domain::is_linkable_path(url) {
+            return Err(Problem::NoSuchPage(url.to_owned()));
+        }
+        return Ok(Href::SitePath(url.to_owned()));
     }
-    let parsed = url::Url::parse(url).ok()?;
+    let bad = || Problem::BadLink(url.to_owned());
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
     match parsed.scheme() {
         "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => {
-            Some(Href::Https(parsed.to_string()))
+            Ok(Href::Https(parsed.to_string()))
         }
-        "mailto" if parsed.path().contains('@') => Some(Href::Mailto(parsed.to_string())),
-        _ => None,
+        "mailto" if parsed.path().contains('@') => Ok(Href::Mailto(parsed.to_string())),
+        _ => Err(bad()),
     }
 }
 

@@ -80,6 +80,19 @@ impl Href {
             Href::SitePath(p) => urls.absolute(p),
         }
     }
+
+    /// The host a web link leads to, without a leading `www.`: shown beside a card's name.
+    /// Site paths and mail addresses have none worth showing.
+    pub fn host(&self) -> Option<String> {
+        match self {
+            Href::Https(u) => {
+                let url = url::Url::parse(u).ok()?;
+                let host = url.host_str()?;
+                Some(host.strip_prefix("www.").unwrap_or(host).to_owned())
+            }
+            Href::Mailto(_) | Href::SitePath(_) => None,
+        }
+    }
 }
 
 impl Inline {

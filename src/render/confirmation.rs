@@ -3,6 +3,7 @@
 
 use maud::{DOCTYPE, html};
 
+use super::frame::email_body;
 use super::head::document_head;
 use super::{RenderContext, RenderError, Slot, Template, inline};
 
@@ -22,27 +23,21 @@ pub fn render_confirmation(
     let subject = format!("Confirm your subscription to {name}");
     let markup = html! {
         (DOCTYPE)
-        html lang="en" {
-            (document_head(&subject, ""))
-            body {
-                table class="wrapper" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
-                    tr { td align="center" {
-                        table class="container" role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" {
-                            tr { td class="masthead" {
-                                p class="masthead-name" { (name) }
-                                p class="tagline" { (ctx.newsletter.tagline) }
-                            } }
-                            tr { td class="story" {
-                                h1 class="headline" { "One click to confirm" }
-                                p { "Someone, hopefully you, asked to receive " (name) " at " (Slot::RecipientEmail.marker()) ". Confirm and the next issue is on its way:" }
-                                p { a class="button" href=(Slot::ConfirmUrl.marker()) { "Confirm my subscription" } }
-                                p { "The link works for " (valid_hours) " hours. If you did not ask, ignore this mail: you will not hear from us again." }
-                            } }
-                            tr { td class="footer" { p { (ctx.newsletter.postal_address) } } }
-                        }
-                    } }
-                }
-            }
+        html lang="en" "xmlns:v"="urn:schemas-microsoft-com:vml" "xmlns:o"="urn:schemas-microsoft-com:office:office" {
+            (document_head(&subject, "", None))
+            (email_body(None, html! {
+                tr { td class="masthead" {
+                    p class="masthead-name" { (name) }
+                    p class="tagline" { (ctx.newsletter.tagline) }
+                } }
+                tr { td class="story" {
+                    h1 class="headline" { "One click to confirm" }
+                    p { "Someone, hopefully you, asked to receive " (name) " at " (Slot::RecipientEmail.marker()) ". Confirm and the next issue is on its way:" }
+                    p { a class="button" href=(Slot::ConfirmUrl.marker()) { "Confirm my subscription" } }
+                    p { "The link works for " (valid_hours) " hours. If you did not ask, ignore this mail: you will not hear from us again." }
+                } }
+                tr { td class="footer" { p { span class="address" { (ctx.newsletter.postal_address) } } } }
+            }))
         }
     };
     let html = inline::inline_css(&markup.into_string())?;

@@ -1,7 +1,8 @@
 //! The maud layout shared by the email and the web archive page.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
+use super::frame::email_body;
 use super::head::document_head;
 use super::{RenderContext, Slot, long_date};
 use crate::domain::PublicUrls;
@@ -16,41 +17,34 @@ pub(super) enum Audience {
 
 pub(super) fn page(issue: &Issue, ctx: &RenderContext, audience: Audience) -> Markup {
     let base = &ctx.urls;
+    let feed = ctx.urls.feed();
+    let feed = (audience == Audience::Web).then_some(feed.as_str());
     html! {
         (DOCTYPE)
-        html lang="en" {
-            (document_head(&issue.subject, ""))
-            body {
-                @if let Some(pre) = &issue.preheader {
-                    // Hidden inbox preview; the padding keeps clients from pulling body text after it.
-                    div class="preheader" { (pre) (PreEscaped("&#8199;&#65279;&#847;".repeat(30))) }
+        html lang="en" "xmlns:v"="urn:schemas-microsoft-com:vml" "xmlns:o"="urn:schemas-microsoft-com:office:office" {
+            (document_head(&issue.subject, "", feed))
+            (email_body(issue.preheader.as_deref(), html! {
+                @if audience == Audience::Email {
+                    tr { td class="topbar" { a href=(Slot::ViewUrl.marker()) { "View in browser" } } }
                 }
-                table class="wrapper" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
-                    tr { td align="center" {
-                        table class="container" role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" {
-                            @if audience == Audience::Email {
-                                tr { td class="topbar" { a href=(Slot::ViewUrl.marker()) { "View in browser" } } }
-                            }
-                            tr { td class="masthead" {
-                                h1 class="masthead-name" { (ctx.newsletter.name) }
-                                p class="tagline" { (ctx.newsletter.tagline) }
-                                p class="dateline" { (long_date(issue.date)) }
-                            } }
-                            tr { td class="story" {
-                                h2 class="lead-headline" { (issue.title) }
-                                (blocks(&issue.lead, base))
-                            } }
-                            @for section in &issue.sections {
-                                tr { td class="section" {
-                                    h2 class="section-title" { (section.title) }
-                                    (blocks(&section.blocks, base))
-                                } }
-                            }
-                            tr { td class="footer" { (footer(ctx, audience)) } }
-                        }
+                tr { td class="masthead" {
+                    h1 class="masthead-name" { (ctx.newsletter.name) }
+                    p class="tagline" { (ctx.newsletter.tagline) }
+                    // A span, so the reset for dates a client turns into links has a hold.
+                    p class="dateline" { span { (long_date(issue.date)) } }
+                } }
+                tr { td class="story" {
+                    h2 class="lead-headline" { (issue.title) }
+                    (blocks(&issue.lead, base))
+                } }
+                @for section in &issue.sections {
+                    tr { td class="section" {
+                        h2 class="section-title" { (section.title) }
+                        (blocks(&section.blocks, base))
                     } }
                 }
-            }
+                tr { td class="footer" { (footer(ctx, audience)) } }
+            }))
         }
     }
 }
@@ -61,7 +55,9 @@ fn footer(ctx: &RenderContext, audience: Audience) -> Markup {
         @match audience {
             Audience::Email => {
                 p { "You receive " (name) " at " (Slot::RecipientEmail.marker()) " because " (Slot::Why.marker()) }
-                p {
+                // The reader is subscribed: invite them to pass it on, not to subscribe.
+                p { "Know someone who would enjoy it? Forward this email: they can " a href=(ctx.urls.home()) { "subscribe here" } "." }
+                p class="footer-links" {
                     a href=(Slot::UnsubscribeUrl.marker()) { "Unsubscribe" }
                     " · "
                     a href=(Slot::ViewUrl.marker()) { "View in browser" }
@@ -69,9 +65,10 @@ fn footer(ctx: &RenderContext, audience: Audience) -> Markup {
             }
             Audience::Web => {
                 p { "Enjoyed this issue? " a href=(ctx.urls.home()) { "Subscribe to " (name) } " to get it every morning." }
+                p class="footer-links" { a href=(ctx.urls.archive()) { "Past issues" } }
             }
         }
-        p { (ctx.newsletter.postal_address) }
+        p { span class="address" { (ctx.newsletter.postal_address) } }
     }
 }
 
@@ -98,17 +95,24 @@ fn blocks(items: &[Block], base: &PublicUrls) -> Markup {
 fn card_list(cards: &[Card], base: &PublicUrls) -> Markup {
     html! {
         table class="cards" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
-            @for (i, card) in cards.iter().enumerate() {
-                @if i > 0 { tr { td class="card-gap" { (PreEscaped("&nbsp;")) } } }
-                tr { td class="card" {
-                    p class="card-name" {
-                        @match &card.href {
-                            Some(href) => a href=(href.resolve(base)) { (card.name) },
-                            None => (card.name),
-                        }
-                    }
-                    @if !card.description.is_empty() {
-                        p class="card-desc" { (inlines(&card.description, base)) }
+            @for card in cards {
+                tr { td class="card-slot" {
+                    table class="card-box" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+                        tr { td class="card" {
+                            p class="card-name" {
+                                @match &card.href {
+                                    Some(href) => {
+                                        a href=(href.resolve(base)) { (card.name) }
+                                        // Where the link leads, shown (a card's name is often a bare project name).
+                                        @if let Some(host) = href.host() { " " span class="card-host" { (host) } }
+                                    }
+                                    None => (card.name),
+                                }
+                            }
+                            @if !card.description.is_empty() {
+                                p class="card-desc" { (inlines(&card.description, base)) }
+                            }
+                        } }
                     }
                 } }
             }

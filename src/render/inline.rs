@@ -1,5 +1,6 @@
 //! css-inline: the `<style>` rules become `style` attributes (what most mail clients need);
-//! at-rules such as `@media` stay in a `<style>` tag for the clients that honour them.
+//! the client rules (`@media`, dark mode, auto-link resets) are in their own kept `<style>`
+//! block (`head.rs`), so at-rules are not collected a second time.
 
 use std::sync::OnceLock;
 
@@ -11,7 +12,7 @@ fn inliner() -> &'static css_inline::CSSInliner<'static> {
         css_inline::CSSInliner::options()
             .load_remote_stylesheets(false)
             .keep_link_tags(false)
-            .keep_at_rules(true)
+            .keep_at_rules(false)
             .apply_width_attributes(true)
             .build()
     })

@@ -2,6 +2,7 @@
 //! Per-recipient values are slots filled later by [`slots::Template`] (docs/architecture.md decision 1).
 
 mod confirmation;
+mod frame;
 mod head;
 mod html;
 mod inline;

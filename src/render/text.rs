@@ -47,6 +47,13 @@ pub(super) fn render_text(issue: &Issue, ctx: &RenderContext) -> String {
     out.line(&Slot::RecipientEmail.marker());
     out.line(&format!("because {}", Slot::Why.marker()));
     out.blank();
+    out.wrap(
+        "Know someone who would enjoy it? Forward this email: they can subscribe at",
+        "",
+        "",
+    );
+    out.line(&ctx.urls.home());
+    out.blank();
     out.line("Unsubscribe:");
     out.line(&Slot::UnsubscribeUrl.marker());
     out.blank();

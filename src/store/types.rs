@@ -414,6 +414,8 @@ pub struct ArchiveEntry {
     pub slug: String,
     pub title: String,
     pub issue_date: String,
+    /// When the issue went public (ms since the epoch): the feed's "updated".
+    pub published_at: i64,
 }
 
 /// What a late report said about a recipient, as the store keeps it.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod browser;
 pub mod db;
 pub mod dkim;
 pub mod dns_server;

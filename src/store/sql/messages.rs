@@ -96,7 +96,7 @@ impl Handle {
     /// newest first. `SendControl::is_public` is the same rule for one issue.
     pub async fn archive(&self, now: i64) -> Result<Vec<ArchiveEntry>> {
         let rows = sqlx::query(
-            "SELECT slug, title, issue_date FROM messages
+            "SELECT slug, title, issue_date, published_at FROM messages
              WHERE kind = 'issue' AND slug IS NOT NULL
                AND published_at <= $1 AND unpublished_at IS NULL
              ORDER BY issue_date DESC, created_at DESC",
@@ -112,6 +112,7 @@ impl Handle {
                     issue_date: r
                         .try_get::<Option<String>, _>("issue_date")?
                         .unwrap_or_default(),
+                    published_at: r.try_get("published_at")?,
                 })
             })
             .collect()
