@@ -7,7 +7,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::{Current, Rendition};
 
 /// A desktop mail client's reading pane, and a common phone.
-const DESKTOP: u32 = 680;
+const DESKTOP: u32 = 640;
 const PHONE: u32 = 375;
 
 /// The email as a client in dark mode shows it: the rules the mail keeps for
@@ -55,8 +55,8 @@ pub(super) fn shell(current: &Current) -> Markup {
                         div class="frames" {
                             (frame("Desktop · light", DESKTOP, "light"))
                             (frame("Phone · light", PHONE, "light"))
-                            (frame("Desktop · dark", DESKTOP, "dark"))
                             (frame("Phone · dark", PHONE, "dark"))
+                            (frame("Desktop · dark", DESKTOP, "dark"))
                         }
                         section class="text" {
                             h2 { "Plain-text part" }
