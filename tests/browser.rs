@@ -147,6 +147,11 @@ fn a_reader_subscribes_confirms_reads_and_leaves_in_a_real_browser() {
         .expect("an unsubscribe URL");
     let mut unsubscribe = visit(unsubscribe_url, 375, "page-unsubscribe-375");
     unsubscribe["actions"] = json!([{ "click": "button[type=submit]" }]);
+    let dark = |path: &str, name: &str| {
+        let mut v = visit(&format!("{base}{path}"), 375, name);
+        v["scheme"] = json!("dark");
+        v
+    };
     let reports = drive(&[
         visit(&format!("{base}/issues"), 375, "page-archive-375"),
         visit(&format!("{base}/issues/2026-11-27"), 375, "page-issue-375"),
@@ -157,6 +162,9 @@ fn a_reader_subscribes_confirms_reads_and_leaves_in_a_real_browser() {
         ),
         visit(&format!("{base}/no-such-page"), 375, "page-not-found-375"),
         unsubscribe,
+        dark("/", "page-subscribe-375-dark"),
+        dark("/issues", "page-archive-375-dark"),
+        dark("/issues/2026-11-27", "page-issue-375-dark"),
     ]);
     let archive = &reports[0]["before"];
     assert!(
@@ -195,34 +203,74 @@ fn a_reader_subscribes_confirms_reads_and_leaves_in_a_real_browser() {
     assert_eq!(app.status_of("ada@example.com"), "unsubscribed");
 }
 
+/// Every kind of block the issue format has, so each one's light and dark style is measured.
+const EVERY_BLOCK: &str = r#"+++
+title = "Every block, measured"
+date = 2026-11-28
+preheader = "A fixture for the browser tests."
++++
+
+*A dek in italics under the headline.*
+
+A paragraph with **strong**, *emphasis*, `inline code` and [a link](https://example.com/).
+
+## A Section With Everything
+
+**Deep Dive**
+
+### A headline with a kicker
+
+*A section dek.*
+
+#### A group heading
+
+1. An ordered item
+2. Another, with a [link](https://example.org/path)
+
+- A plain bullet without a card's shape
+- Another plain bullet
+
+> A quotation that runs long enough to wrap onto a second line on a phone's narrow screen.
+
+```
+fn main() { println!("a code block that is long enough to need wrapping on a phone screen"); }
+```
+
+---
+
+- [A card with a link](https://github.com/example/project) — and its description
+- **A card without a link** — and its description
+"#;
+
 /// Before: at 375 px without its `<style>` block the mail was 225 px wider than the screen;
 /// in dark mode section titles were 2.36:1 and the double rules 1.01:1; the footer's text was
 /// 12 px and its Unsubscribe link a 67×14 px target.
 #[test]
 fn the_issue_email_holds_up_at_every_width_light_and_dark_with_and_without_its_style() {
     let app = App::new();
-    let out = app.path("render");
-    app.ok(&[
-        "render",
-        &app.sample_issue(),
-        "--out",
-        out.to_str().expect("UTF-8 path"),
-    ]);
-    let url = format!("file://{}", out.join("issue.html").display());
+    let every_block = app.path("every-block.md");
+    std::fs::write(&every_block, EVERY_BLOCK).expect("write the fixture");
     let mut visits = Vec::new();
     let mut names = Vec::new();
-    for width in [375, 600, 1024] {
-        for scheme in ["light", "dark"] {
-            for strip in [false, true] {
-                let name = format!(
-                    "mail-issue-{width}-{scheme}{}",
-                    if strip { "-without-style" } else { "" }
-                );
-                visits.push(
-                    json!({ "url": url, "width": width, "height": 800, "scheme": scheme,
-                    "stripStyle": strip, "axe": true, "screenshot": screenshot(&name) }),
-                );
-                names.push((name, width, scheme, strip));
+    for (issue, label, widths) in [
+        (app.sample_issue(), "issue", &[375, 600, 1024][..]),
+        (every_block.display().to_string(), "every-block", &[375][..]),
+    ] {
+        let out = app.path(label);
+        app.ok(&["render", &issue, "--out", out.to_str().expect("UTF-8 path")]);
+        let url = format!("file://{}", out.join("issue.html").display());
+        for &width in widths {
+            for scheme in ["light", "dark"] {
+                for strip in [false, true] {
+                    let name = format!(
+                        "mail-{label}-{width}-{scheme}{}",
+                        if strip { "-without-style" } else { "" }
+                    );
+                    visits.push(json!({ "url": url, "width": width, "height": 800,
+                        "scheme": scheme, "stripStyle": strip, "axe": true,
+                        "fullPage": label == "every-block", "screenshot": screenshot(&name) }));
+                    names.push((name, width, scheme, strip));
+                }
             }
         }
     }
