@@ -140,6 +140,30 @@ pub struct DeliverySettings {
     pub relay_failures_before_pause: u32,
     /// How late a scheduled send may start by itself.
     pub max_lateness: Duration,
+    /// How many confirmation mails may go out per hour, all workers together.
+    pub confirmation_mail_per_hour: ConfirmationMailBudget,
+}
+
+/// The hourly budget of confirmation mail (docs/architecture.md decision 36): beyond it,
+/// sign-ups are answered as always but their mail waits, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmationMailBudget {
+    /// Scaled to the list: the larger of [`Self::AUTO_FLOOR`] and 2% of the active readers.
+    Auto,
+    PerHour(u32),
+}
+
+impl ConfirmationMailBudget {
+    /// A small list still takes a busy hour of real sign-ups (a mention on a popular site).
+    pub const AUTO_FLOOR: u64 = 200;
+
+    /// The limit for a list of `active` readers.
+    pub fn per_hour(self, active: i64) -> u64 {
+        match self {
+            Self::Auto => Self::AUTO_FLOOR.max(u64::try_from(active).unwrap_or(0) / 50),
+            Self::PerHour(n) => u64::from(n),
+        }
+    }
 }
 
 /// "A send must end before its lease does", in one place: the transport applies these

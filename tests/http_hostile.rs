@@ -11,6 +11,12 @@ use support::in_process::InProcessServer;
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
+/// The stamp our form page would carry if it had been served `age_ms` ago.
+fn form_stamp(age_ms: i64) -> String {
+    let key = morningpost::domain::TokenKey::from_hex(support::app::SECRET_KEY).expect("key");
+    morningpost::http::form_stamp::FormStamp::new(key).issue(morningpost::clock::now_ms() - age_ms)
+}
+
 fn server(app: &mut App) -> InProcessServer {
     app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
     InProcessServer::start(app, false)
@@ -662,13 +668,15 @@ fn a_form_posted_from_another_site_is_refused() {
         ),
         ("neither header (curl, old clients)", vec![FORM], 200),
     ];
+    // Each form as our page would send it, filled in over five seconds.
+    let stamp = form_stamp(5_000);
     for (i, (who, headers, status)) in cases.iter().enumerate() {
         let r = request(
             s.port,
             "POST",
             "/subscribe",
             headers,
-            format!("email=site{i}%40example.com").as_bytes(),
+            format!("email=site{i}%40example.com&form_started={stamp}").as_bytes(),
         );
         assert_eq!(r.status, *status, "{who}: {}", r.body);
         if *status == 403 {
@@ -707,4 +715,96 @@ fn a_form_posted_from_another_site_is_refused() {
         assert_eq!(stored, *status == 200, "{who}: stored = {stored}: {list}");
     }
     assert!(list.contains("api@example.com\t"), "{list}");
+}
+
+/// A bot that fetches the form and posts it back at once, or forges its stamp, gets the same
+/// answer as a person, and nothing is stored or mailed. A post from our own page without a
+/// stamp was not made with our form; a script that names no site, a form embedded on an
+/// allowed site and a JSON call carry none and are let through.
+#[test]
+fn a_form_posted_back_faster_than_a_person_could_is_answered_and_nothing_stored() {
+    let mut app = App::new();
+    app.set("MORNINGPOST_ALLOWED_ORIGINS", "https://blog.example.org");
+    let s = server(&mut app);
+    let own = format!("http://127.0.0.1:{}", s.port);
+    let page = get(s.port, "/").body;
+    let served = page
+        .split("name=\"form_started\" type=\"hidden\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form carries its stamp")
+        .to_owned();
+    let (time, mac) = served.split_once('.').expect("TIME.MAC");
+    let moved_back = format!("{}.{mac}", time.parse::<i64>().expect("ms") - 10_000);
+    let human = form_stamp(3_000);
+    // (who, headers, stamp or none, stored?)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>, bool);
+    let cases: Vec<Case> = vec![
+        (
+            "posted back at once",
+            vec![FORM, ("Origin", &own)],
+            Some(&served),
+            false,
+        ),
+        (
+            "a stamp moved back in time",
+            vec![FORM, ("Origin", &own)],
+            Some(&moved_back),
+            false,
+        ),
+        (
+            "a made-up stamp",
+            vec![FORM, ("Origin", &own)],
+            Some("1.AAAAAAAAAAAAAAAAAAAAAA"),
+            false,
+        ),
+        (
+            "our own page without its stamp",
+            vec![FORM, ("Origin", &own)],
+            None,
+            false,
+        ),
+        (
+            "a person, three seconds later",
+            vec![FORM, ("Origin", &own)],
+            Some(&human),
+            true,
+        ),
+        ("a script naming no site", vec![FORM], None, true),
+        (
+            "a form embedded on an allowed site",
+            vec![FORM, ("Origin", "https://blog.example.org")],
+            None,
+            true,
+        ),
+    ];
+    for (i, (who, headers, stamp, _)) in cases.iter().enumerate() {
+        let mut body = format!("email=bot{i}%40example.com");
+        if let Some(stamp) = stamp {
+            body.push_str(&format!("&form_started={stamp}"));
+        }
+        let r = request(s.port, "POST", "/subscribe", headers, body.as_bytes());
+        assert_eq!(r.status, 200, "{who}: {}", r.body);
+        assert!(
+            r.body.contains("Check your inbox"),
+            "{who}: the same answer as anyone"
+        );
+    }
+    let r = request(
+        s.port,
+        "POST",
+        "/subscribe",
+        &[JSON, ("Origin", &own)],
+        b"{\"email\":\"api-bot@example.com\"}",
+    );
+    assert_eq!(r.status, 200, "a JSON call needs no stamp: {}", r.body);
+    let list = app.statuses();
+    for (i, (who, _, _, stored)) in cases.iter().enumerate() {
+        assert_eq!(
+            list.contains(&format!("bot{i}@example.com\t")),
+            *stored,
+            "{who}: {list}"
+        );
+    }
+    assert!(list.contains("api-bot@example.com\t"), "{list}");
 }

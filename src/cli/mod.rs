@@ -14,6 +14,7 @@ mod preview;
 mod progress;
 mod serve;
 mod set_zone;
+mod signups;
 mod status;
 pub(crate) mod stdout;
 mod subscriber_record;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Manage subscribers.
     #[command(subcommand)]
     Subscribers(subscribers::SubscribersCommand),
+    /// Sign-ups waiting for their confirmation mail: see the backlog, drop it.
+    #[command(subcommand)]
+    Signups(signups::SignupsCommand),
     /// Render an issue, store it, and queue one delivery per active subscriber: now, at a
     /// time (--at), or at a time of day in each reader's own zone (--local).
     Send {
@@ -217,6 +221,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init => runtime()?.block_on(init::run(&settings)),
         Command::Demo { dir } => runtime()?.block_on(demo::run(settings, &dir)),
         Command::Subscribers(cmd) => runtime()?.block_on(subscribers::run(&settings, cmd)),
+        Command::Signups(cmd) => runtime()?.block_on(signups::run(&settings, cmd)),
         Command::Send { issue, test, .. } if !test.is_empty() => {
             runtime()?.block_on(test_send::run(&settings, &issue, &test))
         }

@@ -109,6 +109,12 @@ async fn print_status(
             outln!("  {:>9}  {}", g.count, describe_group(g))?;
         }
     }
+    if issue.is_none() {
+        let backlog = store.confirmation_backlog(now).await?;
+        for line in crate::subscribers::backlog::describe(&backlog, now) {
+            outln!("  sign-ups   {line}")?;
+        }
+    }
     if let Some(m) = &issue {
         print_late_reports(store, m.id, c.sent, c.sent + c.failed).await?;
         print_due_by_hour(settings, store, m.id, now).await?;
@@ -154,6 +160,21 @@ pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Res
         "send_rate_per_second": r.sent_last_minute as f64 / 60.0,
         "failures": failures,
     });
+    if issue.is_none() {
+        let b = store.confirmation_backlog(now).await?;
+        if let Some(object) = out.as_object_mut() {
+            object.insert(
+                "signups".into(),
+                json!({
+                    "pending": b.pending,
+                    "confirmations_waiting": b.waiting,
+                    "oldest_waiting_since": b.oldest_waiting_since.map(rfc3339),
+                    "budget_per_hour": b.per_hour,
+                    "budget_exhausted_since": b.exhausted_since.map(rfc3339),
+                }),
+            );
+        }
+    }
     if let Some(m) = &issue {
         let state = issue_state(m.enqueued_at, &m.send, c);
         let b = store.bounce_counts(m.id).await?;

@@ -176,6 +176,11 @@ pub const KEYS: &[Key] = &[
     ),
     key("batch_size", Some("200"), "rows a worker claims at a time"),
     key(
+        "confirmation_mail_per_hour",
+        Some("auto"),
+        "confirmation mails sent per hour, all workers together; beyond it they wait, oldest first; auto = the larger of 200 and 2% of the active readers",
+    ),
+    key(
         "lease_seconds",
         Some("300"),
         "how long a claimed row stays with a worker before others may take it",

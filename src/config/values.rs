@@ -8,8 +8,8 @@ use lettre::message::Mailbox;
 
 use super::keys::{self, KEYS};
 use super::{
-    ConfigError, DeliverySettings, DkimSettings, HttpSettings, Newsletter, Origin, Secret,
-    Settings, SubscriptionSettings,
+    ConfigError, ConfirmationMailBudget, DeliverySettings, DkimSettings, HttpSettings, Newsletter,
+    Origin, Secret, Settings, SubscriptionSettings,
 };
 
 pub(super) struct Raw {
@@ -115,6 +115,26 @@ impl Raw {
     fn required_path(&self, key: &'static str, fix: &str) -> Result<PathBuf, ConfigError> {
         self.required(key, fix)
             .map(|value| super::relative_paths::path(value, self.origin(key)))
+    }
+
+    /// `confirmation_mail_per_hour`: `auto` or a number.
+    fn confirmation_budget(&self) -> Result<ConfirmationMailBudget, ConfigError> {
+        const KEY: &str = "confirmation_mail_per_hour";
+        if self
+            .get(KEY)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("auto"))
+        {
+            return Ok(ConfirmationMailBudget::Auto);
+        }
+        self.number(KEY, 1, 10_000_000)
+            .map(ConfirmationMailBudget::PerHour)
+            .map_err(|_| {
+                self.invalid(
+                    KEY,
+                    "is neither `auto` nor a number of mails",
+                    "use `auto` (scaled to the list) or a number from 1 to 10000000",
+                )
+            })
     }
 
     fn number<T>(&self, key: &'static str, min: T, max: T) -> Result<T, ConfigError>
@@ -258,6 +278,7 @@ impl Raw {
             max_lateness: Duration::from_secs(
                 60 * self.number::<u64>("max_lateness_minutes", 1, 7 * 24 * 60)?,
             ),
+            confirmation_mail_per_hour: self.confirmation_budget()?,
         };
         let bounces = self.bounce_settings()?;
         let timezone = crate::domain::TimeZoneName::parse(

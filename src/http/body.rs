@@ -53,12 +53,18 @@ pub struct SignupFields {
     /// The browser's IANA zone, as the page's script found it; not yet checked. `None`:
     /// absent, or unusable as sent.
     pub time_zone: Option<String>,
+    /// When our form was served, signed (`form_stamp`); not yet checked. `None`: absent, or
+    /// sent more than once.
+    pub form_started: Option<String>,
 }
 
 /// The fields read, in the order of `SignupFields`.
-const FIELDS: [&str; 4] = ["email", "name", "website", "time_zone"];
-/// The index of `time_zone` in `FIELDS`: the field whose problems are not errors.
+const FIELDS: [&str; 5] = ["email", "name", "website", "time_zone", FORM_STARTED_FIELD];
+/// The indexes in `FIELDS` of the fields whose problems are not errors (judged later).
 const TIME_ZONE: usize = 3;
+const FORM_STARTED: usize = 4;
+/// The form's hidden field with its signed start time.
+pub const FORM_STARTED_FIELD: &str = "form_started";
 
 impl SignupFields {
     fn slot(&mut self, field: usize) -> Option<&mut String> {
@@ -81,6 +87,10 @@ impl SignupFields {
     ) -> Result<(), BodyError> {
         if i == TIME_ZONE {
             self.time_zone = value.filter(|_| !repeated);
+            return Ok(());
+        }
+        if i == FORM_STARTED {
+            self.form_started = value.filter(|_| !repeated);
             return Ok(());
         }
         let field = FIELDS.get(i).copied();
@@ -261,13 +271,18 @@ mod tests {
             name: "Ada L".into(),
             website: String::new(),
             time_zone: None,
+            form_started: Some("123.abc".into()),
         };
-        assert_eq!(form(b"email=a%40example.com&name=Ada+L"), Ok(expected));
+        assert_eq!(
+            form(b"email=a%40example.com&name=Ada+L&form_started=123.abc"),
+            Ok(expected)
+        );
         let expected = SignupFields {
             email: "a@example.com".into(),
             name: "Ada L".into(),
             website: String::new(),
             time_zone: None,
+            form_started: None,
         };
         assert_eq!(
             json(r#"{"email":"a@example.com","name":"Ada L","other":[1,{"x":2}]}"#),

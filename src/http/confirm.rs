@@ -104,7 +104,7 @@ pub async fn confirm(
             html! {
                 h1 class="headline" { "This link has expired" }
                 p { "Confirmation links work for a limited time. Ask for a new one:" }
-                (subscribe_form(&email, "", None))
+                (subscribe_form(&app.form_stamp(), &email, "", None))
             },
         ),
         ConfirmOutcome::Unknown => not_found(n, UNKNOWN),

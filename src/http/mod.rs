@@ -9,6 +9,7 @@ mod client_ip;
 mod confirm;
 mod error;
 mod feed;
+pub mod form_stamp;
 mod limiter;
 mod metrics;
 mod open_files;
@@ -58,6 +59,7 @@ struct Inner {
     limiter: Option<Arc<Limiter>>,
     client_ip: client_ip::ClientIp,
     same_site: same_site::SameSite,
+    form_stamp: form_stamp::FormStamp,
     body_timeout: Duration,
     /// `POST /webhooks/ses`; `None` when `ses_webhook` is off (the route answers 404).
     ses: Option<Arc<SesWebhook>>,
@@ -105,6 +107,7 @@ impl AppState {
                 key: key.clone(),
                 newsletter: Arc::new(settings.newsletter.clone()),
                 urls: settings.urls(),
+                form_stamp: form_stamp::FormStamp::new(key.clone()),
                 signups_rules: Signups {
                     key,
                     rules: subscriptions.clone(),
@@ -122,6 +125,11 @@ impl AppState {
                 body_timeout: settings.http.body_timeout,
             }),
         })
+    }
+
+    /// A fresh stamp for a sign-up form served now.
+    fn form_stamp(&self) -> String {
+        self.inner.form_stamp.issue(crate::clock::now_ms())
     }
 
     /// The failure answer of pages.

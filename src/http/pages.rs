@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::body::FORM_STARTED_FIELD;
 use crate::config::Newsletter;
 use crate::domain::routes;
 use crate::render::document_head;
@@ -42,8 +43,9 @@ pub fn page(status: StatusCode, newsletter: &Newsletter, title: &str, body: Mark
 /// Changing this text changes its hash in the Content-Security-Policy, computed from it.
 pub const TIME_ZONE_SCRIPT: &str = "try{document.getElementById(\"time_zone\").value=Intl.DateTimeFormat().resolvedOptions().timeZone||\"\"}catch(e){}";
 
-/// The sign-up form; `error` and the previous input when it is shown again.
-pub fn subscribe_form(email: &str, name: &str, error: Option<&str>) -> Markup {
+/// The sign-up form; `error` and the previous input when it is shown again. `stamp` is its
+/// signed start time (`form_stamp`).
+pub fn subscribe_form(stamp: &str, email: &str, name: &str, error: Option<&str>) -> Markup {
     html! {
         form method="post" action="/subscribe" class="form" novalidate {
             @if let Some(error) = error {
@@ -61,6 +63,8 @@ pub fn subscribe_form(email: &str, name: &str, error: Option<&str>) -> Markup {
             }
             // The reader's time zone, for mail at their morning: filled by the script below.
             input id="time_zone" name="time_zone" type="hidden" value="";
+            // When the form was served, signed: a post back within seconds is a bot's.
+            input name=(FORM_STARTED_FIELD) type="hidden" value=(stamp);
             button type="submit" class="button" { "Subscribe" }
             script { (PreEscaped(TIME_ZONE_SCRIPT)) }
         }

@@ -35,6 +35,21 @@ impl SameSite {
         Self { allowed }
     }
 
+    /// Whether the request names this site itself (`base_url`'s origin) as where it was
+    /// posted from: then it came from our own form page.
+    pub fn names_own_site(&self, headers: &HeaderMap) -> bool {
+        let Some(own) = self.allowed.first() else {
+            return false;
+        };
+        let named = headers
+            .get(header::ORIGIN)
+            .or_else(|| headers.get(header::REFERER));
+        named
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| url::Url::parse(v).ok())
+            .is_some_and(|u| &u.origin().ascii_serialization() == own)
+    }
+
     /// `Origin` when sent, else `Referer`, else nothing to check.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), CrossSite> {
         let origins = headers.get_all(header::ORIGIN);

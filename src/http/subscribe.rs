@@ -15,6 +15,7 @@ use maud::html;
 use super::AppState;
 use super::body::{BodyError, Kind, SignupFields, parse_signup};
 use super::error::{Answer, HttpError};
+use super::form_stamp::Verdict;
 use super::pages::{page, subscribe_form};
 use super::same_site::CrossSite;
 use crate::domain::{SubscriberEmail, SubscriberName, TimeZoneName};
@@ -32,7 +33,7 @@ pub async fn form(State(app): State<AppState>) -> Response {
         html! {
             h1 class="headline" { "Subscribe to " (n.name) }
             p { "One email every morning: the stories, tools and papers that matter in AI. Free; leave with one click." }
-            (subscribe_form("", "", None))
+            (subscribe_form(&app.form_stamp(), "", "", None))
         },
     )
 }
@@ -72,6 +73,28 @@ pub async fn submit(
         tracing::info!("sign-up with the honeypot filled: answered, nothing stored");
         record::signup("honeypot");
         return Ok(neutral(&app, kind));
+    }
+    if kind == Kind::Form {
+        let verdict = app
+            .inner
+            .form_stamp
+            .judge(fields.form_started.as_deref(), crate::clock::now_ms());
+        let bot = match verdict {
+            Verdict::Human => false,
+            Verdict::TooFast | Verdict::Forged => true,
+            // Our own page always carries a stamp: a post that names this site and has none
+            // was not made with our form. A form embedded on an allowed site, or a script
+            // that names no origin, cannot carry one.
+            Verdict::Missing => app.inner.same_site.names_own_site(&headers),
+        };
+        if bot {
+            tracing::info!(
+                verdict = verdict.as_str(),
+                "sign-up form posted too fast or without its stamp: answered, nothing stored"
+            );
+            record::signup(verdict.as_str());
+            return Ok(neutral(&app, kind));
+        }
     }
     let email = match SubscriberEmail::parse(&fields.email) {
         Ok(e) => e,
@@ -180,7 +203,7 @@ fn invalid(app: &AppState, kind: Kind, fields: &SignupFields, problem: &Problem)
         "Subscribe",
         html! {
             h1 class="headline" { "Subscribe to " (app.inner.newsletter.name) }
-            (subscribe_form(&fields.email, &fields.name, Some(&problem.message)))
+            (subscribe_form(&app.form_stamp(), &fields.email, &fields.name, Some(&problem.message)))
         },
     )
 }
@@ -200,7 +223,7 @@ fn refused(app: &AppState, cross_site: &CrossSite) -> Response {
                 "accepted: only " (n.name) "'s own pages can sign you up. If you meant to "
                 "subscribe, use this form:"
             }
-            (subscribe_form("", "", None))
+            (subscribe_form(&app.form_stamp(), "", "", None))
         },
     )
 }

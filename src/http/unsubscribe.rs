@@ -134,7 +134,7 @@ pub async fn unsubscribe(
             h1 class="headline" { "You're unsubscribed" }
             p { (s.email) " will get no more mail from " (n.name) "." }
             p { "Changed your mind? Subscribe again:" }
-            (subscribe_form(&s.email, "", None))
+            (subscribe_form(&app.form_stamp(), &s.email, "", None))
         },
     ))
 }

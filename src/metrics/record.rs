@@ -22,6 +22,9 @@ pub const QUEUE_DEPTH: &str = "morningpost_queue_deliveries";
 pub const DATABASE_UP: &str = "morningpost_database_up";
 pub const DATABASE_READING_AGE: &str = "morningpost_database_reading_age_seconds";
 pub const PAUSED_SENDS: &str = "morningpost_sends_paused";
+pub const CONFIRMATIONS_WAITING: &str = "morningpost_confirmations_waiting";
+pub const CONFIRMATION_BUDGET: &str = "morningpost_confirmation_budget_per_hour";
+pub const BUDGET_EXHAUSTED_SINCE: &str = "morningpost_confirmation_budget_exhausted_since_seconds";
 pub const WORKER_SLOTS: &str = "morningpost_worker_slots";
 pub const WORKER_IN_FLIGHT: &str = "morningpost_worker_in_flight";
 pub const BUILD_INFO: &str = "morningpost_build_info";
@@ -138,7 +141,8 @@ pub fn feedback(kind: &'static str) {
 
 /// A sign-up request, by what came of it: the store's outcome (`created`, `resent`,
 /// `too soon`, `reactivated`, `already active`, `bounced`, `blocked`), or refused before
-/// it (`invalid`, `cross-site`, `honeypot`, `limited`).
+/// it (`invalid`, `cross-site`, `honeypot`, `limited`, and the form's stamp: `too_fast`,
+/// `forged_stamp`, `no_stamp`).
 pub fn signup(result: &'static str) {
     counter!(SIGNUPS, "result" => result).increment(1);
 }
@@ -174,6 +178,16 @@ pub fn queue_depth(state: &'static str, rows: i64) {
 /// Sends on hold as paused: their rows are in no queue count.
 pub fn paused_sends(sends: i64) {
     gauge!(PAUSED_SENDS).set(sends as f64);
+}
+
+/// The sign-up backlog: confirmation mail waiting, the hourly budget, and since when (Unix
+/// seconds) it has been exhausted, 0 when it is not.
+pub fn confirmation_backlog(waiting: i64, per_hour: Option<i64>, exhausted_since: Option<i64>) {
+    gauge!(CONFIRMATIONS_WAITING).set(waiting as f64);
+    if let Some(per_hour) = per_hour {
+        gauge!(CONFIRMATION_BUDGET).set(per_hour as f64);
+    }
+    gauge!(BUDGET_EXHAUSTED_SINCE).set(exhausted_since.map_or(0.0, |ms| ms as f64 / 1000.0));
 }
 
 /// How old the database's gauges are (they are read in the background).

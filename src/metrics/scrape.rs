@@ -89,6 +89,17 @@ impl Scraper {
                 record::queue_depth("later", later);
                 record::paused_sends(paused_sends);
                 record::database_up(true);
+                match self
+                    .inner
+                    .store
+                    .confirmation_backlog(crate::clock::now_ms())
+                    .await
+                {
+                    Ok(b) => record::confirmation_backlog(b.waiting, b.per_hour, b.exhausted_since),
+                    Err(e) => {
+                        tracing::warn!(error = %crate::report::Chain(&e), "metrics: cannot read the sign-up backlog");
+                    }
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %crate::report::Chain(&e), "metrics: cannot read the queue's depth");

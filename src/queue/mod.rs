@@ -10,6 +10,7 @@ mod relay_health;
 mod relays;
 pub mod retry;
 mod setup;
+mod share;
 mod worker;
 
 pub use compose::{ComposeError, Composer};

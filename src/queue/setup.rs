@@ -43,6 +43,7 @@ impl Worker {
             send_budget: d.send_budget(),
             relay_failures_before_pause: d.relay_failures_before_pause,
             max_lateness: d.max_lateness,
+            confirmation_mail_per_hour: d.confirmation_mail_per_hour,
         };
         Ok(Worker::new(store.clone(), transport, composer, options))
     }

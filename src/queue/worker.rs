@@ -14,7 +14,9 @@ use super::held::{self, HeldSends};
 use super::recorder::Recorder;
 use super::relays::{Link, Relays};
 use super::retry::RetryPolicy;
+use super::share::ClaimShare;
 use crate::clock::{millis, now_ms};
+use crate::config::ConfirmationMailBudget;
 use crate::mail::transport::{SendFailure, Transport};
 use crate::metrics::DomainLabels;
 use crate::metrics::record::{self, DeliveryLabels, DeliveryOutcome};
@@ -52,6 +54,8 @@ pub struct WorkerOptions {
     pub relay_failures_before_pause: u32,
     /// How late a scheduled send may start by itself; later, it is paused.
     pub max_lateness: Duration,
+    /// The hourly budget of confirmation mail (`share`).
+    pub confirmation_mail_per_hour: ConfirmationMailBudget,
 }
 
 #[derive(Debug, Default)]
@@ -216,14 +220,19 @@ impl Worker {
         let o = &self.options;
         let store = self.store.for_claiming();
         let lease_ms = millis(o.lease);
-        // Rows wait in the channel under their lease: never claim more than a quarter of a
-        // lease's worth at the configured rate.
+        // Rows claimed ahead wait in the channel under their lease, and whatever is claimed
+        // next (a reader's confirmation) waits behind them: a paced worker claims about a
+        // second's worth at a time (never under its slot count), and never more than a
+        // quarter of a lease's worth.
         let rate_cap = o
             .rate_per_second
             .map_or(usize::MAX, |r| {
-                (r as usize).saturating_mul(o.lease.as_secs() as usize) / 4
+                let r = r as usize;
+                r.max(o.concurrency)
+                    .min(r.saturating_mul(o.lease.as_secs() as usize) / 4)
             })
             .max(1);
+        let mut share = ClaimShare::new(o.confirmation_mail_per_hour);
         let mut db_failures = 0u32;
         let mut next_look = std::time::Instant::now();
         let mut next_domains = std::time::Instant::now() + DOMAINS_REFRESH;
@@ -261,7 +270,7 @@ impl Worker {
             let local_deadline = now_ms() + lease_ms;
             let claimed = if jobs.len() < o.concurrency {
                 let claimed = match store.now_ms().await {
-                    Ok(now) => store.claim(want.max(1), now + lease_ms, now).await,
+                    Ok(now) => share.claim(&store, want.max(1), now + lease_ms, now).await,
                     Err(e) => Err(e),
                 };
                 match claimed {

@@ -456,7 +456,47 @@ impl Store {
     /// Claims up to `limit` due deliveries under a lease: their `due_at` becomes
     /// `lease_until` and their attempt number (the fence) goes up by one.
     pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
-        dispatch!(self, "claiming deliveries", s => s.claim(limit, lease_until, now).await)
+        dispatch!(self, "claiming deliveries", s => s.claim(None, limit, lease_until, now).await)
+    }
+
+    /// The same, from one class of mail only (the worker's share, `queue::share`).
+    pub async fn claim_class(
+        &self,
+        class: QueueClass,
+        limit: usize,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>> {
+        dispatch!(self, "claiming deliveries", s => s.claim(Some(class), limit, lease_until, now).await)
+    }
+
+    /// Confirmations sent at or after `since` (the budget's hour).
+    pub async fn confirmations_sent_since(&self, since: i64) -> Result<i64> {
+        dispatch!(self, "counting the confirmations sent", s => s.confirmations_sent_since(since).await)
+    }
+
+    /// Whether a confirmation mail is due and waiting.
+    pub async fn confirmation_waiting(&self, now: i64) -> Result<bool> {
+        dispatch!(self, "looking for waiting confirmations", s => s.confirmation_waiting(now).await)
+    }
+
+    /// Notes the budget's limit and whether it is exhausted, for `status` and the metrics.
+    pub async fn note_confirmation_budget(
+        &self,
+        per_hour: i64,
+        exhausted: bool,
+        now: i64,
+    ) -> Result<()> {
+        dispatch!(self, "noting the confirmation budget", s => s.note_confirmation_budget(per_hour, exhausted, now).await)
+    }
+
+    pub async fn confirmation_backlog(&self, now: i64) -> Result<ConfirmationBacklog> {
+        dispatch!(self, "reading the sign-up backlog", s => s.confirmation_backlog(now).await)
+    }
+
+    /// Drops the waiting confirmations of sign-ups made before `cutoff` (`signups purge`).
+    pub async fn purge_pending(&self, cutoff: i64) -> Result<PurgeReport> {
+        dispatch!(self, "purging pending sign-ups", s => s.purge_pending(cutoff).await)
     }
 
     /// Records outcomes in one transaction; each update is fenced by its attempt number.

@@ -221,8 +221,34 @@ pub enum StoreIssueOutcome {
     },
 }
 
-/// A delivery claimed under a lease, with what is needed to send it.
-#[derive(Debug, Clone)]
+/// The two kinds of mail in the queue, told apart by priority: confirmations (a reader is
+/// waiting for one) and issue mail. The worker shares its claims between them
+/// (`queue::share`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueClass {
+    /// Priority above 0: confirmation mail.
+    Confirmations,
+    /// Priority 0: issue mail.
+    Issues,
+}
+
+/// A claim's SQL, for all classes or one: `$before`, the class's condition on `priority`,
+/// `$after`, as one literal (sqlx takes literal SQL). The one place a class is defined in SQL.
+macro_rules! claim_sql_for {
+    ($class:expr, $before:literal, $after:literal) => {
+        match $class {
+            None => concat!($before, $after),
+            Some($crate::store::QueueClass::Confirmations) => {
+                concat!($before, " AND priority > 0", $after)
+            }
+            Some($crate::store::QueueClass::Issues) => {
+                concat!($before, " AND priority = 0", $after)
+            }
+        }
+    };
+}
+pub(crate) use claim_sql_for;
+
 pub struct Claimed {
     pub delivery_id: i64,
     /// The fence: every update of this row must carry it.
@@ -548,4 +574,28 @@ pub struct ReportHistory {
     pub matched_by: String,
     pub received_at: i64,
     pub issue: Option<String>,
+}
+
+/// Sign-ups waiting for their confirmation mail, and the hourly budget as a worker last
+/// noted it (`None` before any worker has looked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfirmationBacklog {
+    /// Confirmation mails due and not yet sent.
+    pub waiting: i64,
+    /// When the oldest of them was queued.
+    pub oldest_waiting_since: Option<i64>,
+    /// Subscribers who have not confirmed yet.
+    pub pending: i64,
+    pub per_hour: Option<i64>,
+    /// Since when the budget has been used up with mail waiting; `None`: it is not.
+    pub exhausted_since: Option<i64>,
+    /// When a worker last looked at the budget.
+    pub looked_at: Option<i64>,
+}
+
+/// What `signups purge` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub confirmations_dropped: u64,
+    pub subscribers_deleted: u64,
 }

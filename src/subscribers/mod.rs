@@ -2,6 +2,7 @@
 //! revive an address, lossless export and restore, migration from other tools' exports,
 //! the suppression list and erasure. The CLI calls these and prints; an admin API could too.
 
+pub mod backlog;
 pub mod backup;
 pub mod cells;
 pub mod confirmations;

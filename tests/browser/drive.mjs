@@ -4,7 +4,8 @@
 // clicks like a reader, measures the layout, and keeps a screenshot.
 //
 //   node drive.mjs JOB.json     JOB = { "visits": [ { "url", "width", "height", "scheme",
-//   "timezone", "stripStyle", "axe", "actions": [{"fill": sel, "value"} | {"click": sel}],
+//   "timezone", "stripStyle", "axe", "actions": [{"fill": sel, "value"} | {"click": sel} |
+//   {"wait": ms}],
 //   "screenshot": "path.png", "fullPage", "scrollTo": selector } ] }
 import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -50,6 +51,7 @@ async function run(visit) {
   if (visit.actions?.length) {
     let navigation = null;
     for (const action of visit.actions) {
+      if (action.wait) await page.waitForTimeout(action.wait);
       if (action.fill) await page.fill(action.fill, action.value);
       if (action.click) {
         [navigation] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(action.click)]);

@@ -12,28 +12,37 @@ use crate::store::types::*;
 impl PgStore {
     /// One statement: pick due rows nobody holds (`SKIP LOCKED`), lease them, return them
     /// with their subscriber. It commits at once, before any SMTP conversation.
-    pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
+    pub async fn claim(
+        &self,
+        class: Option<QueueClass>,
+        limit: usize,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>> {
+        let sql = crate::store::types::claim_sql_for!(
+            class,
+            "WITH due AS (
+                 SELECT id FROM deliveries
+                 WHERE state IN ('queued', 'sending') AND due_at <= $2",
+            "
+                 ORDER BY priority DESC, due_at
+                 LIMIT $3
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE deliveries d
+             SET state = 'sending', attempts = d.attempts + 1, due_at = $1, updated_at = $2
+             FROM due, subscribers s
+             WHERE d.id = due.id AND s.id = d.subscriber_id
+             RETURNING d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at,
+                       s.id AS subscriber_id, s.email, s.name, s.status, s.consent"
+        );
         let rows = self
             .on_conn(async |c| {
-                Ok(sqlx::query(
-                    "WITH due AS (
-                         SELECT id FROM deliveries
-                         WHERE state IN ('queued', 'sending') AND due_at <= $2
-                         ORDER BY priority DESC, due_at
-                         LIMIT $3
-                         FOR UPDATE SKIP LOCKED)
-                     UPDATE deliveries d
-                     SET state = 'sending', attempts = d.attempts + 1, due_at = $1, updated_at = $2
-                     FROM due, subscribers s
-                     WHERE d.id = due.id AND s.id = d.subscriber_id
-                     RETURNING d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at,
-                               s.id AS subscriber_id, s.email, s.name, s.status, s.consent",
-                )
-                .bind(lease_until)
-                .bind(now)
-                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(c)
-                .await?)
+                Ok(sqlx::query(sql)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(c)
+                    .await?)
             })
             .await?;
         let mut claimed = rows

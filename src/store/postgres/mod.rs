@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reply code",
         include_str!("../../../migrations/postgres/0005_reply_code.sql"),
     ),
+    (
+        6,
+        "confirmation budget",
+        include_str!("../../../migrations/postgres/0006_confirmation_budget.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

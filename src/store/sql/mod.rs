@@ -21,6 +21,7 @@ macro_rules! requeue_state {
 }
 
 mod bounces;
+mod confirmations;
 mod messages;
 mod queue;
 mod rows;

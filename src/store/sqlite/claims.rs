@@ -10,22 +10,20 @@ use crate::store::types::*;
 impl SqliteStore {
     /// Leases the due rows in one update, then reads them with their subscribers, in one
     /// `BEGIN IMMEDIATE` transaction.
-    pub async fn claim(&self, limit: usize, lease_until: i64, now: i64) -> Result<Vec<Claimed>> {
+    pub async fn claim(
+        &self,
+        class: Option<QueueClass>,
+        limit: usize,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>> {
         let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, due_at = $1, updated_at = $2
-             WHERE id IN (
-                 SELECT id FROM deliveries
-                 WHERE state IN ('queued', 'sending') AND due_at <= $2
-                 ORDER BY priority DESC, due_at
-                 LIMIT $3)
-             RETURNING id",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await?;
+        let claimed = sqlx::query(claim_sql(class))
+            .bind(lease_until)
+            .bind(now)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
         if claimed.is_empty() {
             tx.commit().await?;
             return Ok(Vec::new());
@@ -58,4 +56,19 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(fenced)
     }
+}
+
+/// The claim's update, for all classes or one.
+fn claim_sql(class: Option<QueueClass>) -> &'static str {
+    crate::store::types::claim_sql_for!(
+        class,
+        "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, due_at = $1, updated_at = $2
+         WHERE id IN (
+             SELECT id FROM deliveries
+             WHERE state IN ('queued', 'sending') AND due_at <= $2",
+        "
+             ORDER BY priority DESC, due_at
+             LIMIT $3)
+         RETURNING id"
+    )
 }

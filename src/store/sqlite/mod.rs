@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reply code",
         include_str!("../../../migrations/sqlite/0005_reply_code.sql"),
     ),
+    (
+        6,
+        "confirmation budget",
+        include_str!("../../../migrations/sqlite/0006_confirmation_budget.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

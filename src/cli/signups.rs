@@ -1,0 +1,89 @@
+//! `morningpost signups …`: the sign-ups waiting for their confirmation mail.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use super::stdout::outln;
+use crate::clock::now_ms;
+use crate::config::Settings;
+use crate::subscribers::backlog;
+
+#[derive(Debug, Subcommand)]
+pub enum SignupsCommand {
+    /// Confirmation mail waiting, sign-ups pending, and whether the hourly budget
+    /// (`confirmation_mail_per_hour`) is exhausted and since when.
+    Backlog,
+    /// Drop the waiting confirmation mail of sign-ups made more than AGE ago (a flood of
+    /// sign-ups nobody will confirm), and delete those sign-ups that were never confirmed.
+    /// Readers who were subscribed before keep their record.
+    Purge {
+        /// 90s, 30m, 2h or 7d.
+        #[arg(long, value_name = "AGE", value_parser = parse_age)]
+        pending_older_than: Duration,
+    },
+}
+
+pub async fn run(settings: &Settings, cmd: SignupsCommand) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(settings, super::Open::MustExist).await?;
+    match cmd {
+        SignupsCommand::Backlog => {
+            let b = backlog::backlog(&store).await?;
+            let lines = backlog::describe(&b, now_ms());
+            if lines.is_empty() {
+                outln!(
+                    "no confirmation mail waiting ({} sign-ups pending)",
+                    b.pending
+                )?;
+            }
+            for line in lines {
+                outln!("{line}")?;
+            }
+        }
+        SignupsCommand::Purge { pending_older_than } => {
+            let r = backlog::purge_pending(&store, pending_older_than).await?;
+            outln!(
+                "dropped {} waiting confirmation mails; deleted {} sign-ups never confirmed",
+                r.confirmations_dropped,
+                r.subscribers_deleted
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A number and a unit: s, m, h or d.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| {
+        format!("`{text}` is not an age: use a number and a unit, such as 30m, 2h or 7d")
+    })?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}`: the unit is s, m, h or d (30m, 2h, 7d)")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_need_a_number_and_a_unit() {
+        assert_eq!(parse_age("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_age("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_age("2").is_err());
+        assert!(parse_age("h").is_err());
+        assert!(parse_age("2 weeks").is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The confirmation mail's hourly budget and its backlog (docs/architecture.md decision 36):
+//! what the workers count before claiming confirmations, what they note for `status` and the
+//! metrics, and the operator's purge of sign-ups nobody confirmed.
+
+use sqlx::Row;
+
+use super::Handle;
+use crate::store::Result;
+use crate::store::types::*;
+
+/// Pending sign-ups last made before `$1`.
+macro_rules! stale {
+    () => {
+        "SELECT id FROM subscribers WHERE status = 'pending' AND updated_at < $1"
+    };
+}
+
+/// Those of them never confirmed and with nothing else on record: sign-ups nobody answered.
+macro_rules! unanswered {
+    () => {
+        "SELECT s.id FROM subscribers s
+         WHERE s.status = 'pending' AND s.updated_at < $1 AND s.confirmed_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = s.id AND d.token_id IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM bounce_events b WHERE b.subscriber_id = s.id)"
+    };
+}
+
+impl Handle {
+    /// Confirmations sent at or after `since` (the last hour): from an index that holds
+    /// confirmation mail only.
+    pub async fn confirmations_sent_since(&self, since: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM deliveries WHERE priority > 0 AND sent_at IS NOT NULL AND sent_at >= $1",
+        )
+        .bind(since)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    /// Whether a confirmation is due and waiting at `now`: the first row of the claim's index.
+    pub async fn confirmation_waiting(&self, now: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT id FROM deliveries
+             WHERE state IN ('queued', 'sending') AND due_at <= $1 AND priority > 0
+             ORDER BY priority DESC, due_at LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Notes what a worker saw of the budget: the limit, and whether it is exhausted (the
+    /// first worker to see it keeps its time as "since").
+    pub async fn note_confirmation_budget(
+        &self,
+        per_hour: i64,
+        exhausted: bool,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO confirmation_budget (id, per_hour, exhausted_since, looked_at)
+             VALUES (1, $1, CASE WHEN $2 THEN $3 END, $3)
+             ON CONFLICT (id) DO UPDATE SET
+                 per_hour = excluded.per_hour,
+                 exhausted_since = CASE WHEN $2
+                     THEN COALESCE(confirmation_budget.exhausted_since, $3) END,
+                 looked_at = excluded.looked_at",
+        )
+        .bind(per_hour)
+        .bind(exhausted)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The sign-ups waiting for their confirmation mail, and the budget as last noted.
+    pub async fn confirmation_backlog(&self, now: i64) -> Result<ConfirmationBacklog> {
+        let row = sqlx::query(
+            "SELECT
+                 (SELECT count(*) FROM deliveries
+                  WHERE state IN ('queued', 'sending') AND priority > 0 AND due_at <= $1) AS waiting,
+                 (SELECT min(queued_at) FROM deliveries
+                  WHERE state IN ('queued', 'sending') AND priority > 0 AND due_at <= $1) AS oldest,
+                 (SELECT count(*) FROM subscribers WHERE status = 'pending') AS pending",
+        )
+        .bind(now)
+        .fetch_one(self.reader())
+        .await?;
+        let budget = sqlx::query(
+            "SELECT per_hour, exhausted_since, looked_at FROM confirmation_budget WHERE id = 1",
+        )
+        .fetch_optional(self.reader())
+        .await?;
+        let waiting: i64 = row.try_get("waiting")?;
+        Ok(ConfirmationBacklog {
+            waiting,
+            oldest_waiting_since: row.try_get("oldest")?,
+            pending: row.try_get("pending")?,
+            per_hour: budget.as_ref().map(|b| b.try_get("per_hour")).transpose()?,
+            // Nothing waits (a purge, or the hour moved on): the budget holds nothing back,
+            // whatever a worker noted last.
+            exhausted_since: match &budget {
+                Some(b) if waiting > 0 => b.try_get("exhausted_since")?,
+                _ => None,
+            },
+            looked_at: budget
+                .as_ref()
+                .map(|b| b.try_get("looked_at"))
+                .transpose()?,
+        })
+    }
+
+    /// `signups purge`: drops the confirmation mail still waiting for sign-ups last made
+    /// before `cutoff`, and deletes the subscribers among them who never confirmed and have
+    /// nothing else on record, with their tokens (their links stop working). Readers who were
+    /// subscribed before keep their row and history; only their waiting mail goes.
+    pub async fn purge_pending(&self, cutoff: i64) -> Result<PurgeReport> {
+        let mut tx = self.begin_write().await?;
+        let dropped = sqlx::query(concat!(
+            "DELETE FROM deliveries
+             WHERE token_id IS NOT NULL AND state IN ('queued', 'sending') AND subscriber_id IN (",
+            stale!(),
+            ")"
+        ))
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        for statement in [
+            concat!(
+                "DELETE FROM deliveries WHERE token_id IS NOT NULL AND subscriber_id IN (",
+                unanswered!(),
+                ")"
+            ),
+            concat!(
+                "DELETE FROM confirmation_tokens WHERE subscriber_id IN (",
+                unanswered!(),
+                ")"
+            ),
+        ] {
+            sqlx::query(statement)
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let deleted = sqlx::query(concat!(
+            "DELETE FROM subscribers WHERE id IN (",
+            unanswered!(),
+            ")"
+        ))
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(PurgeReport {
+            confirmations_dropped: dropped,
+            subscribers_deleted: deleted,
+        })
+    }
+}
