@@ -283,7 +283,12 @@ impl Worker {
                         if db_failures > 20 {
                             return Err(e);
                         }
-                        tracing::warn!(error = %Chain(&e), "claiming failed; retrying");
+                        match e.advice() {
+                            Some(advice) => {
+                                tracing::warn!(error = %Chain(&e), "claiming failed: {advice}; retrying")
+                            }
+                            None => tracing::warn!(error = %Chain(&e), "claiming failed; retrying"),
+                        }
                         sleep_or_shutdown(
                             Duration::from_millis(200 * u64::from(db_failures.min(10))),
                             &mut shutdown,

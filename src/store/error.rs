@@ -29,6 +29,28 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// What an operator can do about a failure that is not ours: said beside the error by
+    /// those who retry it (the worker).
+    pub fn advice(&self) -> Option<&'static str> {
+        let StoreError::Query { source, .. } = self else {
+            return None;
+        };
+        let code = source.as_database_error().and_then(|e| e.code());
+        match code.as_deref() {
+            // SQLITE_FULL, and PostgreSQL's disk_full.
+            Some("13") | Some("53100") => Some(
+                "the database's disk is full: free space where the database is; sending resumes by itself",
+            ),
+            // SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN.
+            Some("8") | Some("10") | Some("14") => Some(
+                "the database file cannot be written: check its disk and permissions; sending resumes by itself",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// The operation a statement belongs to is named by [`StoreError::during`] at the API's edge;
 /// until then a failed statement is "running a statement".
 impl From<sqlx::Error> for StoreError {

@@ -88,6 +88,14 @@ impl SqliteStore {
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A connection handed back inside a transaction is closed, and the next write opens
+            // a fresh one. SQLite rolls a transaction back by itself on some errors (a full
+            // disk, an I/O error), after which sqlx's own ROLLBACK fails and it still counts the
+            // connection as inside one: every later write then failed with "begin_with at
+            // non-zero transaction depth" until the process was restarted.
+            .after_release(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .connect_with(options.clone())
             .await
             .map_err(connect_err)?;
