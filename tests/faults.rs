@@ -61,13 +61,18 @@ fn a_full_sqlite_disk_stops_the_send_until_space_is_freed_then_it_resumes_by_its
     );
     let sink = SmtpSink::start(&app.path("sink"), &[]);
     app.set("MORNINGPOST_SMTP_URL", &sink.url());
+    // Paced, so the disk fills in the middle of the send.
+    app.set("MORNINGPOST_RATE_PER_SECOND", "200");
     app.import_readers(&app.write_subscribers(2000));
     let issue = app.sample_issue();
-    app.ok(&["send", &issue]);
-
-    let filler = disk.fill();
     let send = app.spawn(&["send", &issue, "--wait"]);
+    assert!(
+        sink.wait_for(200, Duration::from_secs(30)) >= 200,
+        "the send is under way"
+    );
+    let filler = disk.fill();
     std::thread::sleep(Duration::from_secs(3));
+    let sent_while_full = sink.count();
     std::fs::remove_file(&filler).expect("free the space");
     let out = send.wait_with_output().expect("send finishes");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -82,6 +87,10 @@ fn a_full_sqlite_disk_stops_the_send_until_space_is_freed_then_it_resumes_by_its
     assert!(
         !stderr.contains("non-zero transaction depth"),
         "no connection is left inside a failed transaction:\n{stderr}"
+    );
+    assert!(
+        sent_while_full < 2000,
+        "the disk filled before the send ended"
     );
     let copies = copies_by_message_id(&sink);
     assert_eq!(copies.len(), 2000, "nothing lost");

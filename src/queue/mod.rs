@@ -18,3 +18,13 @@ pub use copy_writer::{Composed, CopyWriter, TEST_SUBJECT_PREFIX, TestIssue};
 pub use retry::RetryPolicy;
 pub use setup::SetupError;
 pub use worker::{StopWhen, Worker, WorkerOptions, WorkerReport};
+
+/// A database failure the worker will retry, logged with what the operator can do about it
+/// when it is a resource problem (a full disk, an unwritable file).
+fn warn_retrying(what: &str, e: &crate::store::StoreError) {
+    let error = crate::report::Chain(e);
+    match e.advice() {
+        Some(advice) => tracing::warn!(%error, "{what} failed: {advice}; retrying"),
+        None => tracing::warn!(%error, "{what} failed; retrying"),
+    }
+}

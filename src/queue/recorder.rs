@@ -48,7 +48,7 @@ async fn commit(store: &Store, records: &[OutcomeRecord]) -> Result<(), StoreErr
                 return Ok(());
             }
             Err(e) if attempt < DB_RETRIES => {
-                tracing::warn!(error = %crate::report::Chain(&e), attempt, "recording outcomes failed; retrying");
+                super::warn_retrying("recording outcomes", &e);
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
                 attempt += 1;

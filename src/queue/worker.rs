@@ -256,7 +256,7 @@ impl Worker {
                         if db_failures > 20 {
                             return Err(e);
                         }
-                        tracing::warn!(error = %Chain(&e), "reading the sends' holds failed; retrying");
+                        super::warn_retrying("reading the sends' holds", &e);
                         sleep_or_shutdown(Duration::from_millis(500), &mut shutdown).await;
                         continue;
                     }
@@ -283,12 +283,7 @@ impl Worker {
                         if db_failures > 20 {
                             return Err(e);
                         }
-                        match e.advice() {
-                            Some(advice) => {
-                                tracing::warn!(error = %Chain(&e), "claiming failed: {advice}; retrying")
-                            }
-                            None => tracing::warn!(error = %Chain(&e), "claiming failed; retrying"),
-                        }
+                        super::warn_retrying("claiming", &e);
                         sleep_or_shutdown(
                             Duration::from_millis(200 * u64::from(db_failures.min(10))),
                             &mut shutdown,
