@@ -46,11 +46,15 @@ fn sends_spread_over_the_relays_by_weight() {
         "MORNINGPOST_SMTP_URL",
         &format!("{}&weight=3 {}", heavy.url(), light.url()),
     )
-    .set("MORNINGPOST_CONCURRENCY", "4");
-    readers(&app, 400);
+    .set("MORNINGPOST_CONCURRENCY", "4")
+    // Paced below what either sink can take: unpaced, the three sessions on the heavy
+    // relay share one smtp-sink process, and on a loaded machine that process, not the
+    // spread, set the ratio (1.2:1 was seen).
+    .set("MORNINGPOST_RATE_PER_SECOND", "300");
+    readers(&app, 600);
     app.ok(&["send", &app.sample_issue(), "--wait"]);
     let seen = arrivals(&[&heavy, &light]);
-    assert_eq!(seen.len(), 400);
+    assert_eq!(seen.len(), 600);
     assert!(seen.values().all(|n| *n == 1), "nothing twice");
     // Three sessions on the heavy relay, one on the light one.
     let (h, l) = (heavy.count() as f64, light.count() as f64);
