@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use support::app::App;
 use support::browser::{axe_violations, drive, screenshot, text};
 use support::http::{Server, urls};
-use support::mail::raw_header;
+use support::mail::{list_unsubscribe_url, raw_header};
 use support::sink::SmtpSink;
 
 fn assert_accessible(facts: &Value, page: &str) {
@@ -141,13 +141,8 @@ fn a_reader_subscribes_confirms_reads_and_leaves_in_a_real_browser() {
         .into_iter()
         .find(|m| raw_header(m, "Subject").starts_with("The Zero-Download"))
         .expect("the issue");
-    let list_unsubscribe = raw_header(&issue_mail, "List-Unsubscribe");
-    let unsubscribe_url = list_unsubscribe
-        .split('<')
-        .nth(1)
-        .and_then(|s| s.split('>').next())
-        .expect("an unsubscribe URL");
-    let mut unsubscribe = visit(unsubscribe_url, 375, "page-unsubscribe-375");
+    let unsubscribe_url = list_unsubscribe_url(&issue_mail);
+    let mut unsubscribe = visit(&unsubscribe_url, 375, "page-unsubscribe-375");
     unsubscribe["actions"] = json!([{ "click": "button[type=submit]" }]);
     let dark = |path: &str, name: &str| {
         let mut v = visit(&format!("{base}{path}"), 375, name);

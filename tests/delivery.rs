@@ -4,7 +4,7 @@
 mod support;
 
 use support::dkim::{dkim_key, dkim_verifies};
-use support::mail::raw_header;
+use support::mail::{list_unsubscribe_url, raw_header};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -62,12 +62,7 @@ fn every_subscriber_gets_one_signed_message_with_their_own_unsubscribe_link() {
                 "List-Unsubscribe=One-Click"
             );
             let list_unsub = raw_header(bytes, "List-Unsubscribe");
-            let url = list_unsub
-                .split('<')
-                .nth(1)
-                .and_then(|s| s.split('>').next())
-                .expect("https URL first")
-                .to_owned();
+            let url = list_unsubscribe_url(bytes);
             assert!(
                 url.starts_with("https://news.example.com/unsubscribe/"),
                 "{url}"

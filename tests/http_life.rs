@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::mail::raw_header;
+use support::mail::{list_unsubscribe_url, raw_header};
 
 use std::time::Duration;
 
@@ -101,12 +101,7 @@ fn subscribe_confirm_receive_unsubscribe_and_receive_nothing_more() {
         .into_iter()
         .find(|m| raw_header(m, "Subject") == "First issue")
         .expect("the issue");
-    let list_unsubscribe = raw_header(&issue, "List-Unsubscribe");
-    let unsubscribe_url = list_unsubscribe
-        .split('<')
-        .nth(1)
-        .and_then(|s| s.split('>').next())
-        .expect("URL");
+    let unsubscribe_url = &list_unsubscribe_url(&issue);
     let unsubscribe_path = unsubscribe_url
         .strip_prefix(&format!("http://127.0.0.1:{port}"))
         .expect("link to this server");

@@ -18,6 +18,17 @@ pub fn raw_header(bytes: &[u8], name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The first URL of a message's `List-Unsubscribe` (the https one; the mailto follows).
+pub fn list_unsubscribe_url(bytes: &[u8]) -> String {
+    let header = raw_header(bytes, "List-Unsubscribe");
+    header
+        .split('<')
+        .nth(1)
+        .and_then(|s| s.split('>').next())
+        .unwrap_or_else(|| panic!("no URL in List-Unsubscribe: {header:?}"))
+        .to_owned()
+}
+
 /// Message-ID → copies received, counting only messages that arrived whole (a message cut
 /// off by a killed sender is not a delivery).
 pub fn copies_by_message_id(sink: &SmtpSink) -> BTreeMap<String, usize> {
