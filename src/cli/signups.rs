@@ -8,6 +8,7 @@ use clap::Subcommand;
 use super::stdout::outln;
 use crate::clock::now_ms;
 use crate::config::Settings;
+use crate::store::ConfirmationBacklog;
 use crate::subscribers::backlog;
 
 #[derive(Debug, Subcommand)]
@@ -30,7 +31,7 @@ pub async fn run(settings: &Settings, cmd: SignupsCommand) -> anyhow::Result<Exi
     match cmd {
         SignupsCommand::Backlog => {
             let b = backlog::backlog(&store).await?;
-            let lines = backlog::describe(&b, now_ms());
+            let lines = describe(&b, now_ms());
             if lines.is_empty() {
                 outln!(
                     "no confirmation mail waiting ({} sign-ups pending)",
@@ -51,6 +52,44 @@ pub async fn run(settings: &Settings, cmd: SignupsCommand) -> anyhow::Result<Exi
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The backlog in lines for `status` and `signups backlog`; none when nothing waits and the
+/// budget is not exhausted.
+pub(super) fn describe(b: &ConfirmationBacklog, now: i64) -> Vec<String> {
+    let mut lines = Vec::new();
+    if b.waiting == 0 && b.exhausted_since.is_none() {
+        return lines;
+    }
+    let oldest = b
+        .oldest_waiting_since
+        .map(|t| format!(", the oldest queued {} ago", ago(now - t)))
+        .unwrap_or_default();
+    lines.push(format!(
+        "confirmation mail waiting: {} ({} sign-ups pending{oldest})",
+        b.waiting, b.pending
+    ));
+    match (b.per_hour, b.exhausted_since) {
+        (Some(per_hour), Some(since)) => lines.push(format!(
+            "budget of {per_hour}/hour exhausted since {} ({} ago): the rest waits, oldest first; \
+             `morningpost signups purge --pending-older-than AGE` drops it",
+            crate::clock::rfc3339(since),
+            ago(now - since)
+        )),
+        (Some(per_hour), None) => lines.push(format!("budget of {per_hour}/hour not exhausted")),
+        _ => lines.push("no worker has looked at the budget yet".to_owned()),
+    }
+    lines
+}
+
+/// "3 min", "2 h 5 min", "40 s".
+fn ago(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
 }
 
 /// A number and a unit: s, m, h or d.
@@ -76,6 +115,31 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exhausted_budget_is_said_with_its_time_and_the_fix() {
+        let b = ConfirmationBacklog {
+            waiting: 12,
+            oldest_waiting_since: Some(1_000),
+            pending: 15,
+            per_hour: Some(200),
+            exhausted_since: Some(61_000),
+            looked_at: Some(62_000),
+        };
+        let lines = describe(&b, 3_661_000);
+        assert_eq!(
+            lines[0],
+            "confirmation mail waiting: 12 (15 sign-ups pending, the oldest queued 1 h 1 min ago)"
+        );
+        assert!(
+            lines[1].starts_with(
+                "budget of 200/hour exhausted since 1970-01-01T00:01:01Z (1 h 0 min ago)"
+            ),
+            "{}",
+            lines[1]
+        );
+        assert!(describe(&ConfirmationBacklog::default(), 0).is_empty());
+    }
 
     #[test]
     fn ages_need_a_number_and_a_unit() {

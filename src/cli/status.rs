@@ -111,7 +111,7 @@ async fn print_status(
     }
     if issue.is_none() {
         let backlog = store.confirmation_backlog(now).await?;
-        for line in crate::subscribers::backlog::describe(&backlog, now) {
+        for line in super::signups::describe(&backlog, now) {
             outln!("  sign-ups   {line}")?;
         }
     }

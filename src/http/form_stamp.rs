@@ -4,6 +4,7 @@
 //! be forged or moved back; it is judged only for form posts (a JSON call carries none).
 
 use base64::Engine;
+use subtle::ConstantTimeEq;
 
 use crate::domain::TokenKey;
 
@@ -63,8 +64,10 @@ impl FormStamp {
         let Ok(served) = time.parse::<i64>() else {
             return Verdict::Forged;
         };
-        // Compared as text of the same fixed length: the MAC is ours or it is not.
-        if mac != self.mac(served) || served > now + 60_000 {
+        // In constant time: how long a comparison takes tells nothing about the right MAC.
+        let ours = self.mac(served);
+        let matches = bool::from(mac.as_bytes().ct_eq(ours.as_bytes()));
+        if !matches || served > now + 60_000 {
             return Verdict::Forged;
         }
         if now - served < HUMAN_MINIMUM_MS {

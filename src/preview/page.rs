@@ -13,7 +13,7 @@ const PHONE: u32 = 375;
 /// The email as a client in dark mode shows it: the rules the mail keeps for
 /// `prefers-color-scheme: dark` applied unconditionally.
 pub(super) fn as_dark(html: &str) -> String {
-    html.replace("@media (prefers-color-scheme: dark)", "@media all")
+    html.replace(crate::render::DARK_MODE_MEDIA, "@media all")
 }
 
 pub(super) fn shell(current: &Current) -> Markup {

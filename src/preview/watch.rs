@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{Current, Rendition, Sample};
 use crate::config::Settings;
+use crate::report::Chain;
 
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 
@@ -53,22 +54,10 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 fn render(settings: &Settings, path: &Path) -> Rendition {
     let issue = match crate::issue::read_issue_file(path) {
         Ok(issue) => issue,
-        Err(e) => return Rendition::Broken(with_causes(&e)),
+        Err(e) => return Rendition::Broken(Chain(&e).to_string()),
     };
     match Sample::render(settings, &issue) {
         Ok(sample) => Rendition::Good(sample),
-        Err(e) => Rendition::Broken(with_causes(&e)),
+        Err(e) => Rendition::Broken(Chain(&e).to_string()),
     }
-}
-
-/// The error and its causes on one line, as the command line prints them.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

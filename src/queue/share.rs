@@ -26,7 +26,7 @@ const NONE_DUE_PAUSE: Duration = Duration::from_millis(200);
 /// A worker's share of its claims, and its view of the confirmation budget.
 pub struct ClaimShare {
     setting: ConfirmationMailBudget,
-    /// The budget in force, with the list size it was computed from.
+    /// The budget in force (for `auto`, from the list as last counted).
     per_hour: u64,
     list_counted: Option<Instant>,
     /// Confirmations sent in the last hour at the last look, plus those claimed since.
@@ -114,9 +114,6 @@ impl ClaimShare {
         {
             self.per_hour = self.setting.per_hour(store.count_active().await?);
             self.list_counted = Some(Instant::now());
-        }
-        if let ConfirmationMailBudget::PerHour(_) = self.setting {
-            self.per_hour = self.setting.per_hour(0);
         }
         if stale(self.looked, LOOK_EVERY) {
             let sent = store.confirmations_sent_since(now - millis(HOUR)).await?;

@@ -11,6 +11,9 @@ const STYLESHEET: &str = include_str!("../../templates/email.css");
 /// css-inline also inlines a kept block, which changes nothing here: every rule in it sits in
 /// an at-rule or matches only markup a mail client adds (see the file's header).
 const CLIENT_RULES: &str = include_str!("../../templates/email-clients.css");
+/// The media query of the client rules' dark mode (the live preview applies those rules
+/// unconditionally for its dark frames).
+pub const DARK_MODE_MEDIA: &str = "@media (prefers-color-scheme: dark)";
 /// Read only by Outlook for Windows, inside a conditional comment.
 const OUTLOOK_RULES: &str = include_str!("../../templates/outlook.css");
 
@@ -88,6 +91,11 @@ pub fn ghost_table_close() -> PreEscaped<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_rules_have_a_dark_mode_the_preview_can_find() {
+        assert!(shipped(&CLIENT_RULES_SHIPPED, CLIENT_RULES).contains(DARK_MODE_MEDIA));
+    }
 
     #[test]
     fn comments_and_blank_lines_are_not_shipped() {

@@ -17,12 +17,11 @@ pub(super) enum Audience {
 
 pub(super) fn page(issue: &Issue, ctx: &RenderContext, audience: Audience) -> Markup {
     let base = &ctx.urls;
-    let feed = ctx.urls.feed();
-    let feed = (audience == Audience::Web).then_some(feed.as_str());
+    let feed = (audience == Audience::Web).then(|| ctx.urls.feed());
     html! {
         (DOCTYPE)
         html lang="en" "xmlns:v"="urn:schemas-microsoft-com:vml" "xmlns:o"="urn:schemas-microsoft-com:office:office" {
-            (document_head(&issue.subject, "", feed))
+            (document_head(&issue.subject, "", feed.as_deref()))
             (email_body(issue.preheader.as_deref(), html! {
                 @if audience == Audience::Email {
                     tr { td class="topbar" { a href=(Slot::ViewUrl.marker()) { "View in browser" } } }

@@ -14,7 +14,7 @@ use crate::config::{Newsletter, Settings};
 use crate::domain::{IssueSlug, PublicUrls};
 use crate::issue::Issue;
 pub use confirmation::{ConfirmationMail, render_confirmation};
-pub use head::document_head;
+pub use head::{DARK_MODE_MEDIA, document_head};
 pub use slots::{Slot, SlotValues, Template, TemplatePiece};
 
 /// Gmail clips a message body past 102 KB ("[Message clipped]") and hides what follows,

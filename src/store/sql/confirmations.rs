@@ -78,12 +78,10 @@ impl Handle {
     /// The sign-ups waiting for their confirmation mail, and the budget as last noted.
     pub async fn confirmation_backlog(&self, now: i64) -> Result<ConfirmationBacklog> {
         let row = sqlx::query(
-            "SELECT
-                 (SELECT count(*) FROM deliveries
-                  WHERE state IN ('queued', 'sending') AND priority > 0 AND due_at <= $1) AS waiting,
-                 (SELECT min(queued_at) FROM deliveries
-                  WHERE state IN ('queued', 'sending') AND priority > 0 AND due_at <= $1) AS oldest,
-                 (SELECT count(*) FROM subscribers WHERE status = 'pending') AS pending",
+            "SELECT count(*) AS waiting, min(queued_at) AS oldest,
+                    (SELECT count(*) FROM subscribers WHERE status = 'pending') AS pending
+             FROM deliveries
+             WHERE state IN ('queued', 'sending') AND priority > 0 AND due_at <= $1",
         )
         .bind(now)
         .fetch_one(self.reader())
