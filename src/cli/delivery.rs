@@ -261,14 +261,18 @@ pub async fn worker(
     until_done: bool,
     metrics_bind: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings, super::Open::MustExist).await?;
+    let shutdown = shutdown_on_signal();
+    let Some(store) =
+        super::open_store_waiting(settings, super::Open::MustExist, shutdown.clone()).await?
+    else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let stop = if until_done {
         StopWhen::QueueEmpty
     } else {
         StopWhen::Never
     };
     let worker = Worker::from_settings(settings, &store)?.stopping_when(stop);
-    let shutdown = shutdown_on_signal();
     // The metrics endpoint stops with the worker (its own signal when the worker stops
     // by itself, as with --until-done).
     let (metrics_stop, metrics_task) = match metrics_bind {

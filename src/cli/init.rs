@@ -8,7 +8,7 @@ use crate::secret::Secret;
 
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::CreateIfMissing).await?;
-    store.health().await?;
+    store.health(crate::clock::now_ms()).await?;
     let url = settings.database_url.expose();
     // The path may be relative to a configuration file's folder: show where it really is.
     let place = match crate::store::sqlite_file(url) {

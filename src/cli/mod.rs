@@ -331,11 +331,45 @@ pub(crate) async fn open_store(
     settings: &Settings,
     open: Open,
 ) -> anyhow::Result<crate::store::Store> {
-    let options = crate::store::StoreOptions {
+    let result = crate::store::Store::connect_with(
+        settings.database_url.expose(),
+        &store_options(settings, open),
+    )
+    .await;
+    explain_open(result)
+}
+
+/// For `worker` and `serve`: waits for a PostgreSQL server that is not up yet
+/// ([`crate::store::Store::connect_waiting`]); `None` when a signal came first.
+pub(crate) async fn open_store_waiting(
+    settings: &Settings,
+    open: Open,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<crate::store::Store>> {
+    let result = crate::store::Store::connect_waiting(
+        settings.database_url.expose(),
+        &store_options(settings, open),
+        stop,
+    )
+    .await;
+    match result {
+        Ok(Some(store)) => Ok(Some(store)),
+        Ok(None) => Ok(None),
+        Err(e) => explain_open(Err(e)).map(Some),
+    }
+}
+
+fn store_options(settings: &Settings, open: Open) -> crate::store::StoreOptions {
+    crate::store::StoreOptions {
         create_if_missing: open == Open::CreateIfMissing,
         ..settings.database.clone()
-    };
-    match crate::store::Store::connect_with(settings.database_url.expose(), &options).await {
+    }
+}
+
+fn explain_open(
+    result: Result<crate::store::Store, crate::store::StoreError>,
+) -> anyhow::Result<crate::store::Store> {
+    match result {
         Ok(store) => Ok(store),
         Err(e @ crate::store::StoreError::Missing { .. }) => Err(anyhow::Error::new(e).context(
             "no database to work on: create it with `morningpost init` (or `subscribers import`), \

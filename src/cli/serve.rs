@@ -13,7 +13,12 @@ use crate::http::{AppState, Limits, bind};
 use crate::queue::Worker;
 
 pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(settings, super::Open::CreateIfMissing).await?;
+    let shutdown = shutdown_on_signal();
+    let Some(store) =
+        super::open_store_waiting(settings, super::Open::CreateIfMissing, shutdown.clone()).await?
+    else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let key = settings.token_key()?;
     let worker = if no_worker {
         None
@@ -31,7 +36,7 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
         state,
         Limits::from_settings(settings),
         worker,
-        shutdown_on_signal(),
+        shutdown,
     )
     .await?;
     if let Some(report) = report {

@@ -71,7 +71,7 @@ pub async fn issue(
 pub async fn healthz(State(app): State<AppState>) -> Result<Response, HttpError> {
     app.inner
         .store
-        .health()
+        .health(now_ms())
         .await
         .map_err(HttpError::unavailable(
             Answer::Text("database unavailable\n"),

@@ -59,7 +59,7 @@ impl IntoResponse for HttpError {
             answer,
         } = self;
         tracing::error!(error = %Chain(source.as_ref()), "{what}");
-        match answer {
+        let mut response = match answer {
             Answer::Page(newsletter) => pages::unavailable(&newsletter),
             Answer::Json => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -67,9 +67,20 @@ impl IntoResponse for HttpError {
             )
                 .into_response(),
             Answer::Text(line) => (StatusCode::SERVICE_UNAVAILABLE, line).into_response(),
-        }
+        };
+        // What each answer tells the reader ("try again in a minute"), for clients and
+        // proxies that retry by themselves.
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+        response
     }
 }
+
+/// The wait `Retry-After` asks for on a 503: what the database usually needs to come back
+/// from a restart or a freed disk.
+const RETRY_AFTER_SECONDS: &str = "60";
 
 /// An error and its causes on one line (the log has no room for a chain).
 #[cfg(test)]
@@ -93,6 +104,11 @@ mod tests {
             let response =
                 HttpError::unavailable(answer, "the lookup failed")(cause()).into_response();
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                response.headers().get("retry-after").map(|v| v.as_bytes()),
+                Some(&b"60"[..]),
+                "a client that retries by itself is told when"
+            );
             let body = axum::body::to_bytes(response.into_body(), 1024)
                 .await
                 .unwrap();

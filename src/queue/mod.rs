@@ -19,12 +19,27 @@ pub use retry::RetryPolicy;
 pub use setup::SetupError;
 pub use worker::{StopWhen, Worker, WorkerOptions, WorkerReport};
 
-/// A database failure the worker will retry, logged with what the operator can do about it
-/// when it is a resource problem (a full disk, an unwritable file).
-fn warn_retrying(what: &str, e: &crate::store::StoreError) {
+use std::time::Duration;
+
+/// Non-resource database failures in a row after which the worker stops: a failing
+/// statement that is not waiting for a disk or a connection will not pass by itself.
+const MAX_OTHER_FAILURES: u32 = 20;
+
+/// The longest pause between two tries of a failing database call.
+const MAX_DATABASE_PAUSE: Duration = Duration::from_secs(5);
+
+/// The worker's answer to its `failures`-th database failure in a row: how long to wait
+/// before trying again, or `None` to stop. A resource fault (a full disk, a lost
+/// connection, an unwritable file) is waited out however long it lasts, with a pause
+/// growing to [`MAX_DATABASE_PAUSE`]; the warning says what the operator can do.
+fn database_retry(what: &str, failures: u32, e: &crate::store::StoreError) -> Option<Duration> {
+    if e.resource_fault().is_none() && failures > MAX_OTHER_FAILURES {
+        return None;
+    }
     let error = crate::report::Chain(e);
     match e.advice() {
         Some(advice) => tracing::warn!(%error, "{what} failed: {advice}; retrying"),
         None => tracing::warn!(%error, "{what} failed; retrying"),
     }
+    Some((Duration::from_millis(200) * failures.max(1)).min(MAX_DATABASE_PAUSE))
 }

@@ -2,14 +2,11 @@
 //! waits until its outcome is durable before it takes the next message, so at most
 //! `concurrency` messages can be sent again after a crash.
 
-use std::time::Duration;
-
 use crate::clock::now_ms;
 use crate::group_commit::GroupCommit;
 use crate::store::{OutcomeRecord, Store, StoreError};
 
 const MAX_BATCH: usize = 512;
-const DB_RETRIES: u32 = 8;
 
 #[derive(Clone)]
 pub(super) struct Recorder(GroupCommit<OutcomeRecord, (), StoreError>);
@@ -33,10 +30,12 @@ impl Recorder {
     }
 }
 
-/// Retries a failed commit (a lost connection, a busy database) with a growing pause.
+/// Retries a failed commit as the worker retries every database call
+/// ([`super::database_retry`]): a full disk or a lost connection is waited out, with the
+/// slots holding their outcomes (recorded late, the fence still applies), rather than
+/// leaving sent rows to come due again after their lease.
 async fn commit(store: &Store, records: &[OutcomeRecord]) -> Result<(), StoreError> {
-    let mut pause = Duration::from_millis(50);
-    let mut attempt = 1;
+    let mut failures = 0;
     loop {
         match store.record(records, now_ms()).await {
             Ok(0) => return Ok(()),
@@ -47,15 +46,15 @@ async fn commit(store: &Store, records: &[OutcomeRecord]) -> Result<(), StoreErr
                 );
                 return Ok(());
             }
-            Err(e) if attempt < DB_RETRIES => {
-                super::warn_retrying("recording outcomes", &e);
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-                attempt += 1;
-            }
             Err(e) => {
-                tracing::error!(error = %crate::report::Chain(&e), rows = records.len(), "cannot record outcomes; the rows will be retried after their lease");
-                return Err(e);
+                failures += 1;
+                match super::database_retry("recording outcomes", failures, &e) {
+                    Some(pause) => tokio::time::sleep(pause).await,
+                    None => {
+                        tracing::error!(error = %crate::report::Chain(&e), rows = records.len(), "cannot record outcomes; the rows will be retried after their lease");
+                        return Err(e);
+                    }
+                }
             }
         }
     }

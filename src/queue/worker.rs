@@ -253,11 +253,12 @@ impl Worker {
                     Ok(()) => next_look = std::time::Instant::now() + held::REFRESH,
                     Err(e) => {
                         db_failures += 1;
-                        if db_failures > 20 {
+                        let Some(pause) =
+                            super::database_retry("reading the sends' holds", db_failures, &e)
+                        else {
                             return Err(e);
-                        }
-                        super::warn_retrying("reading the sends' holds", &e);
-                        sleep_or_shutdown(Duration::from_millis(500), &mut shutdown).await;
+                        };
+                        sleep_or_shutdown(pause, &mut shutdown).await;
                         continue;
                     }
                 }
@@ -280,15 +281,10 @@ impl Worker {
                     }
                     Err(e) => {
                         db_failures += 1;
-                        if db_failures > 20 {
+                        let Some(pause) = super::database_retry("claiming", db_failures, &e) else {
                             return Err(e);
-                        }
-                        super::warn_retrying("claiming", &e);
-                        sleep_or_shutdown(
-                            Duration::from_millis(200 * u64::from(db_failures.min(10))),
-                            &mut shutdown,
-                        )
-                        .await;
+                        };
+                        sleep_or_shutdown(pause, &mut shutdown).await;
                         continue;
                     }
                 }
@@ -296,8 +292,21 @@ impl Worker {
                 Vec::new()
             };
             if claimed.is_empty() {
-                if jobs.is_empty() && self.stop_condition_met().await? {
-                    return Ok(());
+                if jobs.is_empty() {
+                    match self.stop_condition_met().await {
+                        Ok(true) => return Ok(()),
+                        Ok(false) => {}
+                        Err(e) => {
+                            db_failures += 1;
+                            let Some(pause) =
+                                super::database_retry("checking for work left", db_failures, &e)
+                            else {
+                                return Err(e);
+                            };
+                            sleep_or_shutdown(pause, &mut shutdown).await;
+                            continue;
+                        }
+                    }
                 }
                 let pause = if jobs.is_empty() {
                     o.idle_poll

@@ -25,29 +25,97 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error(
+        "the SQLite database {} was deleted or replaced while morningpost had it open, and what it wrote now would be lost: put the file back (or restore a backup) and restart morningpost",
+        path.display()
+    )]
+    FileReplaced { path: std::path::PathBuf },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
 
+/// A failure of something the database needs rather than of the statement: it passes
+/// when the resource comes back, so whoever retries (the worker, `serve`'s start) keeps
+/// retrying it, and says what the operator can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceFault {
+    /// SQLITE_FULL, PostgreSQL's disk_full.
+    DiskFull,
+    /// The file cannot be written: SQLITE_READONLY (and the file moved or deleted under
+    /// us), SQLITE_IOERR, SQLITE_CANTOPEN; PostgreSQL in read-only mode.
+    Unwritable,
+    /// No connection: refused, cut, timed out; PostgreSQL starting, shutting down or out
+    /// of connection slots.
+    Unreachable,
+    /// Another writer holds the lock longer than the busy timeout; a serialization failure.
+    Busy,
+}
+
+impl ResourceFault {
+    pub fn advice(self) -> &'static str {
+        match self {
+            ResourceFault::DiskFull => {
+                "the database's disk is full: free space where the database is; sending resumes by itself"
+            }
+            ResourceFault::Unwritable => {
+                "the database file cannot be written: check its disk, that the file is still there, and its permissions; sending resumes by itself"
+            }
+            ResourceFault::Unreachable => {
+                "the database cannot be reached: check that it is running and that database_url names it; work resumes by itself"
+            }
+            ResourceFault::Busy => {
+                "the database is busy: another process holds its write lock; work resumes by itself"
+            }
+        }
+    }
+
+    fn of(source: &sqlx::Error) -> Option<Self> {
+        match source {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => {
+                Some(ResourceFault::Unreachable)
+            }
+            sqlx::Error::Database(db) => {
+                let code = db.code()?;
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLite gives extended codes; the primary code is the low byte.
+                    let primary = code.parse::<i32>().ok()? & 0xff;
+                    match primary {
+                        13 => Some(ResourceFault::DiskFull),
+                        8 | 10 | 14 => Some(ResourceFault::Unwritable),
+                        5 | 6 => Some(ResourceFault::Busy),
+                        _ => None,
+                    }
+                } else {
+                    match code.as_ref() {
+                        "53100" => Some(ResourceFault::DiskFull),
+                        "25006" => Some(ResourceFault::Unwritable),
+                        "53300" | "57P01" | "57P02" | "57P03" => Some(ResourceFault::Unreachable),
+                        "40001" | "40P01" | "55P03" => Some(ResourceFault::Busy),
+                        c if c.starts_with("08") => Some(ResourceFault::Unreachable),
+                        _ => None,
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 impl StoreError {
+    /// The resource behind the failure, when it is one that comes back by itself.
+    pub fn resource_fault(&self) -> Option<ResourceFault> {
+        match self {
+            StoreError::Query { source, .. } | StoreError::Connect { source, .. } => {
+                ResourceFault::of(source)
+            }
+            _ => None,
+        }
+    }
+
     /// What an operator can do about a failure that is not ours: said beside the error by
     /// those who retry it (the worker).
     pub fn advice(&self) -> Option<&'static str> {
-        let StoreError::Query { source, .. } = self else {
-            return None;
-        };
-        let code = source.as_database_error().and_then(|e| e.code());
-        match code.as_deref() {
-            // SQLITE_FULL, and PostgreSQL's disk_full.
-            Some("13") | Some("53100") => Some(
-                "the database's disk is full: free space where the database is; sending resumes by itself",
-            ),
-            // SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN.
-            Some("8") | Some("10") | Some("14") => Some(
-                "the database file cannot be written: check its disk and permissions; sending resumes by itself",
-            ),
-            _ => None,
-        }
+        self.resource_fault().map(ResourceFault::advice)
     }
 }
 

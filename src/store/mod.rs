@@ -68,7 +68,7 @@ mod sqlite;
 mod subscriber_data;
 mod types;
 
-pub use error::{Result, StoreError};
+pub use error::{ResourceFault, Result, StoreError};
 pub use options::StoreOptions;
 pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, sqlite_file};
@@ -113,6 +113,46 @@ impl Store {
             Ok(Store::Postgres(PgStore::connect(url, options).await?))
         } else {
             Err(StoreError::UnsupportedUrl(Secret::new(url).redacted()))
+        }
+    }
+
+    /// Opens the database as [`Store::connect_with`] does, but waits out a PostgreSQL server
+    /// that cannot be reached yet (still starting, restarting, the network not up): for the
+    /// long-running processes (`worker`, `serve`), which a service manager would otherwise
+    /// restart in a loop. Anything else (a wrong URL or password, a missing database, a
+    /// SQLite file, which is opened at once or not at all) fails at once. `None` when `stop`
+    /// turns true first.
+    pub async fn connect_waiting(
+        url: &str,
+        options: &StoreOptions,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Option<Self>> {
+        let mut pause = std::time::Duration::from_secs(1);
+        loop {
+            let attempt = tokio::select! {
+                attempt = Self::connect_with(url, options) => attempt,
+                _ = stop.wait_for(|stop| *stop) => return Ok(None),
+            };
+            let e = match attempt {
+                Ok(store) => return Ok(Some(store)),
+                Err(e) => e,
+            };
+            let waits = !url.starts_with("sqlite:")
+                && e.resource_fault() == Some(ResourceFault::Unreachable);
+            if !waits {
+                return Err(e);
+            }
+            tracing::warn!(
+                error = %crate::report::Chain(&e),
+                "{}; trying again in {} s",
+                ResourceFault::Unreachable.advice(),
+                pause.as_secs()
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.wait_for(|stop| *stop) => return Ok(None),
+            }
+            pause = (pause * 2).min(std::time::Duration::from_secs(30));
         }
     }
 
@@ -273,8 +313,9 @@ impl Store {
     }
 
     /// A trivial query: is the database there?
-    pub async fn health(&self) -> Result<()> {
-        dispatch!(self, "checking the database's health", s => s.health().await)
+    /// Whether the database answers and can be written (`/healthz`).
+    pub async fn health(&self, now: i64) -> Result<()> {
+        dispatch!(self, "checking the database's health", s => s.health(now).await)
     }
 
     pub async fn store_issue(&self, issue: &NewMessage<'_>) -> Result<StoreIssueOutcome> {

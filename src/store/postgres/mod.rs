@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "confirmation budget",
         include_str!("../../../migrations/postgres/0006_confirmation_budget.sql"),
     ),
+    (
+        7,
+        "health probe",
+        include_str!("../../../migrations/postgres/0007_health_probe.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -92,6 +97,14 @@ impl PgStore {
             .map_err(connect_err)?
             .application_name("morningpost")
             .options([("statement_timeout", statement_timeout.as_str())]);
+        // One plain connection first: the pool retries a refused connection silently until
+        // its acquire timeout (30 s), and a server that is down should be said at once.
+        PgConnection::connect_with(&connect)
+            .await
+            .map_err(connect_err)?
+            .close()
+            .await
+            .map_err(connect_err)?;
         // A lost connection is dropped by the pool and replaced on the next acquire; callers
         // retry the failed statement (the worker's claimer and recorder do).
         let pool = PgPoolOptions::new()
@@ -158,6 +171,16 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A server, not a file: nothing can be deleted under us.
+    fn check_file(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Sign-up batches: a pool of connections has no single writer to wait for.
+    async fn begin_write_after_others(&self) -> Result<sqlx::Transaction<'static, Db>> {
+        self.begin_write().await
     }
 
     /// Nothing to tune: the server's own settings apply (`Store::prepare_bulk_write`).

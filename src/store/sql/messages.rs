@@ -118,8 +118,14 @@ impl Handle {
             .collect()
     }
 
-    pub async fn health(&self) -> Result<()> {
+    /// A read and a one-row write: the database is up and can take a sign-up.
+    pub async fn health(&self, now: i64) -> Result<()> {
+        self.check_file()?;
         sqlx::query("SELECT 1").execute(self.reader()).await?;
+        sqlx::query("UPDATE health_probe SET probed_at = $1 WHERE id = 1")
+            .bind(now)
+            .execute(self.writer())
+            .await?;
         Ok(())
     }
 }

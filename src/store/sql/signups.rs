@@ -26,7 +26,7 @@ impl Handle {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write_after_others().await?;
         // The decision below reads, then writes: batches from several servers take turns.
         Handle::lock_signups(&mut tx).await?;
         let keys = json_array(requests.iter().map(|r| r.email.normalized().into()));

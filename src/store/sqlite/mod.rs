@@ -13,11 +13,13 @@ use super::{Result, StoreError};
 
 mod claims;
 mod dialect;
+mod opened_file;
 /// The shared queries, compiled for SQLite. Loading one file as two modules is the point:
 /// each copy is checked against its backend's concrete types (see `store/mod.rs`).
 #[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod sql;
+mod turns;
 
 use dialect::{Conn, Db, Handle};
 
@@ -52,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "confirmation budget",
         include_str!("../../../migrations/sqlite/0006_confirmation_budget.sql"),
     ),
+    (
+        7,
+        "health probe",
+        include_str!("../../../migrations/sqlite/0007_health_probe.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -61,6 +68,10 @@ pub struct SqliteStore {
     /// The one writer connection: write transactions queue here, asynchronously, instead of
     /// colliding inside SQLite and sleeping in its busy handler.
     writer: SqlitePool,
+    /// Who goes first at the writer (sign-up batches stand aside).
+    turns: std::sync::Arc<turns::WriterTurns>,
+    /// The file written to, checked before each write transaction.
+    file: Option<opened_file::OpenedFile>,
 }
 
 impl SqliteStore {
@@ -86,6 +97,7 @@ impl SqliteStore {
                 path: file.to_owned(),
             });
         }
+        let opened = opened_file::OpenedFile::of(file);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // A connection handed back inside a transaction is closed, and the next write opens
@@ -105,7 +117,12 @@ impl SqliteStore {
             .await
             .map_err(connect_err)?;
         super::migrator(MIGRATIONS).run(&writer).await?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            file: opened,
+            pool,
+            writer,
+            turns: Default::default(),
+        })
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -136,7 +153,23 @@ impl SqliteStore {
     /// `BEGIN IMMEDIATE`: the transaction takes the write lock at once, so it never fails
     /// halfway with SQLITE_BUSY when it first writes.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>> {
+        self.check_file()?;
+        let _first = self.turns.first();
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// For sign-up batches: after the writes waiting now ([`turns`]).
+    async fn begin_write_after_others(&self) -> Result<sqlx::Transaction<'static, Db>> {
+        self.check_file()?;
+        self.turns.stand_aside().await;
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Whether the path still names the file opened ([`opened_file`]).
+    fn check_file(&self) -> Result<()> {
+        self.file
+            .as_ref()
+            .map_or(Ok(()), opened_file::OpenedFile::check)
     }
 
     /// The one writer connection already serialises sign-up batches.
@@ -194,7 +227,7 @@ mod tests {
         let store = super::SqliteStore::connect(&format!("sqlite://{}", path.display()), true)
             .await
             .unwrap();
-        store.health().await.unwrap();
+        store.health(0).await.unwrap();
         for file in ["news.db", "news.db-wal"] {
             let mode = std::fs::metadata(dir.path().join(file))
                 .unwrap()
