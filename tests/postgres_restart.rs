@@ -5,7 +5,8 @@
 //! shared server, which other tests use at the same time: two `worker --until-done`
 //! processes send an issue to smtp-sink; a third of the way in, the server is stopped the
 //! way `pg_ctl stop -m fast` does (every session cut, open transactions rolled back), stays
-//! down for a second, and is started again on the same port.
+//! down for a second, and is started again on the same port. The same again with an
+//! immediate stop (as `pg_ctl stop -m immediate`: no checkpoint, crash recovery at start).
 //!
 //! It must get: the workers say they are retrying, recover by themselves (no restart) and
 //! finish; every reader has the issue; the copies sent twice are at most what was in flight
@@ -26,8 +27,26 @@ const READERS: usize = 2_000;
 const WORKERS: usize = 2;
 const CONCURRENCY: usize = 8;
 
+/// How the server goes away.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// `pg_ctl stop -m fast`, as `pg_ctlcluster … restart` does.
+    Fast,
+    /// `pg_ctl stop -m immediate`: no shutdown checkpoint, crash recovery at the next start.
+    Immediate,
+}
+
 #[test]
 fn postgres_restarted_mid_send_under_two_workers_loses_nothing_and_they_recover_by_themselves() {
+    restarted_mid_send(Stop::Fast);
+}
+
+#[test]
+fn postgres_stopped_immediately_mid_send_recovers_and_the_workers_lose_nothing() {
+    restarted_mid_send(Stop::Immediate);
+}
+
+fn restarted_mid_send(stop: Stop) {
     let started = Instant::now();
     let mut cluster = PgCluster::start();
     let mut app = App::on_sqlite();
@@ -48,7 +67,10 @@ fn postgres_restarted_mid_send_under_two_workers_loses_nothing_and_they_recover_
         sink.wait_for(READERS / 3, Duration::from_secs(60)) >= READERS / 3,
         "the send is under way"
     );
-    cluster.stop_server();
+    match stop {
+        Stop::Fast => cluster.stop_server(),
+        Stop::Immediate => cluster.crash_server(),
+    }
     let at_stop = sink.count();
     // The outage itself, not a wait for something: the server stays down this long.
     std::thread::sleep(Duration::from_secs(1));
@@ -92,7 +114,7 @@ fn postgres_restarted_mid_send_under_two_workers_loses_nothing_and_they_recover_
         "nothing queued, in flight or failed: {states:?}"
     );
     eprintln!(
-        "postgres restarted after {at_stop} of {READERS}: {twice} sent twice, {:.1} s",
+        "postgres stopped ({stop:?}) after {at_stop} of {READERS}: {twice} sent twice, {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }

@@ -170,9 +170,20 @@ impl PgCluster {
     /// Stops the server the way `pg_ctl stop -m fast` does (SIGINT: open sessions are
     /// disconnected, transactions rolled back) and waits until it has exited.
     pub fn stop_server(&mut self) {
+        self.signal_and_wait("-INT");
+    }
+
+    /// Stops the server the way `pg_ctl stop -m immediate` does (SIGQUIT: every process
+    /// quits at once, no checkpoint; the next start recovers from the WAL, as after a
+    /// crash) and waits until it has exited.
+    pub fn crash_server(&mut self) {
+        self.signal_and_wait("-QUIT");
+    }
+
+    fn signal_and_wait(&mut self, signal: &str) {
         if let Some(mut server) = self.server.take() {
             let _ = Command::new("kill")
-                .args(["-INT", &server.id().to_string()])
+                .args([signal, &server.id().to_string()])
                 .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
