@@ -156,6 +156,11 @@ impl SqliteStore {
 
 /// The file a `sqlite:` URL names, made absolute; `None` for other URLs.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    // sqlx reads any other text as a file name: `postgres://…` was "SQLite database
+    // ./postgres:/…" in `init`'s message.
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
     let options = SqliteConnectOptions::from_str(url).ok()?;
     let file = options.get_filename();
     Some(std::path::absolute(file).unwrap_or_else(|_| file.to_owned()))
@@ -186,6 +191,16 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn only_a_sqlite_url_names_a_file() {
+        assert_eq!(
+            super::sqlite_file("sqlite:///srv/news.db"),
+            Some(std::path::PathBuf::from("/srv/news.db"))
+        );
+        assert_eq!(super::sqlite_file("postgres://u@db.example/news"), None);
+        assert_eq!(super::sqlite_file("postgresql://u@db.example/news"), None);
+    }
 
     #[tokio::test]
     async fn a_new_database_is_readable_by_its_owner_only() {
