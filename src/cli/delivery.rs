@@ -30,6 +30,7 @@ pub async fn send(
         print_warnings(&prepared.plan);
         return dry_run_send(settings, &prepared.plan).await;
     }
+    super::installation_key(settings, &store).await?;
     let stop = if wait {
         StopWhen::MessageDone(Uuid::nil())
     } else {
@@ -262,6 +263,7 @@ pub async fn worker(
     metrics_bind: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
+    super::installation_key(settings, &store).await?;
     let stop = if until_done {
         StopWhen::QueueEmpty
     } else {

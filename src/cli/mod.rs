@@ -327,6 +327,28 @@ pub(crate) enum Open {
     MustExist,
 }
 
+/// The secret key, its fingerprint recorded for the database the first time a command
+/// that makes links or keyed hashes under it opens the database (docs/architecture.md
+/// decision 37). A key other than the recorded one is said, and `doctor` says what to do.
+pub(crate) async fn installation_key(
+    settings: &Settings,
+    store: &crate::store::Store,
+) -> anyhow::Result<crate::domain::TokenKey> {
+    let key = settings.token_key()?;
+    let record = store
+        .record_key_fingerprint(&key, crate::clock::now_ms())
+        .await?;
+    if let crate::store::KeyRecord::Differs { recorded } = record {
+        tracing::warn!(
+            "the secret key (fingerprint {}) differs from the one this database was used with \
+             ({recorded}): links in mail already sent and existing readers' unsubscribe links \
+             do not work under it; see `morningpost doctor`",
+            key.fingerprint()
+        );
+    }
+    Ok(key)
+}
+
 pub(crate) async fn open_store(
     settings: &Settings,
     open: Open,

@@ -14,7 +14,7 @@ use crate::queue::Worker;
 
 pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::CreateIfMissing).await?;
-    let key = settings.token_key()?;
+    let key = super::installation_key(settings, &store).await?;
     let worker = if no_worker {
         None
     } else {

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "confirmation budget",
         include_str!("../../../migrations/postgres/0006_confirmation_budget.sql"),
     ),
+    (
+        7,
+        "installation",
+        include_str!("../../../migrations/postgres/0007_installation.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -86,6 +91,15 @@ pub enum Plans {
 
 impl PgStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
+        let store = Self::connect_without_migrating(url, options).await?;
+        // The migrator holds an advisory lock: many processes may start at once.
+        super::migrator(MIGRATIONS).run(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// Connects to the database as it is, applying no migration: for `doctor`, which
+    /// reports the schema's state instead of changing it.
+    pub async fn connect_without_migrating(url: &str, options: &StoreOptions) -> Result<Self> {
         let connect_err = |source| StoreError::connect(url, source);
         let statement_timeout = format!("{}ms", options.statement_timeout.as_millis());
         let connect = PgConnectOptions::from_str(url)
@@ -102,8 +116,6 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(connect_err)?;
-        // The migrator holds an advisory lock: many processes may start at once.
-        super::migrator(MIGRATIONS).run(&pool).await?;
         Ok(Self {
             pool,
             connect_timeout: options.statement_timeout,

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "confirmation budget",
         include_str!("../../../migrations/sqlite/0006_confirmation_budget.sql"),
     ),
+    (
+        7,
+        "installation",
+        include_str!("../../../migrations/sqlite/0007_installation.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -67,6 +72,18 @@ impl SqliteStore {
     /// Opens the database file, creating it only when `create_if_missing`; a missing file
     /// is then [`StoreError::Missing`].
     pub async fn connect(url: &str, create_if_missing: bool) -> Result<Self> {
+        let store = Self::open(url, create_if_missing).await?;
+        super::migrator(MIGRATIONS).run(&store.writer).await?;
+        Ok(store)
+    }
+
+    /// Opens an existing database file as it is, applying no migration: for `doctor`, which
+    /// reports the schema's state instead of changing it.
+    pub async fn connect_without_migrating(url: &str) -> Result<Self> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create_if_missing: bool) -> Result<Self> {
         let connect_err = |source| StoreError::connect(url, source);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
@@ -104,7 +121,6 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        super::migrator(MIGRATIONS).run(&writer).await?;
         Ok(Self { pool, writer })
     }
 
