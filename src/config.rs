@@ -224,6 +224,15 @@ impl Settings {
             &self.secret_key_file,
         )
     }
+
+    /// The key as it is now, creating nothing: `None` when `secret_key` is not set and
+    /// `secret_key_file` does not exist (`doctor`).
+    pub fn existing_token_key(&self) -> Result<Option<crate::domain::TokenKey>, SecretKeyError> {
+        secret_key::load_existing(
+            self.secret_key.as_ref().map(Secret::expose),
+            &self.secret_key_file,
+        )
+    }
 }
 
 /// Where a value came from, so an error can send the operator to the right place.

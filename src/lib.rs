@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dns;
+pub mod doctor;
 pub mod domain;
 pub mod feedback;
 pub mod group_commit;

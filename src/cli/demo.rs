@@ -49,7 +49,7 @@ pub async fn run(mut settings: Settings, dir: &Path) -> anyhow::Result<ExitCode>
     super::print_files(&files)?;
 
     let store = Store::connect(settings.database_url.expose()).await?;
-    let key = settings.token_key()?;
+    let key = super::installation_key(&settings, &store).await?;
     let mut added = 0;
     for (email, name) in SAMPLE_SUBSCRIBERS {
         let email = SubscriberEmail::parse(email)?;

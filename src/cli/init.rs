@@ -9,6 +9,8 @@ use crate::secret::Secret;
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::CreateIfMissing).await?;
     store.health(crate::clock::now_ms()).await?;
+    // The key is made here if there is none yet, and its fingerprint recorded.
+    super::installation_key(settings, &store).await?;
     let url = settings.database_url.expose();
     // The path may be relative to a configuration file's folder: show where it really is.
     let place = match crate::store::sqlite_file(url) {

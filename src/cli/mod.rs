@@ -8,6 +8,7 @@ mod control;
 mod delivery;
 mod demo;
 mod dns;
+mod doctor;
 mod init;
 mod issues;
 mod preview;
@@ -157,6 +158,11 @@ pub enum Command {
         #[arg(long, value_name = "ADDRESS")]
         rua: Option<String>,
     },
+    /// Check what a send needs: the database (reachable, migrations current, writable, free
+    /// space), the secret key (the one the database was used with), each relay (EHLO,
+    /// STARTTLS, AUTH) or the outbox folder, the DKIM key. One line each, with a fix. Exit
+    /// status 0 when nothing failed (warnings allowed), 1 when something failed.
+    Doctor,
     /// Send queued mail until stopped (SIGINT/SIGTERM finish what is in flight).
     Worker {
         /// Stop when nothing is queued or in flight any more.
@@ -266,6 +272,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             control_run(&settings, &issue, control::Action::Retry(scope))
         }
         Command::Issues => runtime()?.block_on(issues::list(&settings)),
+        Command::Doctor => runtime()?.block_on(doctor::run(&settings)),
         Command::Worker {
             until_done,
             metrics_bind,
@@ -325,6 +332,28 @@ pub(crate) enum Open {
     CreateIfMissing,
     /// Commands that read the queue or the subscribers: a missing file means a wrong path.
     MustExist,
+}
+
+/// The secret key, its fingerprint recorded for the database the first time a command
+/// that makes links or keyed hashes under it opens the database (docs/architecture.md
+/// decision 38). A key other than the recorded one is said, and `doctor` says what to do.
+pub(crate) async fn installation_key(
+    settings: &Settings,
+    store: &crate::store::Store,
+) -> anyhow::Result<crate::domain::TokenKey> {
+    let key = settings.token_key()?;
+    let record = store
+        .record_key_fingerprint(&key, crate::clock::now_ms())
+        .await?;
+    if let crate::store::KeyRecord::Differs { recorded } = record {
+        tracing::warn!(
+            "the secret key (fingerprint {}) differs from the one this database was used with \
+             ({recorded}): links in mail already sent and existing readers' unsubscribe links \
+             do not work under it; see `morningpost doctor`",
+            key.fingerprint()
+        );
+    }
+    Ok(key)
 }
 
 pub(crate) async fn open_store(

@@ -19,7 +19,7 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
     else {
         return Ok(ExitCode::SUCCESS);
     };
-    let key = settings.token_key()?;
+    let key = super::installation_key(settings, &store).await?;
     let worker = if no_worker {
         None
     } else {

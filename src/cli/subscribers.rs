@@ -104,7 +104,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
                 SubscriberEmail::parse(&email).with_context(|| format!("cannot add {email:?}"))?;
             let name = SubscriberName::parse_optional(name.as_deref().unwrap_or_default())
                 .context("cannot use that name")?;
-            let key = settings.token_key()?;
+            let key = super::installation_key(settings, &store).await?;
             match add_one(&store, &key, &email, name.as_ref(), now_ms()).await? {
                 Added::Added => outln!("added {email} (active)")?,
                 Added::Exists(status) => {
@@ -127,7 +127,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             restore,
         } => {
             let store = super::open_store(settings, CreateIfMissing).await?;
-            let key = settings.token_key()?;
+            let key = super::installation_key(settings, &store).await?;
             if restore {
                 return restore_backup(&store, &key, &file).await;
             }

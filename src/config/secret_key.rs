@@ -23,26 +23,44 @@ pub enum SecretKeyError {
 }
 
 pub fn load_or_create(inline: Option<&str>, file: &Path) -> Result<TokenKey, SecretKeyError> {
-    if let Some(hex) = inline {
-        return TokenKey::from_hex(hex).ok_or(SecretKeyError::BadKey);
+    if let Some(key) = load_existing(inline, file)? {
+        return Ok(key);
     }
-    let io = |source| SecretKeyError::Io {
+    match create(file).map_err(|source| io_error(file, source))? {
+        Some(key) => {
+            tracing::warn!(file = %file.display(), "created a new secret key; back it up: unsubscribe links depend on it");
+            Ok(key)
+        }
+        // Another process created it first: use theirs.
+        None => load_or_create(None, file),
+    }
+}
+
+/// The key, or `None` when it is not set and its file does not exist: nothing is created.
+pub fn load_existing(
+    inline: Option<&str>,
+    file: &Path,
+) -> Result<Option<TokenKey>, SecretKeyError> {
+    if let Some(hex) = inline {
+        return TokenKey::from_hex(hex)
+            .map(Some)
+            .ok_or(SecretKeyError::BadKey);
+    }
+    match std::fs::read_to_string(file) {
+        Ok(text) => TokenKey::from_hex(&text)
+            .map(Some)
+            .ok_or_else(|| SecretKeyError::BadFile {
+                path: file.to_owned(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(file, e)),
+    }
+}
+
+fn io_error(file: &Path, source: std::io::Error) -> SecretKeyError {
+    SecretKeyError::Io {
         path: file.to_owned(),
         source,
-    };
-    match std::fs::read_to_string(file) {
-        Ok(text) => TokenKey::from_hex(&text).ok_or_else(|| SecretKeyError::BadFile {
-            path: file.to_owned(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match create(file).map_err(io)? {
-            Some(key) => {
-                tracing::warn!(file = %file.display(), "created a new secret key; back it up: unsubscribe links depend on it");
-                Ok(key)
-            }
-            // Another process created it first: use theirs.
-            None => load_or_create(None, file),
-        },
-        Err(e) => Err(io(e)),
     }
 }
 

@@ -3,7 +3,7 @@
 pub mod dkim;
 pub mod encode;
 pub mod message;
-mod outbox;
+pub mod outbox;
 pub mod pem;
 pub mod send_failure;
 mod smtp_session;
@@ -14,3 +14,4 @@ pub use message::{
     IssueMessage, ListHeaders, MessageError, MessageHeaders, Recipient, assemble, message_id,
     parse_message_id,
 };
+pub use smtp_session::SessionCheck;

@@ -13,6 +13,26 @@ pub fn create_folder(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// Writes a small file into the folder and removes it again, as a message's file is
+/// written (0600, a new name): whether the folder takes messages now (`doctor`).
+pub fn probe(dir: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let path = dir.join(format!(".probe.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    let written = file
+        .write_all(b"morningpost doctor\n")
+        .and_then(|()| file.sync_all());
+    drop(file);
+    let removed = std::fs::remove_file(&path);
+    written.and(removed)
+}
+
 /// Writes `<message-id>.eml` atomically: a re-sent copy replaces the first one. Returns the
 /// reply recorded for the delivery.
 pub async fn write(dir: &Path, message_id: &str, bytes: &[u8]) -> std::io::Result<String> {

@@ -64,6 +64,43 @@ impl SmtpTarget {
     }
 }
 
+/// What opening a session with a relay showed (`doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCheck {
+    /// The name the relay gave in its EHLO reply.
+    pub server: String,
+    /// Whether the session was encrypted (implicit TLS or STARTTLS).
+    pub encrypted: bool,
+    /// Whether we logged in (the URL gives credentials).
+    pub authenticated: bool,
+}
+
+impl SmtpTarget {
+    /// Opens a session as a send does (connect, greeting, EHLO, STARTTLS as the URL asks,
+    /// AUTH when it gives credentials) within `timeout`, then says QUIT: sends nothing.
+    pub async fn check_session(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<SessionCheck, SendFailure> {
+        let mut conn = tokio::time::timeout(timeout, self.connect())
+            .await
+            .map_err(|_| SendFailure::Relay {
+                reply: format!(
+                    "opening a session with {} took longer than {timeout:?}",
+                    self.peer()
+                ),
+                source: None,
+            })??;
+        let check = SessionCheck {
+            server: conn.server_info().name().to_owned(),
+            encrypted: conn.is_encrypted(),
+            authenticated: self.credentials.is_some(),
+        };
+        let _ = tokio::time::timeout(timeout, conn.quit()).await;
+        Ok(check)
+    }
+}
+
 /// MAIL FROM, RCPT TO, DATA and the message; `Ok` is the reply to its final dot.
 pub(super) async fn transaction(
     conn: &mut AsyncSmtpConnection,

@@ -63,14 +63,7 @@ impl CopyWriter {
 
     /// The writer the settings describe: loads the secret key and the DKIM key.
     pub fn from_settings(settings: &Settings) -> Result<Self, SetupError> {
-        let dkim = match &settings.dkim {
-            Some(d) => Some(Dkim::load(
-                &d.key_file,
-                settings.from.email.domain(),
-                &d.selector,
-            )?),
-            None => None,
-        };
+        let dkim = Dkim::from_settings(settings)?;
         Ok(Self::new(settings, settings.token_key()?, dkim))
     }
 

@@ -16,7 +16,7 @@ mod worker;
 pub use compose::{ComposeError, Composer};
 pub use copy_writer::{Composed, CopyWriter, TEST_SUBJECT_PREFIX, TestIssue};
 pub use retry::RetryPolicy;
-pub use setup::SetupError;
+pub use setup::{SetupError, UNSIGNED_MAIL, UNSIGNED_MAIL_FIX};
 pub use worker::{StopWhen, Worker, WorkerOptions, WorkerReport};
 
 use std::time::Duration;

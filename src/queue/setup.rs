@@ -20,15 +20,18 @@ pub enum SetupError {
     SecretKey(#[from] SecretKeyError),
 }
 
+/// Said when mail goes out over SMTP with no DKIM key configured (by the worker at start,
+/// and by `doctor`), and what to do about it.
+pub const UNSIGNED_MAIL: &str = "mail goes out over SMTP without a DKIM signature: Gmail and Yahoo \
+     refuse or file away unsigned bulk mail";
+pub const UNSIGNED_MAIL_FIX: &str = "set dkim_key_file and dkim_selector (deploy/README.md, DKIM)";
+
 impl Worker {
     /// The worker the settings describe, running until stopped (see [`Worker::stopping_when`]).
     pub fn from_settings(settings: &Settings, store: &Store) -> Result<Self, SetupError> {
         let transport = Transport::from_settings(settings)?;
         if settings.smtp_url.is_some() && settings.dkim.is_none() {
-            tracing::warn!(
-                "mail goes out over SMTP without a DKIM signature: Gmail and Yahoo refuse or file \
-                 away unsigned bulk mail; set dkim_key_file and dkim_selector (deploy/README.md, DKIM)"
-            );
+            tracing::warn!("{UNSIGNED_MAIL}; {UNSIGNED_MAIL_FIX}");
         }
         let composer = Composer::new(store.clone(), CopyWriter::from_settings(settings)?);
         let d = &settings.delivery;

@@ -64,6 +64,7 @@ mod error;
 mod options;
 mod postgres;
 mod rules;
+mod schema;
 mod sqlite;
 mod subscriber_data;
 mod types;
@@ -71,13 +72,14 @@ mod types;
 pub use error::{ResourceFault, Result, StoreError};
 pub use options::StoreOptions;
 pub use postgres::PgStore;
+pub use schema::SchemaState;
 pub use sqlite::{SqliteStore, sqlite_file};
 pub use subscriber_data::*;
 pub use types::*;
 
 use uuid::Uuid;
 
-use crate::domain::{TimeZoneName, TokenHash};
+use crate::domain::{TimeZoneName, TokenHash, TokenKey};
 use crate::secret::Secret;
 
 /// The database, whichever it is.
@@ -154,6 +156,45 @@ impl Store {
             }
             pause = (pause * 2).min(std::time::Duration::from_secs(30));
         }
+    }
+
+    /// Opens the database as it is: no migration is applied and no SQLite file created
+    /// (`doctor`, which reports what it finds).
+    pub async fn connect_without_migrating(url: &str, options: &StoreOptions) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(
+                SqliteStore::connect_without_migrating(url).await?,
+            ))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(
+                PgStore::connect_without_migrating(url, options).await?,
+            ))
+        } else {
+            Err(StoreError::UnsupportedUrl(Secret::new(url).redacted()))
+        }
+    }
+
+    /// The schema's state against this binary's migrations, changing nothing.
+    pub async fn schema_state(&self) -> Result<SchemaState> {
+        dispatch!(self, "reading the applied migrations", s => s.schema_state().await)
+    }
+
+    /// A write that is rolled back: whether the database takes writes.
+    pub async fn probe_write(&self) -> Result<()> {
+        dispatch!(self, "trying a write", s => s.probe_write().await)
+    }
+
+    /// The fingerprint of the secret key recorded for this database, if one is
+    /// (docs/architecture.md decision 38).
+    pub async fn key_fingerprint(&self) -> Result<Option<String>> {
+        dispatch!(self, "reading the recorded key fingerprint", s => s.key_fingerprint().await)
+    }
+
+    /// Records the key's fingerprint when none is, the first time; says how the key compares
+    /// with the one recorded. A recorded fingerprint is never replaced.
+    pub async fn record_key_fingerprint(&self, key: &TokenKey, now: i64) -> Result<KeyRecord> {
+        let fingerprint = key.fingerprint();
+        dispatch!(self, "recording the key fingerprint", s => s.record_key_fingerprint(&fingerprint, now).await)
     }
 
     /// One subscriber: an import of one row.

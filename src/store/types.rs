@@ -599,3 +599,25 @@ pub struct PurgeReport {
     pub confirmations_dropped: u64,
     pub subscribers_deleted: u64,
 }
+
+/// How the secret key in use compares with the one recorded for the database
+/// (docs/architecture.md decision 38).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRecord {
+    /// None was recorded: this key's fingerprint now is.
+    Recorded,
+    /// The recorded fingerprint is this key's.
+    Same,
+    /// Another key's fingerprint is recorded.
+    Differs { recorded: String },
+}
+
+impl KeyRecord {
+    pub(crate) fn compare(recorded: String, ours: &str) -> Self {
+        if recorded == ours {
+            KeyRecord::Same
+        } else {
+            KeyRecord::Differs { recorded }
+        }
+    }
+}

@@ -123,6 +123,16 @@ impl std::fmt::Debug for Dkim {
 }
 
 impl Dkim {
+    /// The key the settings name (`dkim_key_file`, `dkim_selector`, the From domain), or
+    /// `None` when none is configured.
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<Option<Self>, DkimError> {
+        settings
+            .dkim
+            .as_ref()
+            .map(|d| Self::load(&d.key_file, settings.from.email.domain(), &d.selector))
+            .transpose()
+    }
+
     pub fn load(key_file: &Path, domain: &str, selector: &str) -> Result<Self, DkimError> {
         let pem = std::fs::read(key_file).map_err(|source| DkimError::Read {
             path: key_file.to_owned(),

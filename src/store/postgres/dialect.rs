@@ -99,3 +99,7 @@ pub(super) const SUPPRESSED_AMONG: &str = "SELECT j.key AS email_key, x.reason, 
 /// The stored status of each of a batch's addresses (a JSON array of normalised addresses).
 pub(super) const STATUS_AMONG: &str = "SELECT email_key, status FROM subscribers
  WHERE email_key IN (SELECT jsonb_array_elements_text($1::jsonb))";
+
+/// Whether sqlx's migrations table exists (`doctor`: a database never initialised has none).
+pub(super) const MIGRATIONS_TABLE_EXISTS: &str =
+    "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";

@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "health probe",
         include_str!("../../../migrations/postgres/0007_health_probe.sql"),
     ),
+    (
+        8,
+        "installation",
+        include_str!("../../../migrations/postgres/0008_installation.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -91,6 +96,15 @@ pub enum Plans {
 
 impl PgStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
+        let store = Self::connect_without_migrating(url, options).await?;
+        // The migrator holds an advisory lock: many processes may start at once.
+        super::migrator(MIGRATIONS).run(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// Connects to the database as it is, applying no migration: for `doctor`, which
+    /// reports the schema's state instead of changing it.
+    pub async fn connect_without_migrating(url: &str, options: &StoreOptions) -> Result<Self> {
         let connect_err = |source| StoreError::connect(url, source);
         let statement_timeout = format!("{}ms", options.statement_timeout.as_millis());
         let connect = PgConnectOptions::from_str(url)
@@ -115,8 +129,6 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(connect_err)?;
-        // The migrator holds an advisory lock: many processes may start at once.
-        super::migrator(MIGRATIONS).run(&pool).await?;
         Ok(Self {
             pool,
             connect_timeout: options.statement_timeout,

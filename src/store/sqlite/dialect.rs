@@ -99,3 +99,6 @@ pub(super) const SUPPRESSED_AMONG: &str =
 /// The stored status of each of a batch's addresses (a JSON array of normalised addresses).
 pub(super) const STATUS_AMONG: &str = "SELECT email_key, status FROM subscribers
  WHERE email_key IN (SELECT value FROM json_each($1))";
+
+/// Whether sqlx's migrations table exists (`doctor`: a database never initialised has none).
+pub(super) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";

@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "health probe",
         include_str!("../../../migrations/sqlite/0007_health_probe.sql"),
     ),
+    (
+        8,
+        "installation",
+        include_str!("../../../migrations/sqlite/0008_installation.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -78,6 +83,18 @@ impl SqliteStore {
     /// Opens the database file, creating it only when `create_if_missing`; a missing file
     /// is then [`StoreError::Missing`].
     pub async fn connect(url: &str, create_if_missing: bool) -> Result<Self> {
+        let store = Self::open(url, create_if_missing).await?;
+        super::migrator(MIGRATIONS).run(&store.writer).await?;
+        Ok(store)
+    }
+
+    /// Opens an existing database file as it is, applying no migration: for `doctor`, which
+    /// reports the schema's state instead of changing it.
+    pub async fn connect_without_migrating(url: &str) -> Result<Self> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create_if_missing: bool) -> Result<Self> {
         let connect_err = |source| StoreError::connect(url, source);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
@@ -116,7 +133,6 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        super::migrator(MIGRATIONS).run(&writer).await?;
         Ok(Self {
             file: opened,
             pool,
@@ -189,6 +205,11 @@ impl SqliteStore {
 
 /// The file a `sqlite:` URL names, made absolute; `None` for other URLs.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    // sqlx reads any other text as a file name: `postgres://…` was "SQLite database
+    // ./postgres:/…" in `init`'s message.
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
     let options = SqliteConnectOptions::from_str(url).ok()?;
     let file = options.get_filename();
     Some(std::path::absolute(file).unwrap_or_else(|_| file.to_owned()))
@@ -219,6 +240,16 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn only_a_sqlite_url_names_a_file() {
+        assert_eq!(
+            super::sqlite_file("sqlite:///srv/news.db"),
+            Some(std::path::PathBuf::from("/srv/news.db"))
+        );
+        assert_eq!(super::sqlite_file("postgres://u@db.example/news"), None);
+        assert_eq!(super::sqlite_file("postgresql://u@db.example/news"), None);
+    }
 
     #[tokio::test]
     async fn a_new_database_is_readable_by_its_owner_only() {
