@@ -32,7 +32,7 @@ pub(super) async fn check(settings: &Settings, checks: &mut Vec<Check>) -> Optio
             return None;
         }
     };
-    checks.push(match store.health().await {
+    checks.push(match store.ping().await {
         Ok(()) => Check::pass("database", format!("{place} answers")),
         Err(e) => Check::fail("database", Chain(&e).to_string(), open_fix(&e)),
     });

@@ -5,7 +5,8 @@
 use crate::group_commit::{GroupCommit, GroupCommitError};
 use crate::store::{Store, StoreError, SubscribeOutcome, SubscribeRequest};
 
-const MAX_BATCH: usize = 256;
+/// A claim of the worker waits behind at most the batch in progress (store/sqlite/turns.rs).
+const MAX_BATCH: usize = 64;
 
 pub type SignupError = GroupCommitError<StoreError>;
 

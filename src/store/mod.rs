@@ -354,6 +354,11 @@ impl Store {
     }
 
     /// A trivial query: is the database there?
+    /// Whether the database answers, changing nothing.
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self, "reaching the database", s => s.ping().await)
+    }
+
     /// Whether the database answers and can be written (`/healthz`).
     pub async fn health(&self, now: i64) -> Result<()> {
         dispatch!(self, "checking the database's health", s => s.health(now).await)

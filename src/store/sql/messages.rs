@@ -118,10 +118,16 @@ impl Handle {
             .collect()
     }
 
+    /// A read: the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
     /// A read and a one-row write: the database is up and can take a sign-up.
     pub async fn health(&self, now: i64) -> Result<()> {
         self.check_file()?;
-        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        self.ping().await?;
         sqlx::query("UPDATE health_probe SET probed_at = $1 WHERE id = 1")
             .bind(now)
             .execute(self.writer())

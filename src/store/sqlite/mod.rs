@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 
 use super::{Result, StoreError};
 
+mod checkpointer;
 mod claims;
 mod dialect;
 mod opened_file;
@@ -77,6 +78,7 @@ pub struct SqliteStore {
     turns: std::sync::Arc<turns::WriterTurns>,
     /// The file written to, checked before each write transaction.
     file: Option<opened_file::OpenedFile>,
+    checkpointer: std::sync::Arc<checkpointer::Checkpointer>,
 }
 
 impl SqliteStore {
@@ -125,7 +127,8 @@ impl SqliteStore {
             .after_release(|conn, _| {
                 Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
             })
-            .connect_with(options.clone())
+            // Checkpoints mostly happen off the writer ([`checkpointer`]).
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "10000"))
             .await
             .map_err(connect_err)?;
         let pool = SqlitePoolOptions::new()
@@ -135,6 +138,7 @@ impl SqliteStore {
             .map_err(connect_err)?;
         Ok(Self {
             file: opened,
+            checkpointer: checkpointer::Checkpointer::spawn(pool.clone()),
             pool,
             writer,
             turns: Default::default(),
@@ -156,6 +160,7 @@ impl SqliteStore {
     /// import's time went into writing the same index pages again at each commit and
     /// checkpoint). Per connection, so the worker's and the server's memory is unchanged.
     pub async fn prepare_bulk_write(&self) -> Result<()> {
+        self.checkpointer.stand_down();
         for pragma in [
             "PRAGMA cache_size = -12288",
             "PRAGMA wal_autocheckpoint = 32000",
