@@ -15,6 +15,14 @@ fn main() -> ExitCode {
             for cause in error.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
+            // A full disk, a database that cannot be reached: what the operator can do.
+            if let Some(advice) = error
+                .chain()
+                .find_map(|c| c.downcast_ref::<morningpost::store::StoreError>())
+                .and_then(|e| e.advice())
+            {
+                eprintln!("  what to do: {advice}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
@@ -15,42 +14,7 @@ use support::app::App;
 use support::http::{Server, get};
 use support::mail::copies_by_message_id;
 use support::sink::SmtpSink;
-
-/// A tmpfs of `size` mounted at `dir` (as root: the test machine's user), unmounted on drop.
-struct SmallDisk(std::path::PathBuf);
-
-impl SmallDisk {
-    fn mount(dir: std::path::PathBuf, size: &str) -> Self {
-        std::fs::create_dir_all(&dir).expect("mount point");
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&dir)
-            .status()
-            .expect("mount runs")
-            .success();
-        assert!(
-            ok,
-            "mounting a small tmpfs needs root (the test machine runs tests as root)"
-        );
-        Self(dir)
-    }
-
-    /// Fills the disk to its last few kilobytes with one file, returned for removal.
-    fn fill(&self) -> std::path::PathBuf {
-        let filler = self.0.join("filler");
-        let mut file = std::fs::File::create(&filler).expect("filler");
-        let chunk = vec![0u8; 16 * 1024];
-        while file.write_all(&chunk).is_ok() {}
-        let _ = file.flush();
-        filler
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
+use support::tmpfs::Tmpfs;
 
 /// A read transaction held open on the database from another connection: SQLite cannot
 /// restart its write-ahead log past a reader's snapshot, so every commit while it is held
@@ -138,8 +102,8 @@ const DISK_FULL_ADVICE: &str = "the database's disk is full: free space where th
 #[test]
 fn a_full_sqlite_disk_stops_the_send_until_space_is_freed_then_it_resumes_by_itself() {
     let mut app = App::on_sqlite();
-    let disk = SmallDisk::mount(app.path("disk"), "24m");
-    let url = format!("sqlite://{}", disk.0.join("mp.db").display());
+    let disk = Tmpfs::mount(app.path("disk"), "24m", "");
+    let url = format!("sqlite://{}", disk.path().join("mp.db").display());
     app.set("MORNINGPOST_DATABASE_URL", &url);
     let sink = SmtpSink::start(&app.path("sink"), &[]);
     app.set("MORNINGPOST_SMTP_URL", &sink.url());
@@ -201,8 +165,8 @@ fn sign_up(port: u16, email: &str) -> support::http::Response {
 #[test]
 fn serve_answers_503_with_retry_after_while_its_disk_is_full_and_recovers_by_itself() {
     let mut app = App::on_sqlite();
-    let disk = SmallDisk::mount(app.path("disk"), "16m");
-    let url = format!("sqlite://{}", disk.0.join("mp.db").display());
+    let disk = Tmpfs::mount(app.path("disk"), "16m", "");
+    let url = format!("sqlite://{}", disk.path().join("mp.db").display());
     app.set("MORNINGPOST_DATABASE_URL", &url);
     app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
     let server = Server::start(&mut app, &["--no-worker"]);
@@ -387,4 +351,36 @@ fn a_wrong_postgres_password_or_database_fails_at_once_with_its_cause() {
     assert!(!ok, "no waiting for what will not come");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(err.contains("mp_no_such_database_here"), "{err}");
+}
+
+#[test]
+fn a_send_on_a_full_disk_fails_with_what_to_do_queues_nothing_and_works_once_space_is_freed() {
+    let mut app = App::on_sqlite();
+    let disk = Tmpfs::mount(app.path("disk"), "24m", "");
+    let url = format!("sqlite://{}", disk.path().join("mp.db").display());
+    app.set("MORNINGPOST_DATABASE_URL", &url);
+    app.set(
+        "MORNINGPOST_OUTBOX_DIR",
+        &app.path("outbox").display().to_string(),
+    );
+    app.import_readers(&app.write_subscribers(2000));
+    let issue = app.sample_issue();
+    let hold = SnapshotHold::take(&url);
+    let filler = disk.fill();
+    let (ok, _, err) = app.run(&["send", &issue]);
+    drop(hold);
+    std::fs::remove_file(&filler).expect("free the space");
+    assert!(!ok, "the exit status says it failed:\n{err}");
+    assert!(
+        err.contains("what to do: the database's disk is full: free space where the database is"),
+        "{err}"
+    );
+    let states = support::rows::delivery_states(&url);
+    assert!(states.is_empty(), "nothing half-queued: {states:?}");
+    app.ok(&["send", &issue]);
+    assert_eq!(
+        support::rows::delivery_states(&url).get("queued").copied(),
+        Some(2000),
+        "the same command works once space is freed"
+    );
 }

@@ -202,17 +202,7 @@ fn a_worker_frozen_past_its_lease_loses_nothing_and_its_late_outcomes_are_fenced
         "each row taken from it had its outcome refused, once:\n{frozen_err}"
     );
 
-    let states = support::rows::delivery_states(&app.database_url());
-    assert_eq!(
-        states.get("sent").copied(),
-        Some(READERS as i64),
-        "{states:?}"
-    );
-    assert_eq!(
-        states.len(),
-        1,
-        "nothing queued, in flight or failed: {states:?}"
-    );
+    support::rows::assert_all_sent(&app.database_url(), READERS, "after the fault");
     let status_out = app.ok(&["status"]);
     assert!(
         status_out.contains(&format!("sent       {READERS:>9}"))

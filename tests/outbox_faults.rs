@@ -13,83 +13,16 @@
 
 mod support;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::ChildGuard;
 use support::app::App;
+use support::tmpfs::Tmpfs;
 
 const READERS: usize = 300;
 /// Messages per second: the send lasts about 3 s unhindered.
 const RATE: &str = "100";
-
-/// A tmpfs of `size` mounted at `dir` (as root), unmounted on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: PathBuf, size: &str) -> Self {
-        std::fs::create_dir_all(&dir).expect("mount point");
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(&dir)
-            .status()
-            .expect("mount runs")
-            .success();
-        assert!(
-            ok,
-            "mounting a tmpfs needs root (the test machine runs tests as root)"
-        );
-        Self(dir)
-    }
-
-    /// Remounts read-only (`ro`) or writable (`rw`). A read-only remount is refused while
-    /// a file is open for writing (a message being written): tried again until it takes.
-    fn remount(&self, how: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let out = Command::new("mount")
-                .args(["-o", &format!("remount,{how}")])
-                .arg(&self.0)
-                .output()
-                .expect("mount runs");
-            if out.status.success() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "remount {how}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// Fills the filesystem to its last bytes with one file, returned for removal.
-    fn fill(&self) -> PathBuf {
-        let filler = self.0.join("filler");
-        let mut file = std::fs::File::create(&filler).expect("filler");
-        let chunk = vec![0u8; 64 * 1024];
-        while file.write_all(&chunk).is_ok() {}
-        let small = [0u8; 512];
-        while file.write_all(&small).is_ok() {}
-        let _ = file.flush();
-        filler
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 /// The finished messages (`*.eml`) and the leftovers (anything else but the filler).
 fn outbox_files(dir: &Path) -> (usize, Vec<String>) {
@@ -120,7 +53,7 @@ fn a_send_under_way(size: &str) -> (App, Tmpfs, ChildGuard) {
     let outbox = app.path("outbox");
     app.set("MORNINGPOST_OUTBOX_DIR", &outbox.display().to_string())
         .set("MORNINGPOST_RATE_PER_SECOND", RATE);
-    let disk = Tmpfs::mount(outbox.clone(), size);
+    let disk = Tmpfs::mount(outbox.clone(), size, "mode=0700");
     let csv = app.write_subscribers(READERS);
     app.import_readers(&csv);
     let issue = app.sample_issue();
@@ -169,13 +102,7 @@ fn everything_arrives_once(app: &App, dir: &Path, send: &mut ChildGuard, fault: 
         leftovers.is_empty(),
         "{fault}: no half-written file: {leftovers:?}"
     );
-    let states = support::rows::delivery_states(&app.database_url());
-    assert_eq!(
-        states.get("sent").copied(),
-        Some(READERS as i64),
-        "{fault}: every delivery recorded sent: {states:?}"
-    );
-    assert_eq!(states.len(), 1, "{fault}: none failed: {states:?}");
+    support::rows::assert_all_sent(&app.database_url(), READERS, fault);
     let out = app.ok(&["status"]);
     assert!(out.contains(&format!("sent       {READERS:>9}")), "{out}");
 }
@@ -185,9 +112,9 @@ fn an_outbox_folder_turned_read_only_mid_send_holds_the_send_until_it_is_writabl
     let started = Instant::now();
     let (app, disk, mut send) = a_send_under_way("64m");
     disk.remount("ro");
-    let during = the_fault_holds(&app, &disk.0);
+    let during = the_fault_holds(&app, disk.path());
     disk.remount("rw");
-    everything_arrives_once(&app, &disk.0, &mut send, "read-only");
+    everything_arrives_once(&app, disk.path(), &mut send, "read-only");
     eprintln!(
         "read-only outbox: {during} of {READERS} written before, {:.1} s",
         started.elapsed().as_secs_f64()
@@ -199,9 +126,9 @@ fn a_full_outbox_folder_mid_send_holds_the_send_until_space_is_freed() {
     let started = Instant::now();
     let (app, disk, mut send) = a_send_under_way("64m");
     let filler = disk.fill();
-    let during = the_fault_holds(&app, &disk.0);
+    let during = the_fault_holds(&app, disk.path());
     std::fs::remove_file(&filler).expect("free the space");
-    everything_arrives_once(&app, &disk.0, &mut send, "full");
+    everything_arrives_once(&app, disk.path(), &mut send, "full");
     eprintln!(
         "full outbox: {during} of {READERS} written before, {:.1} s",
         started.elapsed().as_secs_f64()

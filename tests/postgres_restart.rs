@@ -102,17 +102,7 @@ fn restarted_mid_send(stop: Stop) {
         twice <= bound,
         "{twice} sent twice; at most {bound} were in flight"
     );
-    let states = support::rows::delivery_states(&app.database_url());
-    assert_eq!(
-        states.get("sent").copied(),
-        Some(READERS as i64),
-        "{states:?}"
-    );
-    assert_eq!(
-        states.len(),
-        1,
-        "nothing queued, in flight or failed: {states:?}"
-    );
+    support::rows::assert_all_sent(&app.database_url(), READERS, "after the fault");
     eprintln!(
         "postgres stopped ({stop:?}) after {at_stop} of {READERS}: {twice} sent twice, {:.1} s",
         started.elapsed().as_secs_f64()

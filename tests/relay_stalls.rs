@@ -77,13 +77,7 @@ fn a_send_through(fault: Fault) {
         "{fault:?}: the failed tries say what happened ({said:?}):\n{stderr}"
     );
 
-    let states = support::rows::delivery_states(&app.database_url());
-    assert_eq!(
-        states.get("sent").copied(),
-        Some(READERS as i64),
-        "{fault:?}: every delivery is recorded sent, none failed: {states:?}"
-    );
-    assert_eq!(states.len(), 1, "{fault:?}: nothing else: {states:?}");
+    support::rows::assert_all_sent(&app.database_url(), READERS, &format!("{fault:?}"));
     // Each faulty session carried one message, which was tried again (once).
     assert_eq!(
         support::rows::total_failures(&app.database_url()),

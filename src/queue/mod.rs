@@ -38,7 +38,9 @@ fn database_retry(what: &str, failures: u32, e: &crate::store::StoreError) -> Op
     }
     let error = crate::report::Chain(e);
     match e.advice() {
-        Some(advice) => tracing::warn!(%error, "{what} failed: {advice}; retrying"),
+        Some(advice) => {
+            tracing::warn!(%error, "{what} failed: {advice}; retrying until it passes")
+        }
         None => tracing::warn!(%error, "{what} failed; retrying"),
     }
     Some((Duration::from_millis(200) * failures.max(1)).min(MAX_DATABASE_PAUSE))

@@ -55,17 +55,15 @@ impl ResourceFault {
     pub fn advice(self) -> &'static str {
         match self {
             ResourceFault::DiskFull => {
-                "the database's disk is full: free space where the database is; sending resumes by itself"
+                "the database's disk is full: free space where the database is"
             }
             ResourceFault::Unwritable => {
-                "the database file cannot be written: check its disk, that the file is still there, and its permissions; sending resumes by itself"
+                "the database file cannot be written: check its disk, that the file is still there, and its permissions"
             }
             ResourceFault::Unreachable => {
-                "the database cannot be reached: check that it is running and that database_url names it; work resumes by itself"
+                "the database cannot be reached: check that it is running and that database_url names it"
             }
-            ResourceFault::Busy => {
-                "the database is busy: another process holds its write lock; work resumes by itself"
-            }
+            ResourceFault::Busy => "the database is busy: another process holds its write lock",
         }
     }
 
@@ -113,7 +111,7 @@ impl StoreError {
     }
 
     /// What an operator can do about a failure that is not ours: said beside the error by
-    /// those who retry it (the worker).
+    /// those who retry it (the worker) and by the command line when a command fails on it.
     pub fn advice(&self) -> Option<&'static str> {
         self.resource_fault().map(ResourceFault::advice)
     }

@@ -17,6 +17,7 @@ pub mod seed;
 pub mod send_one;
 pub mod sink;
 pub mod tls;
+pub mod tmpfs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -28,6 +28,21 @@ pub fn failures_by_email(database_url: &str) -> std::collections::BTreeMap<Strin
 }
 
 /// The deliveries by state (`queued`, `sending`, `sent`, …), on either backend.
+/// Every delivery is recorded sent, `n` of them, and none is in any other state.
+pub fn assert_all_sent(database_url: &str, n: usize, context: &str) {
+    let states = delivery_states(database_url);
+    assert_eq!(
+        states.get("sent").copied(),
+        Some(n as i64),
+        "{context}: every delivery is recorded sent: {states:?}"
+    );
+    assert_eq!(
+        states.len(),
+        1,
+        "{context}: nothing queued, in flight or failed: {states:?}"
+    );
+}
+
 pub fn delivery_states(database_url: &str) -> std::collections::BTreeMap<String, i64> {
     tokio::runtime::Runtime::new()
         .expect("runtime")
