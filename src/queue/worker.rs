@@ -252,13 +252,13 @@ impl Worker {
                 match self.look_at_sends(&store).await {
                     Ok(()) => next_look = std::time::Instant::now() + held::REFRESH,
                     Err(e) => {
-                        db_failures += 1;
-                        let Some(pause) =
-                            super::database_retry("reading the sends' holds", db_failures, &e)
-                        else {
-                            return Err(e);
-                        };
-                        sleep_or_shutdown(pause, &mut shutdown).await;
+                        wait_out(
+                            &mut db_failures,
+                            "reading the sends' holds",
+                            e,
+                            &mut shutdown,
+                        )
+                        .await?;
                         continue;
                     }
                 }
@@ -280,11 +280,7 @@ impl Worker {
                         c
                     }
                     Err(e) => {
-                        db_failures += 1;
-                        let Some(pause) = super::database_retry("claiming", db_failures, &e) else {
-                            return Err(e);
-                        };
-                        sleep_or_shutdown(pause, &mut shutdown).await;
+                        wait_out(&mut db_failures, "claiming", e, &mut shutdown).await?;
                         continue;
                     }
                 }
@@ -297,13 +293,8 @@ impl Worker {
                         Ok(true) => return Ok(()),
                         Ok(false) => {}
                         Err(e) => {
-                            db_failures += 1;
-                            let Some(pause) =
-                                super::database_retry("checking for work left", db_failures, &e)
-                            else {
-                                return Err(e);
-                            };
-                            sleep_or_shutdown(pause, &mut shutdown).await;
+                            wait_out(&mut db_failures, "checking for work left", e, &mut shutdown)
+                                .await?;
                             continue;
                         }
                     }
@@ -378,6 +369,20 @@ impl Worker {
             StopWhen::MessageDone(id) => self.store.is_done(Some(id)).await,
         }
     }
+}
+
+/// One more database failure in a row: waits the pause [`super::database_retry`] gives
+/// (or until shutdown), or hands the error back when the worker should stop.
+async fn wait_out(
+    failures: &mut u32,
+    what: &str,
+    e: StoreError,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    *failures += 1;
+    let pause = super::database_retry(what, *failures, &e).ok_or(e)?;
+    sleep_or_shutdown(pause, shutdown).await;
+    Ok(())
 }
 
 async fn sleep_or_shutdown(pause: Duration, shutdown: &mut watch::Receiver<bool>) {
