@@ -18,6 +18,7 @@ impl SqliteStore {
         now: i64,
     ) -> Result<Vec<Claimed>> {
         let mut tx = self.begin_write().await?;
+        record_clock_floor(&mut tx, now).await?;
         let claimed = sqlx::query(claim_sql(class))
             .bind(lease_until)
             .bind(now)
@@ -50,12 +51,32 @@ impl SqliteStore {
         Ok(crate::clock::now_ms())
     }
 
+    /// The latest time this database has acted on, for a process opening it
+    /// ([`crate::clock::raise_floor`]).
+    pub(super) async fn clock_floor(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT at_ms FROM clock_floor WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
     pub async fn record(&self, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
         let mut tx = self.begin_write().await?;
         let fenced = record_fenced(&mut tx, outcomes, now).await?;
         tx.commit().await?;
         Ok(fenced)
     }
+}
+
+/// Raises the database's clock floor to `now` (one row, in the caller's write transaction).
+pub(super) async fn record_clock_floor(tx: &mut super::Conn, now: i64) -> Result<()> {
+    sqlx::query("UPDATE clock_floor SET at_ms = $1 WHERE id = 1 AND at_ms < $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// The claim's update, for all classes or one.

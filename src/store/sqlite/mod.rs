@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "installation",
         include_str!("../../../migrations/sqlite/0008_installation.sql"),
     ),
+    (
+        9,
+        "clock floor",
+        include_str!("../../../migrations/sqlite/0009_clock_floor.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -87,6 +92,7 @@ impl SqliteStore {
     pub async fn connect(url: &str, create_if_missing: bool) -> Result<Self> {
         let store = Self::open(url, create_if_missing).await?;
         super::migrator(MIGRATIONS).run(&store.writer).await?;
+        crate::clock::raise_floor(store.clock_floor().await?);
         Ok(store)
     }
 
@@ -203,8 +209,9 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn prepare_enqueue(_tx: &mut Conn, _message_id: uuid::Uuid) -> Result<()> {
-        Ok(())
+    /// Rows about to be queued at "now": the floor goes up to it ([`claims`]).
+    async fn prepare_enqueue(tx: &mut Conn, _message_id: uuid::Uuid) -> Result<()> {
+        claims::record_clock_floor(tx, crate::clock::now_ms()).await
     }
 }
 
