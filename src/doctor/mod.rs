@@ -1,7 +1,9 @@
 //! `morningpost doctor`: checks what a send needs, on the real things (the database, the
 //! key, each relay, the DKIM key, the outbox folder), and says for each what to do when it
 //! is not so. It changes nothing, but for creating a missing outbox folder as a send would
-//! and a probe file in it (removed at once); its database write is rolled back.
+//! and a probe file in it (removed at once), and rewriting the one row of `health_probe`
+//! that `/healthz` rewrites too (a write rolled back never reaches SQLite's log, so it
+//! cannot meet a full disk).
 
 mod database;
 mod disk;

@@ -179,11 +179,6 @@ impl Store {
         dispatch!(self, "reading the applied migrations", s => s.schema_state().await)
     }
 
-    /// A write that is rolled back: whether the database takes writes.
-    pub async fn probe_write(&self) -> Result<()> {
-        dispatch!(self, "trying a write", s => s.probe_write().await)
-    }
-
     /// The fingerprint of the secret key recorded for this database, if one is
     /// (docs/architecture.md decision 38).
     pub async fn key_fingerprint(&self) -> Result<Option<String>> {

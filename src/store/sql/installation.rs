@@ -42,20 +42,6 @@ impl Handle {
         Ok(KeyRecord::compare(recorded, fingerprint))
     }
 
-    /// A real write in a write transaction, rolled back: fails as a write would (a
-    /// read-only file or database, a lost write lock, no privilege).
-    pub async fn probe_write(&self) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO installation (id, key_fingerprint, recorded_at) VALUES (1, 'doctor probe', 0)
-             ON CONFLICT (id) DO UPDATE SET recorded_at = installation.recorded_at",
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.rollback().await?;
-        Ok(())
-    }
-
     /// The schema's state against this binary's migrations, read without changing anything.
     pub async fn schema_state(&self) -> Result<SchemaState> {
         let exists: bool = sqlx::query_scalar(dialect::MIGRATIONS_TABLE_EXISTS)
