@@ -59,7 +59,7 @@ pub(super) async fn check(settings: &Settings, checks: &mut Vec<Check>) -> Optio
         ));
         return None;
     }
-    checks.push(match store.probe_write().await {
+    checks.push(match store.check_writable().await {
         Ok(()) => Check::pass("database writes", "a write (rolled back) went through"),
         Err(e) => {
             let fix = e.advice().map(str::to_owned).unwrap_or_else(|| {
