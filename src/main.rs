@@ -16,11 +16,7 @@ fn main() -> ExitCode {
                 eprintln!("  caused by: {cause}");
             }
             // A full disk, a database that cannot be reached: what the operator can do.
-            if let Some(advice) = error
-                .chain()
-                .find_map(|c| c.downcast_ref::<morningpost::store::StoreError>())
-                .and_then(|e| e.advice())
-            {
+            if let Some(advice) = morningpost::store::StoreError::advice_in(error.as_ref()) {
                 eprintln!("  what to do: {advice}");
             }
             ExitCode::FAILURE

@@ -384,3 +384,74 @@ fn a_send_on_a_full_disk_fails_with_what_to_do_queues_nothing_and_works_once_spa
         "the same command works once space is freed"
     );
 }
+
+#[test]
+fn an_import_that_fills_the_disk_fails_with_what_to_do_keeps_whole_batches_and_completes_once_freed()
+ {
+    const ROWS: usize = 60_000;
+    // `subscribers import` writes 5,000 rows per transaction.
+    const BATCH: usize = 5_000;
+    let mut app = App::on_sqlite();
+    let disk = Tmpfs::mount(app.path("disk"), "64m", "");
+    let url = format!("sqlite://{}", disk.path().join("mp.db").display());
+    app.set("MORNINGPOST_DATABASE_URL", &url);
+    app.ok(&["init"]);
+    let csv = app.write_subscribers(ROWS);
+    let args = [
+        "subscribers",
+        "import",
+        support::app::path_str(&csv),
+        "--consent",
+        "confirmed-elsewhere",
+    ];
+    // Room for a few batches (each ~3 MB of log), not for the file (~40 MB).
+    let filler = disk.fill_leaving(8 << 20);
+    let out = app.command(&args).output().expect("run the import");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kept = support::rows::sqlite_texts(&url, "SELECT email FROM subscribers");
+    support::rows::assert_sqlite_intact(&url, "after the failed import");
+    std::fs::remove_file(&filler).expect("free the space");
+    assert_eq!(out.status.code(), Some(1), "the import failed:\n{err}");
+    assert!(
+        err.contains("(code: 13)")
+            && err.contains("importing the file again adds the rest")
+            && err.contains(&format!("what to do: {DISK_FULL_ADVICE}")),
+        "it names the full disk and what to do:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        !kept.is_empty() && kept.len() < ROWS,
+        "the disk filled part way: {} imported",
+        kept.len()
+    );
+    assert_eq!(
+        kept.len() % BATCH,
+        0,
+        "whole batches only, no half of one: {}",
+        kept.len()
+    );
+    let mut expected: Vec<String> = (0..kept.len())
+        .map(|i| format!("reader{i}@example.com"))
+        .collect();
+    let mut kept = kept;
+    expected.sort();
+    kept.sort();
+    assert_eq!(kept, expected, "the file's first rows, each once");
+    // Freed: the same command adds the rest.
+    let again = app.ok(&args);
+    assert!(
+        again.contains(&format!("imported {} new subscribers", ROWS - kept.len()))
+            && again.contains(&format!("{} already subscribers", kept.len())),
+        "{again}"
+    );
+    let emails = support::rows::sqlite_texts(
+        &url,
+        "SELECT CAST(count(*) AS TEXT) || ' ' || CAST(count(DISTINCT email_key) AS TEXT) FROM subscribers",
+    );
+    assert_eq!(
+        emails,
+        [format!("{ROWS} {ROWS}")],
+        "every row once, none twice"
+    );
+    support::rows::assert_sqlite_intact(&url, "after the second import");
+}

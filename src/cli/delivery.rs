@@ -30,6 +30,7 @@ pub async fn send(
         print_warnings(&prepared.plan);
         return dry_run_send(settings, &prepared.plan).await;
     }
+    super::check_writable(&store).await?;
     super::installation_key(settings, &store).await?;
     let stop = if wait {
         StopWhen::MessageDone(Uuid::nil())
@@ -268,6 +269,7 @@ pub async fn worker(
     else {
         return Ok(ExitCode::SUCCESS);
     };
+    super::check_writable(&store).await?;
     super::installation_key(settings, &store).await?;
     let stop = if until_done {
         StopWhen::QueueEmpty

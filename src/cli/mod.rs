@@ -334,6 +334,24 @@ pub(crate) enum Open {
     MustExist,
 }
 
+/// For the commands that write (`send`, `worker`, `serve`, `subscribers add|import`), before
+/// they start: a database that cannot be written (its filesystem read-only, a file this
+/// user may not write) fails them at once with what to do, instead of a server answering
+/// 503 to every sign-up or a send that renders the issue first. A busy or full database is
+/// left to the command's own writes, which wait it out (docs/architecture.md decision 37).
+pub(crate) async fn check_writable(store: &crate::store::Store) -> anyhow::Result<()> {
+    match store.check_writable().await {
+        Err(e) if e.resource_fault() == Some(crate::store::ResourceFault::Unwritable) => {
+            Err(anyhow::Error::new(e).context("the database cannot be written"))
+        }
+        Err(e) => {
+            tracing::debug!(error = %crate::report::Chain(&e), "the write probe failed");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
 /// The secret key, its fingerprint recorded for the database the first time a command
 /// that makes links or keyed hashes under it opens the database (docs/architecture.md
 /// decision 38). A key other than the recorded one is said, and `doctor` says what to do.

@@ -19,6 +19,7 @@ pub async fn serve(settings: &Settings, no_worker: bool) -> anyhow::Result<ExitC
     else {
         return Ok(ExitCode::SUCCESS);
     };
+    super::check_writable(&store).await?;
     let key = super::installation_key(settings, &store).await?;
     let worker = if no_worker {
         None

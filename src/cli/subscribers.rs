@@ -104,6 +104,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
                 SubscriberEmail::parse(&email).with_context(|| format!("cannot add {email:?}"))?;
             let name = SubscriberName::parse_optional(name.as_deref().unwrap_or_default())
                 .context("cannot use that name")?;
+            super::check_writable(&store).await?;
             let key = super::installation_key(settings, &store).await?;
             match add_one(&store, &key, &email, name.as_ref(), now_ms()).await? {
                 Added::Added => outln!("added {email} (active)")?,
@@ -127,6 +128,7 @@ pub async fn run(settings: &Settings, cmd: SubscribersCommand) -> anyhow::Result
             restore,
         } => {
             let store = super::open_store(settings, CreateIfMissing).await?;
+            super::check_writable(&store).await?;
             let key = super::installation_key(settings, &store).await?;
             if restore {
                 return restore_backup(&store, &key, &file).await;

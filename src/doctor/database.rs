@@ -61,7 +61,7 @@ pub(super) async fn check(settings: &Settings, checks: &mut Vec<Check>) -> Optio
     }
     // The same committed one-row write as `/healthz`: only a commit reaches SQLite's log,
     // so only a commit sees a full disk.
-    checks.push(match store.health(crate::clock::now_ms()).await {
+    checks.push(match store.check_writable().await {
         Ok(()) => Check::pass("database writes", "a one-row write was committed"),
         Err(e) => {
             let fix = e.advice().map(str::to_owned).unwrap_or_else(|| {

@@ -58,7 +58,14 @@ impl IntoResponse for HttpError {
             source,
             answer,
         } = self;
-        tracing::error!(error = %Chain(source.as_ref()), "{what}");
+        // A database that cannot take writes (a full disk, a read-only filesystem): what the
+        // operator can do, beside the cause.
+        match crate::store::StoreError::advice_in(source.as_ref()) {
+            Some(advice) => {
+                tracing::error!(error = %Chain(source.as_ref()), "{what}; what to do: {advice}")
+            }
+            None => tracing::error!(error = %Chain(source.as_ref()), "{what}"),
+        }
         let mut response = match answer {
             Answer::Page(newsletter) => pages::unavailable(&newsletter),
             Answer::Json => (

@@ -30,6 +30,19 @@ pub enum StoreError {
         path.display()
     )]
     FileReplaced { path: std::path::PathBuf },
+    /// Found when the database is opened or a command that writes starts
+    /// ([`crate::store::Store::check_writable`]): the file could not be written, and its
+    /// filesystem refuses writes with EROFS (mounted `ro`, or remounted read-only by the
+    /// kernel after a disk error).
+    #[error(
+        "the SQLite database {} is on a read-only filesystem: nothing can be stored in it",
+        path.display()
+    )]
+    ReadOnlyFilesystem {
+        path: std::path::PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -58,7 +71,9 @@ impl ResourceFault {
                 "the database's disk is full: free space where the database is"
             }
             ResourceFault::Unwritable => {
-                "the database file cannot be written: check its disk, that the file is still there, and its permissions"
+                "the database file cannot be written: check its filesystem (if the kernel \
+                 remounted it read-only after a disk error, see dmesg: stop morningpost, check it \
+                 with fsck and mount it again), that the file is still there, and its permissions"
             }
             ResourceFault::Unreachable => {
                 "the database cannot be reached: check that it is running and that database_url names it"
@@ -106,14 +121,49 @@ impl StoreError {
             StoreError::Query { source, .. } | StoreError::Connect { source, .. } => {
                 ResourceFault::of(source)
             }
+            StoreError::ReadOnlyFilesystem { .. } => Some(ResourceFault::Unwritable),
             _ => None,
         }
     }
 
     /// What an operator can do about a failure that is not ours: said beside the error by
-    /// those who retry it (the worker) and by the command line when a command fails on it.
+    /// those who retry it (the worker), by `serve`'s log and by the command line when a
+    /// command fails on it.
     pub fn advice(&self) -> Option<&'static str> {
-        self.resource_fault().map(ResourceFault::advice)
+        match self {
+            StoreError::ReadOnlyFilesystem { .. } => Some(
+                "make the filesystem writable: if the kernel remounted it read-only after a disk \
+                 error (see dmesg), stop morningpost, unmount it, check it with fsck and mount it \
+                 again; or set database_url to a file on a writable filesystem",
+            ),
+            _ => self.resource_fault().map(ResourceFault::advice),
+        }
+    }
+
+    /// The advice ([`StoreError::advice`]) of the first store error among `error` and its
+    /// causes, also one shared by a group commit's batch (`Arc<StoreError>`), or else of the
+    /// database's own error (an error `#[error(transparent)]` over a store error hides it
+    /// from the chain, not its cause).
+    pub fn advice_in(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+        let mut next = Some(error);
+        while let Some(e) = next {
+            let store = e.downcast_ref::<StoreError>().or_else(|| {
+                e.downcast_ref::<std::sync::Arc<StoreError>>()
+                    .map(AsRef::as_ref)
+            });
+            let advice = match store {
+                Some(store) => store.advice(),
+                None => e
+                    .downcast_ref::<sqlx::Error>()
+                    .and_then(ResourceFault::of)
+                    .map(ResourceFault::advice),
+            };
+            if advice.is_some() {
+                return advice;
+            }
+            next = e.source();
+        }
+        None
     }
 }
 
@@ -146,3 +196,30 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advice_is_found_among_the_causes_and_through_a_batch_s_shared_error() {
+        let cut = || StoreError::Query {
+            op: "claiming deliveries",
+            source: sqlx::Error::Io(std::io::Error::other("connection reset")),
+        };
+        let advice = Some(ResourceFault::Unreachable.advice());
+        assert_eq!(StoreError::advice_in(&cut()), advice);
+        // A sign-up's answer: the batch's error, shared by every sign-up in it.
+        let shared = crate::group_commit::GroupCommitError::Failed {
+            batch: 3,
+            source: std::sync::Arc::new(cut()),
+        };
+        assert_eq!(StoreError::advice_in(&shared), advice);
+        #[derive(Debug, thiserror::Error)]
+        #[error(transparent)]
+        struct Wrapped(#[from] StoreError);
+        assert_eq!(StoreError::advice_in(&Wrapped(cut())), advice);
+        let not_ours = StoreError::Corrupt("a bad row".into());
+        assert_eq!(StoreError::advice_in(&not_ours), None);
+    }
+}

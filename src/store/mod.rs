@@ -179,6 +179,20 @@ impl Store {
         dispatch!(self, "reading the applied migrations", s => s.schema_state().await)
     }
 
+    /// Whether the database takes writes: [`Store::health`]'s committed one-row write (the
+    /// one `/healthz` makes; only a commit meets a full disk), with a SQLite file on a
+    /// read-only filesystem said as such ([`StoreError::ReadOnlyFilesystem`]). For the
+    /// commands that write, before they start, and for `doctor`.
+    pub async fn check_writable(&self) -> Result<()> {
+        match self.health(crate::clock::now_ms()).await {
+            Err(e) if e.resource_fault() == Some(ResourceFault::Unwritable) => Err(match self {
+                Store::Sqlite(s) => s.explain_unwritable(e),
+                Store::Postgres(_) => e,
+            }),
+            other => other,
+        }
+    }
+
     /// The fingerprint of the secret key recorded for this database, if one is
     /// (docs/architecture.md decision 38).
     pub async fn key_fingerprint(&self) -> Result<Option<String>> {

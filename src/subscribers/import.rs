@@ -89,7 +89,12 @@ pub enum ImportError {
         #[source]
         source: csv::Error,
     },
-    #[error(transparent)]
+    /// Said as such (not `transparent`): the store's error stays in the chain, where the
+    /// command line finds what to do about it (a full disk).
+    #[error(
+        "the import stopped; the batches before were imported, and importing the file again \
+         adds the rest"
+    )]
     Store(#[from] StoreError),
     #[error("the task writing a batch stopped")]
     Writer(#[source] tokio::task::JoinError),

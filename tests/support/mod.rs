@@ -6,6 +6,7 @@ pub mod browser;
 pub mod db;
 pub mod dkim;
 pub mod dns_server;
+pub mod ext4;
 pub mod fault_relay;
 pub mod http;
 pub mod in_process;

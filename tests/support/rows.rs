@@ -65,3 +65,32 @@ pub fn total_failures(database_url: &str) -> i64 {
         .first()
         .map_or(0, |(_, n)| *n)
 }
+
+/// The first column, text, of every row of a query on a SQLite database (opened read-only:
+/// it may be on a full or read-only disk).
+pub fn sqlite_texts(database_url: &str, statement: &str) -> Vec<String> {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(database_url)
+        .expect("a sqlite URL")
+        .read_only(true);
+    let q = sqlx::AssertSqlSafe(statement.to_owned());
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async move {
+            let mut c = options.connect().await.expect("open");
+            sqlx::query_scalar(q)
+                .fetch_all(&mut c)
+                .await
+                .expect("query")
+        })
+}
+
+/// SQLite's own check of the whole file: `ok`, or what is wrong.
+pub fn assert_sqlite_intact(database_url: &str, context: &str) {
+    assert_eq!(
+        sqlite_texts(database_url, "PRAGMA integrity_check"),
+        ["ok"],
+        "{context}: the database is intact"
+    );
+}

@@ -47,6 +47,31 @@ impl Tmpfs {
         filler
     }
 
+    /// Fills the filesystem with one file until `free` bytes are left (about: to the
+    /// block), returned for removal.
+    pub fn fill_leaving(&self, free: u64) -> PathBuf {
+        let stat = rustix::fs::statvfs(&self.0).expect("statvfs");
+        let available = stat.f_bavail * stat.f_frsize;
+        assert!(
+            available > free,
+            "{} has {available} bytes free, fewer than the {free} to leave",
+            self.0.display()
+        );
+        let filler = self.0.join("filler");
+        let file = std::fs::File::create(&filler).expect("filler");
+        // tmpfs allocates what is written, not what a length claims: write it.
+        let mut left = available - free;
+        let chunk = vec![0u8; 64 * 1024];
+        let mut file = std::io::BufWriter::new(file);
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            file.write_all(&chunk[..n]).expect("write the filler");
+            left -= n as u64;
+        }
+        file.flush().expect("write the filler");
+        filler
+    }
+
     /// Remounts read-only (`ro`) or writable (`rw`). A read-only remount is refused while
     /// a file is open for writing (a message being written): tried again until it takes.
     pub fn remount(&self, how: &str) {

@@ -113,9 +113,21 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        let file = options.get_filename();
+        let file = options.get_filename().to_owned();
+        let file = file.as_path();
+        // A file that cannot be opened for writing on a read-only filesystem is said as such.
+        let refused = |source| explain_unwritable(file, StoreError::connect(url, source));
         if create_if_missing {
-            create_private(file).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
+            create_private(file).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem {
+                    StoreError::ReadOnlyFilesystem {
+                        path: file.to_owned(),
+                        source: sqlx::Error::Io(e),
+                    }
+                } else {
+                    connect_err(sqlx::Error::Io(e))
+                }
+            })?;
         } else if !url.contains(":memory:") && !file.exists() {
             // (sqlx names an in-memory database `file:sqlx-in-memory-N`, which never exists.)
             return Err(StoreError::Missing {
@@ -136,12 +148,12 @@ impl SqliteStore {
             // Checkpoints mostly happen off the writer ([`checkpointer`]).
             .connect_with(options.clone().pragma("wal_autocheckpoint", "10000"))
             .await
-            .map_err(connect_err)?;
+            .map_err(refused)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(connect_err)?;
+            .map_err(refused)?;
         Ok(Self {
             file: opened,
             checkpointer: checkpointer::Checkpointer::spawn(pool.clone()),
@@ -192,6 +204,15 @@ impl SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// A write that failed because the file cannot be written, said as a read-only
+    /// filesystem when that is why ([`Store::check_writable`](super::Store::check_writable)).
+    pub(super) fn explain_unwritable(&self, e: StoreError) -> StoreError {
+        match &self.file {
+            Some(file) => explain_unwritable(file.path(), e),
+            None => e,
+        }
+    }
+
     /// Whether the path still names the file opened ([`opened_file`]).
     fn check_file(&self) -> Result<()> {
         self.file
@@ -225,6 +246,55 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let options = SqliteConnectOptions::from_str(url).ok()?;
     let file = options.get_filename();
     Some(std::path::absolute(file).unwrap_or_else(|_| file.to_owned()))
+}
+
+/// `e`, or [`StoreError::ReadOnlyFilesystem`] when `e` is a file that cannot be written
+/// ([`ResourceFault::Unwritable`](super::ResourceFault::Unwritable)) and the filesystem it
+/// is on refuses writes as read-only.
+fn explain_unwritable(path: &Path, e: StoreError) -> StoreError {
+    if e.resource_fault() != Some(super::ResourceFault::Unwritable) || is_in_memory(path) {
+        return e;
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !read_only_filesystem(folder) {
+        return e;
+    }
+    match e {
+        StoreError::Query { source, .. } | StoreError::Connect { source, .. } => {
+            StoreError::ReadOnlyFilesystem {
+                path: path.to_owned(),
+                source,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Whether the filesystem holding `folder` refuses writes as read-only (EROFS): mounted
+/// `ro`, or remounted read-only by the kernel after a disk error. The latter (ext4's
+/// `errors=remount-ro`) is not flagged in `statvfs`, so the question is asked by opening an
+/// unnamed temporary file there (`O_TMPFILE`: nothing is left behind, and no descriptor of
+/// the database's own files is opened and closed, which would drop SQLite's locks on them).
+fn read_only_filesystem(folder: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{Mode, OFlags};
+        match rustix::fs::open(
+            folder,
+            OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        ) {
+            Ok(_) => return false,
+            Err(rustix::io::Errno::ROFS) => return true,
+            // Not supported by this filesystem: statvfs says what it knows.
+            Err(_) => {}
+        }
+    }
+    rustix::fs::statvfs(folder)
+        .is_ok_and(|s| s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
 }
 
 fn is_in_memory(path: &Path) -> bool {

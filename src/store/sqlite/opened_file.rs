@@ -26,6 +26,10 @@ impl OpenedFile {
         })
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// One `stat`: a few microseconds beside a write transaction.
     pub fn check(&self) -> Result<()> {
         match std::fs::metadata(&self.path) {
