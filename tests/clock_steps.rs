@@ -65,8 +65,9 @@ fn everyone_has_it(app: &App, sink: &SmtpSink) -> usize {
     copies.values().map(|n| n - 1).sum()
 }
 
-#[test]
-fn a_clock_stepped_back_an_hour_mid_send_does_not_stall_it() {
+/// `send --wait` under a fake clock, stepped by `offset` once a quarter is out; the app,
+/// the sink and what the send wrote on standard error, once it has finished.
+fn send_stepped_mid_way(offset: &str) -> (App, SmtpSink, String) {
     let (app, sink, offset_file) = app_with_fake_clock();
     let issue = app.sample_issue();
     let mut send = ChildGuard(app.spawn(&["send", &issue, "--wait"]));
@@ -74,10 +75,16 @@ fn a_clock_stepped_back_an_hour_mid_send_does_not_stall_it() {
         sink.wait_for(READERS / 4, Duration::from_secs(60)) >= READERS / 4,
         "a quarter is out before the step"
     );
-    set_offset(&offset_file, &format!("-{HOUR}"));
+    set_offset(&offset_file, offset);
     // 600 at 100/s: about 6 s in all. Stalled, it would wait an hour.
     let (status, stderr) = send.wait_for_exit(Duration::from_secs(60));
     assert!(status.success(), "send --wait finished:\n{stderr}");
+    (app, sink, stderr)
+}
+
+#[test]
+fn a_clock_stepped_back_an_hour_mid_send_does_not_stall_it() {
+    let (app, sink, stderr) = send_stepped_mid_way(&format!("-{HOUR}"));
     assert!(
         stderr.contains("the system clock went back"),
         "the step is said:\n{stderr}"
@@ -91,16 +98,7 @@ fn a_clock_stepped_back_an_hour_mid_send_does_not_stall_it() {
 
 #[test]
 fn a_clock_stepped_forward_an_hour_mid_send_sends_everyone_within_the_in_flight_bound() {
-    let (app, sink, offset_file) = app_with_fake_clock();
-    let issue = app.sample_issue();
-    let mut send = ChildGuard(app.spawn(&["send", &issue, "--wait"]));
-    assert!(
-        sink.wait_for(READERS / 4, Duration::from_secs(60)) >= READERS / 4,
-        "a quarter is out before the step"
-    );
-    set_offset(&offset_file, &format!("+{HOUR}"));
-    let (status, stderr) = send.wait_for_exit(Duration::from_secs(60));
-    assert!(status.success(), "send --wait finished:\n{stderr}");
+    let (app, sink, _) = send_stepped_mid_way(&format!("+{HOUR}"));
     // The clock follows a step forward, so every lease looks expired at once: rows in the
     // worker's hands are taken again. The fence records each once; the copies sent twice
     // are at most the messages then in flight.

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::app::App;
-use support::http::{Server, get};
+use support::http::{Server, get, subscribe_json};
 use support::mail::copies_by_message_id;
 use support::sink::SmtpSink;
 use support::tmpfs::Tmpfs;
@@ -152,16 +152,6 @@ fn a_full_sqlite_disk_stops_the_send_until_space_is_freed_then_it_resumes_by_its
     assert!(twice <= 8, "duplicates within the in-flight count: {twice}");
 }
 
-fn sign_up(port: u16, email: &str) -> support::http::Response {
-    support::http::request(
-        port,
-        "POST",
-        "/subscribe",
-        &[("Content-Type", "application/json")],
-        format!("{{\"email\":\"{email}\"}}").as_bytes(),
-    )
-}
-
 #[test]
 fn serve_answers_503_with_retry_after_while_its_disk_is_full_and_recovers_by_itself() {
     let mut app = App::on_sqlite();
@@ -171,11 +161,11 @@ fn serve_answers_503_with_retry_after_while_its_disk_is_full_and_recovers_by_its
     app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
     let server = Server::start(&mut app, &["--no-worker"]);
     let p = server.port;
-    assert_eq!(sign_up(p, "before@example.com").status, 200);
+    assert_eq!(subscribe_json(p, "before@example.com").status, 200);
     let hold = SnapshotHold::take(&url);
     let filler = disk.fill();
     // Every write now needs room the disk does not have.
-    let refused = sign_up(p, "during@example.com");
+    let refused = subscribe_json(p, "during@example.com");
     let health = get(p, "/healthz");
     drop(hold);
     std::fs::remove_file(&filler).expect("free the space");
@@ -191,7 +181,7 @@ fn serve_answers_503_with_retry_after_while_its_disk_is_full_and_recovers_by_its
     assert_eq!(health.header("retry-after"), Some("60"));
     // Freed: the same process answers again, nothing restarted.
     assert_eq!(get(p, "/healthz").status, 200, "healthy again");
-    assert_eq!(sign_up(p, "after@example.com").status, 200);
+    assert_eq!(subscribe_json(p, "after@example.com").status, 200);
     let (_, log) = server.stop_with_log();
     assert!(
         log.contains("(code: 13)"),
@@ -214,10 +204,10 @@ fn serve_with_its_database_file_deleted_answers_503_and_does_not_panic() {
     app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
     let server = Server::start(&mut app, &["--no-worker"]);
     let p = server.port;
-    assert_eq!(sign_up(p, "before@example.com").status, 200);
+    assert_eq!(subscribe_json(p, "before@example.com").status, 200);
     let file = app.path("test.db");
     std::fs::remove_file(&file).expect("delete the database file");
-    let refused = sign_up(p, "during@example.com");
+    let refused = subscribe_json(p, "during@example.com");
     let health = get(p, "/healthz");
     let (_, log) = server.stop_with_log();
     assert_eq!(refused.status, 503, "{refused:?}\n{log}");

@@ -15,19 +15,9 @@ use std::time::{Duration, Instant};
 use support::ChildGuard;
 use support::app::App;
 use support::ext4::Ext4;
-use support::http::{Server, get};
+use support::http::{Server, get, subscribe_json};
 use support::rows::{assert_sqlite_intact, sqlite_texts};
 use support::tmpfs::Tmpfs;
-
-fn sign_up(port: u16, email: &str) -> support::http::Response {
-    support::http::request(
-        port,
-        "POST",
-        "/subscribe",
-        &[("Content-Type", "application/json")],
-        format!("{{\"email\":\"{email}\"}}").as_bytes(),
-    )
-}
 
 /// What `serve` logs beside each write it cannot make while the filesystem is read-only.
 const RUNNING_ADVICE: &str = "what to do: the database file cannot be written: check its \
@@ -44,7 +34,7 @@ fn serve_whose_filesystem_turns_read_only_answers_503_says_what_to_do_and_loses_
     let p = server.port;
     let before: Vec<String> = (0..5).map(|i| format!("before{i}@example.com")).collect();
     for email in &before {
-        assert_eq!(sign_up(p, email).status, 200, "{email}");
+        assert_eq!(subscribe_json(p, email).status, 200, "{email}");
     }
     // With `synchronous = NORMAL` a commit is on the disk once the next checkpoint has run
     // (every 100 ms, docs/architecture.md decision 14); a disk error within that window
@@ -53,8 +43,8 @@ fn serve_whose_filesystem_turns_read_only_answers_503_says_what_to_do_and_loses_
     disk.fail();
     // The first write meets the I/O error on the open connection; the next, on a fresh
     // connection, a database SQLite could only open read-only.
-    let refused = sign_up(p, "during@example.com");
-    let refused_again = sign_up(p, "during-again@example.com");
+    let refused = subscribe_json(p, "during@example.com");
+    let refused_again = subscribe_json(p, "during-again@example.com");
     let health = get(p, "/healthz");
     let running = server.wait_exit(Duration::from_millis(500)).is_none();
     let (_, log) = server.stop_with_log();
@@ -161,7 +151,7 @@ fn commands_that_write_fail_at_once_on_a_read_only_filesystem_before_and_after_a
     disk.remount("rw");
     app.import_readers(&csv);
     let server = Server::start(&mut app, &["--no-worker"]);
-    assert_eq!(sign_up(server.port, "late@example.com").status, 200);
+    assert_eq!(subscribe_json(server.port, "late@example.com").status, 200);
     drop(server); // SIGKILL
     assert!(wal.exists(), "the log is left as after a crash");
     disk.remount("ro");

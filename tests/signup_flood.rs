@@ -9,15 +9,12 @@ use std::time::{Duration, Instant};
 
 use support::ChildGuard;
 use support::app::App;
-use support::http::{Server, request};
+use support::http::Server;
 use support::mail::raw_header;
 use support::sink::SmtpSink;
 
-const JSON: (&str, &str) = ("Content-Type", "application/json");
-
 fn sign_up(port: u16, email: &str) {
-    let body = format!("{{\"email\":\"{email}\"}}");
-    let r = request(port, "POST", "/subscribe", &[JSON], body.as_bytes());
+    let r = support::http::subscribe_json(port, email);
     assert_eq!(r.status, 200, "{}", r.body);
 }
 

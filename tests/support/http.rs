@@ -102,6 +102,17 @@ pub fn post_form(port: u16, path: &str, body: &str) -> Response {
     )
 }
 
+/// A sign-up through the JSON API (no form stamp needed), as a script or a bot sends it.
+pub fn subscribe_json(port: u16, email: &str) -> Response {
+    request(
+        port,
+        "POST",
+        "/subscribe",
+        &[("Content-Type", "application/json")],
+        format!("{{\"email\":\"{email}\"}}").as_bytes(),
+    )
+}
+
 pub fn get(port: u16, path: &str) -> Response {
     request(port, "GET", path, &[], b"")
 }
