@@ -1,6 +1,7 @@
 //! `cargo bench --bench enqueue` (or `scripts/bench enqueue`): enqueueing one issue for
 //! 1,000,000 active subscribers in one statement, on SQLite and on PostgreSQL, and how long
-//! `status` and a claim take at that size; then a local-morning send (`--local 07:00`) of a
+//! `status` and one progress poll of `send --wait` take at that size (all queued, half sent,
+//! all sent; target < 50 ms each) and a claim; then a local-morning send (`--local 07:00`) of a
 //! second issue to the same readers, spread over 24 time zones. Targets: each enqueue
 //! < 10 s on each backend.
 //! PostgreSQL: MORNINGPOST_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -97,15 +98,7 @@ async fn run(backend: &str, url: &str, n: i64) {
         t.elapsed().as_secs_f64()
     );
 
-    for _ in 0..2 {
-        let t = Instant::now();
-        let report = store.status_report(Some(id), 3).await.expect("status");
-        println!(
-            "{backend:>8}: status of the issue ({} queued) in {:.0} ms",
-            report.counts.queued,
-            t.elapsed().as_secs_f64() * 1000.0
-        );
-    }
+    status_costs(&store, backend, "all queued").await;
     // GET /metrics: the database's gauges are read in the background (at most every 10 s);
     // a scrape renders the last reading. Worst case for the reading: every row queued.
     let t = Instant::now();
@@ -139,6 +132,13 @@ async fn run(backend: &str, url: &str, n: i64) {
         t.elapsed().as_secs_f64() * 1000.0
     );
 
+    // The same issue half-way through its send, then at its end (3,000 messages a second,
+    // 1% failed, 1% waiting for a retry), as status and `send --wait` see it.
+    mid_send(url, id, n).await;
+    status_costs(&store, backend, "half sent").await;
+    end_of_send(url, id).await;
+    status_costs(&store, backend, "sent").await;
+
     // A local-morning send: the zones' instants computed once, then the same one statement.
     let local = store_issue(&store, "2026-11-28").await;
     let now = morningpost::clock::now_ms();
@@ -160,6 +160,139 @@ async fn run(backend: &str, url: &str, n: i64) {
         ZONES.len(),
         hours.len()
     );
+}
+
+/// What `status ISSUE`, `status` (all mail) and one poll of `send --wait` (its progress
+/// display's counts, and whether the issue is settled) cost now: the median of five calls.
+/// Target: < 50 ms each.
+async fn status_costs(store: &Store, backend: &str, when: &str) {
+    async fn median<F: AsyncFnMut()>(mut f: F) -> f64 {
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            f().await;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        ms[2]
+    }
+    let issue = median(async || {
+        morningpost::send::read_status(store, Some("2026-11-27"))
+            .await
+            .expect("status of the issue");
+    })
+    .await;
+    let all = median(async || {
+        morningpost::send::read_status(store, None)
+            .await
+            .expect("status of all mail");
+    })
+    .await;
+    let id = store
+        .message_by_slug("2026-11-27")
+        .await
+        .expect("issue")
+        .expect("stored")
+        .id;
+    let poll = median(async || {
+        store.queue_counts(Some(id)).await.expect("counts");
+        morningpost::send::settled(store, id)
+            .await
+            .expect("settled");
+    })
+    .await;
+    let c = store.queue_counts(Some(id)).await.expect("counts");
+    println!(
+        "{backend:>8}: {when} ({} queued, {} in flight, {} sent, {} failed, {} retrying): status ISSUE {issue:.1} ms, status {all:.1} ms, one progress poll of send --wait {poll:.1} ms (each the median of 5; target < 50 ms)",
+        c.queued, c.sending, c.sent, c.failed, c.retrying
+    );
+}
+
+/// Marks the first half of the issue's queued rows as a send at 3,000 messages a second
+/// would have left them by now: sent (one a third of a millisecond apart, the last just
+/// now), 1% failed for good, 1% queued again for a retry in ten minutes.
+async fn mid_send(url: &str, message_id: uuid::Uuid, n: i64) {
+    let now = morningpost::clock::now_ms();
+    let statement = "UPDATE deliveries SET
+             state = CASE WHEN id % 100 = 7 THEN 'failed' WHEN id % 100 = 8 THEN 'queued' ELSE 'sent' END,
+             sent_at = CASE WHEN id % 100 IN (7, 8) THEN NULL ELSE $2 - ($1 - id) / 3 END,
+             failures = CASE WHEN id % 100 = 8 THEN 1 ELSE 0 END,
+             due_at = CASE WHEN id % 100 = 8 THEN $2 + 600000 ELSE NULL END,
+             last_reply = CASE WHEN id % 100 = 7 THEN '550 5.1.1 <reader@example.com>: no such user'
+                               WHEN id % 100 = 8 THEN '451 4.2.0 try again later' ELSE '250 2.0.0 ok' END,
+             reply_code = CASE WHEN id % 100 = 7 THEN '550 5.1.1' WHEN id % 100 = 8 THEN '451 4.2.0' END,
+             attempts = 1, updated_at = $2
+         WHERE message_id = $3 AND state = 'queued' AND id <= $1";
+    let first = id_bound(
+        url,
+        "SELECT min(id) FROM deliveries WHERE message_id = $1",
+        message_id,
+    )
+    .await;
+    bulk_update(url, statement, first + n / 2, now, message_id).await;
+}
+
+/// Sends the rest: every row still queued for a first attempt (or in flight) is sent, the
+/// last just now.
+async fn end_of_send(url: &str, message_id: uuid::Uuid) {
+    let now = morningpost::clock::now_ms();
+    let statement =
+        "UPDATE deliveries SET state = 'sent', sent_at = $2 - ($1 - id) / 3, due_at = NULL,
+             last_reply = '250 2.0.0 ok', attempts = attempts + 1, updated_at = $2
+         WHERE message_id = $3 AND state IN ('queued', 'sending') AND failures = 0 AND id <= $1";
+    let last = id_bound(
+        url,
+        "SELECT max(id) FROM deliveries WHERE message_id = $1",
+        message_id,
+    )
+    .await;
+    bulk_update(url, statement, last, now, message_id).await;
+}
+
+async fn id_bound(url: &str, q: &'static str, message_id: uuid::Uuid) -> i64 {
+    if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        sqlx::query_scalar(q)
+            .bind(message_id)
+            .fetch_one(&mut c)
+            .await
+            .expect("an id")
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+        sqlx::query_scalar(q)
+            .bind(message_id)
+            .fetch_one(&mut c)
+            .await
+            .expect("an id")
+    }
+}
+
+/// One update of many rows; on PostgreSQL the table is then vacuumed and analysed, as
+/// autovacuum would have done during a real send.
+async fn bulk_update(url: &str, statement: &'static str, last: i64, now: i64, id: uuid::Uuid) {
+    if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        sqlx::query(statement)
+            .bind(last)
+            .bind(now)
+            .bind(id)
+            .execute(&mut c)
+            .await
+            .expect("update");
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+        sqlx::query(statement)
+            .bind(last)
+            .bind(now)
+            .bind(id)
+            .execute(&mut c)
+            .await
+            .expect("update");
+        sqlx::query("VACUUM ANALYZE deliveries")
+            .execute(&mut c)
+            .await
+            .expect("vacuum");
+    }
 }
 
 async fn store_issue(store: &Store, slug: &str) -> uuid::Uuid {

@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use super::stdout::outln;
 use crate::clock::{now_ms, rfc3339};
 use crate::config::Settings;
-use crate::send::control::find_issue;
-use crate::send::{IssueState, issue_state};
-use crate::store::{StatusReport, Store, StoredMessage};
+use crate::send::{IssueState, IssueStatus, issue_state, read_status};
+use crate::store::Store;
 
 pub async fn status(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = super::open_store(settings, super::Open::MustExist).await?;
@@ -39,36 +38,21 @@ pub async fn watch(settings: &Settings, slug: Option<&str>) -> anyhow::Result<Ex
     }
 }
 
-/// What both forms of `status` show: the issue (if one is named), its report, and the time
-/// it was read at.
-async fn read_status(
-    store: &Store,
-    slug: Option<&str>,
-) -> anyhow::Result<(Option<StoredMessage>, StatusReport, i64)> {
-    let issue = match slug {
-        Some(s) => Some(find_issue(store, s).await?),
-        None => None,
-    };
-    let now = now_ms();
-    let report = store
-        .status_report(issue.as_ref().map(|m| m.id), now)
-        .await?;
-    Ok((issue, report, now))
-}
-
 async fn print_status(
     settings: &Settings,
     store: &Store,
     slug: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let (issue, r, now) = read_status(store, slug).await?;
+    let view = read_status(store, slug).await?;
+    let (r, now) = (&view.report, view.now);
     let c = r.counts;
     outln!(
         "{}",
         slug.map_or("all mail".to_owned(), |s| format!("issue {s}"))
     )?;
-    match &issue {
-        Some(m) => {
+    match &view.issue {
+        Some(i) => {
+            let m = &i.message;
             let state = issue_state(m.enqueued_at, &m.send, &c);
             outln!("  state      {}", describe_state(settings, state, &m.send))?;
             if !m.send.is_public(now) {
@@ -77,13 +61,13 @@ async fn print_status(
         }
         // Sends that wait for their time or for the operator come first.
         None => {
-            for (slug, send) in store.waiting_sends().await? {
+            for (slug, send) in &view.waiting {
                 let state = if send.hold.is_some() {
                     IssueState::Paused
                 } else {
                     IssueState::Scheduled
                 };
-                outln!("  {slug}: {}", describe_state(settings, state, &send))?;
+                outln!("  {slug}: {}", describe_state(settings, state, send))?;
             }
         }
     }
@@ -109,15 +93,14 @@ async fn print_status(
             outln!("  {:>9}  {}", g.count, describe_group(g))?;
         }
     }
-    if issue.is_none() {
-        let backlog = store.confirmation_backlog(now).await?;
-        for line in super::signups::describe(&backlog, now) {
+    if let Some(backlog) = &view.backlog {
+        for line in super::signups::describe(backlog, now) {
             outln!("  sign-ups   {line}")?;
         }
     }
-    if let Some(m) = &issue {
-        print_late_reports(store, m.id, c.sent, c.sent + c.failed).await?;
-        print_due_by_hour(settings, store, m.id, now).await?;
+    if let Some(i) = &view.issue {
+        print_late_reports(i, c.sent, c.sent + c.failed)?;
+        print_due_by_hour(settings, &i.due_by_hour)?;
     }
     if settings.bounces.address.is_none() {
         outln!(
@@ -132,7 +115,8 @@ async fn print_status(
 pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Result<ExitCode> {
     use serde_json::json;
     let store = super::open_store(settings, super::Open::MustExist).await?;
-    let (issue, r, now) = read_status(&store, slug).await?;
+    let view = read_status(&store, slug).await?;
+    let (r, now) = (&view.report, view.now);
     let c = &r.counts;
     let failures: Vec<_> = r
         .top_failures
@@ -160,8 +144,7 @@ pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Res
         "send_rate_per_second": r.sent_last_minute as f64 / 60.0,
         "failures": failures,
     });
-    if issue.is_none() {
-        let b = store.confirmation_backlog(now).await?;
+    if let Some(b) = &view.backlog {
         if let Some(object) = out.as_object_mut() {
             object.insert(
                 "signups".into(),
@@ -175,14 +158,14 @@ pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Res
             );
         }
     }
-    if let Some(m) = &issue {
+    if let Some(i) = &view.issue {
+        let m = &i.message;
         let state = issue_state(m.enqueued_at, &m.send, c);
-        let b = store.bounce_counts(m.id).await?;
-        let due: Vec<_> = store
-            .due_by_hour(m.id, now)
-            .await?
-            .into_iter()
-            .map(|(hour, n)| json!({"hour": rfc3339(hour), "deliveries": n}))
+        let b = i.bounces;
+        let due: Vec<_> = i
+            .due_by_hour
+            .iter()
+            .map(|&(hour, n)| json!({"hour": rfc3339(hour), "deliveries": n}))
             .collect();
         if let Some(object) = out.as_object_mut() {
             object.insert("state".into(), json!(state.as_str()));
@@ -227,18 +210,12 @@ fn describe_state(
 }
 
 /// First attempts still to come, by hour (a scheduled or local-morning send).
-async fn print_due_by_hour(
-    settings: &Settings,
-    store: &Store,
-    id: uuid::Uuid,
-    now: i64,
-) -> anyhow::Result<()> {
-    let hours = store.due_by_hour(id, now).await?;
+fn print_due_by_hour(settings: &Settings, hours: &[(i64, i64)]) -> anyhow::Result<()> {
     if hours.is_empty() {
         return Ok(());
     }
     outln!("  due in the coming hours ({}):", settings.timezone)?;
-    for (hour, n) in hours {
+    for &(hour, n) in hours {
         outln!("  {n:>9}  {}", settings.timezone.local_datetime(hour))?;
     }
     Ok(())
@@ -246,13 +223,8 @@ async fn print_due_by_hour(
 
 /// What came back about the issue's mail (late reports, and hard bounces the relay answered
 /// during the conversation), with rates of what was sent.
-async fn print_late_reports(
-    store: &Store,
-    id: uuid::Uuid,
-    sent: i64,
-    attempted: i64,
-) -> anyhow::Result<()> {
-    let b = store.bounce_counts(id).await?;
+fn print_late_reports(issue: &IssueStatus, sent: i64, attempted: i64) -> anyhow::Result<()> {
+    let b = issue.bounces;
     // Of the deliveries that reached a verdict: sent, or failed at the relay.
     let rate = |n: i64| {
         if attempted > 0 {
@@ -275,7 +247,7 @@ async fn print_late_reports(
         "  refused    {:>9}  (by the receiver: the message or the sender, not the address)",
         b.refused
     )?;
-    let domains = store.refused_by_domain(id).await?;
+    let domains = &issue.refused_by_domain;
     if !domains.is_empty() {
         let list: Vec<String> = domains.iter().map(|(d, n)| format!("{d} {n}")).collect();
         outln!("             refused most by: {}", list.join(", "))?;

@@ -4,12 +4,14 @@
 
 pub mod control;
 mod plan;
+mod status;
 mod test_copy;
 mod timing;
 mod wait;
 
 pub use control::{ControlError, IssueState, find_issue, issue_state};
 pub use plan::{Prepared, SendPlan, SendRequest, Sent, Stored, execute, prepare};
+pub use status::{IssueStatus, StatusView, read_status};
 pub use test_copy::{TestCopyOutcome, TestSendError, TestSendReport, send_test_copies};
 pub use timing::{Timing, TimingError};
 pub use wait::{RETRY_HORIZON, Verdict, WaitSummary, settled};
