@@ -144,19 +144,19 @@ pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Res
         "send_rate_per_second": r.sent_last_minute as f64 / 60.0,
         "failures": failures,
     });
-    if let Some(b) = &view.backlog {
-        if let Some(object) = out.as_object_mut() {
-            object.insert(
-                "signups".into(),
-                json!({
-                    "pending": b.pending,
-                    "confirmations_waiting": b.waiting,
-                    "oldest_waiting_since": b.oldest_waiting_since.map(rfc3339),
-                    "budget_per_hour": b.per_hour,
-                    "budget_exhausted_since": b.exhausted_since.map(rfc3339),
-                }),
-            );
-        }
+    if let Some(b) = &view.backlog
+        && let Some(object) = out.as_object_mut()
+    {
+        object.insert(
+            "signups".into(),
+            json!({
+                "pending": b.pending,
+                "confirmations_waiting": b.waiting,
+                "oldest_waiting_since": b.oldest_waiting_since.map(rfc3339),
+                "budget_per_hour": b.per_hour,
+                "budget_exhausted_since": b.exhausted_since.map(rfc3339),
+            }),
+        );
     }
     if let Some(i) = &view.issue {
         let m = &i.message;
