@@ -1,6 +1,6 @@
 //! What `morningpost status [ISSUE]` shows, read in one library call (decision 23): the
 //! command prints it as text or JSON, and the enqueue benchmark times it at a million
-//! deliveries (decision 39).
+//! deliveries.
 
 use crate::clock::now_ms;
 use crate::store::{
