@@ -18,7 +18,7 @@ fn prepare(app: &mut App, subscribers: usize) -> SmtpSink {
         .set("MORNINGPOST_CONCURRENCY", &CONCURRENCY.to_string());
     let csv = app.write_subscribers(subscribers);
     app.import_readers(&csv);
-    app.ok(&["send", &app.sample_issue()]);
+    app.ok(&["send", &app.short_issue()]);
     sink
 }
 

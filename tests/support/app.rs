@@ -130,6 +130,18 @@ impl App {
         ])
     }
 
+    /// A one-paragraph issue, for tests about the queue rather than the message: twenty
+    /// thousand copies of the sample (48 KB each) took 1 GB of the sink's disk per test.
+    pub fn short_issue(&self) -> String {
+        let dst = self.path("short-issue.md");
+        std::fs::write(
+            &dst,
+            "+++\ntitle = \"A short issue\"\ndate = 2026-11-27\n+++\n\nOne paragraph.\n",
+        )
+        .expect("write short issue");
+        dst.display().to_string()
+    }
+
     pub fn sample_issue(&self) -> String {
         let dst = self.path("issue.md");
         std::fs::copy(super::repo_path("examples/issues/2026-11-27.md"), &dst)
