@@ -209,3 +209,138 @@ fn the_confirmation_budget_holds_mail_back_oldest_first_and_says_so() {
     let (ok, _, err) = app.run(&["signups", "purge", "--pending-older-than", "2 weeks"]);
     assert!(!ok && err.contains("the unit is s, m, h or d"), "{err}");
 }
+
+/// Signs up `n` addresses `{prefix}{i}@example.com` from four clients at once.
+fn sign_up_many(port: u16, prefix: &str, n: usize) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let prefix = prefix.to_owned();
+            std::thread::spawn(move || {
+                for i in (t..n).step_by(4) {
+                    sign_up(port, &format!("{prefix}{i}@example.com"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("sign-up client");
+    }
+}
+
+/// `status --json`'s sign-up part once it says `field` is `want`, or a panic after 15 s
+/// (the inbox's mover looks every 250 ms, the worker at the budget every 5 s).
+fn signups_once(app: &App, field: &str, want: i64) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let json: serde_json::Value =
+            serde_json::from_str(&app.ok(&["status", "--json"])).expect("JSON");
+        if json["signups"][field] == want {
+            return json["signups"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "signups.{field} never came to {want}: {}",
+            json["signups"]
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// 500 sign-ups past the budget wait in the queue as confirmation mail; later ones are
+/// answered the same but held in the inbox as received, not stored as subscribers
+/// (docs/architecture.md decision 40). `subscribers show` and `erase` see them; once the
+/// queue drains (here: restarted with a budget that lets it), the held ones are stored and
+/// mailed oldest first, each once, and the erased one never.
+#[test]
+fn sign_ups_past_the_queued_mail_are_held_in_the_inbox_and_stored_as_it_drains() {
+    let mut app = App::new();
+    let sink = SmtpSink::start(&app.path("sink"), &[]);
+    app.set("MORNINGPOST_SMTP_URL", &sink.url());
+    app.set("MORNINGPOST_CONFIRMATION_MAIL_PER_HOUR", "2");
+    app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
+    let server = Server::start(&mut app, &[]);
+    sign_up_many(server.port, "early", 502);
+    assert_eq!(sink.wait_for(2, Duration::from_secs(20)), 2);
+    signups_once(&app, "confirmations_waiting", 500);
+    // The mover has seen the queue full: from now on sign-ups are held.
+    std::thread::sleep(Duration::from_millis(600));
+    sign_up_many(server.port, "late", 30);
+    let signups = signups_once(&app, "held_in_inbox", 30);
+    assert_eq!(signups["confirmations_waiting"], 500, "{signups}");
+    assert!(signups["oldest_held_since"].is_string(), "{signups}");
+    let backlog = app.ok(&["signups", "backlog"]);
+    assert!(
+        backlog.contains("sign-ups held in the inbox: 30"),
+        "{backlog}"
+    );
+
+    let shown = app.ok(&["subscribers", "show", "late0@example.com"]);
+    assert!(
+        shown.contains("no subscriber has the address late0@example.com yet")
+            && shown.contains("held sign-ups"),
+        "{shown}"
+    );
+    let erased = app.ok(&["subscribers", "erase", "late1@example.com"]);
+    assert!(
+        erased.contains("1 sign-ups held in the inbox, never stored"),
+        "{erased}"
+    );
+    signups_once(&app, "held_in_inbox", 29);
+    assert_eq!(sink.count(), 2, "nothing past the budget");
+
+    server.stop();
+    app.set("MORNINGPOST_CONFIRMATION_MAIL_PER_HOUR", "1000000");
+    let _server = Server::start(&mut app, &[]);
+    assert_eq!(sink.wait_for(531, Duration::from_secs(60)), 531);
+    signups_once(&app, "held_in_inbox", 0);
+    std::thread::sleep(Duration::from_millis(500));
+    let mailed: Vec<String> = sink.envelopes().into_iter().map(|(_, to, _)| to).collect();
+    assert_eq!(mailed.len(), 531, "each once");
+    let distinct: std::collections::HashSet<&String> = mailed.iter().collect();
+    assert_eq!(distinct.len(), 531, "nobody twice");
+    assert!(
+        !mailed.iter().any(|to| to.contains("late1@")),
+        "the erased sign-up is never mailed"
+    );
+    // Held sign-ups are claimed after the 500 queued before them (they are released as
+    // those are claimed, and come due later); sends in flight together may finish in any
+    // order, hence the slack of one claim's worth.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sent: Vec<(String, i64)> = rt.block_on(support::rows::text_and_number(
+        &app.database_url(),
+        "SELECT s.email, d.sent_at FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+         WHERE d.priority > 0 AND d.sent_at IS NOT NULL ORDER BY d.sent_at, d.id",
+    ));
+    let first_late = sent.iter().position(|(to, _)| to.starts_with("late"));
+    assert!(
+        first_late.is_some_and(|i| i >= 502 - 16),
+        "held sign-ups after the queued ones: the first at {first_late:?}"
+    );
+}
+
+/// `signups purge` drops held sign-ups as well as the waiting mail.
+#[test]
+fn signups_purge_drops_held_sign_ups_too() {
+    let mut app = App::new();
+    let sink = SmtpSink::start(&app.path("sink"), &[]);
+    app.set("MORNINGPOST_SMTP_URL", &sink.url());
+    app.set("MORNINGPOST_CONFIRMATION_MAIL_PER_HOUR", "2");
+    app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
+    let server = Server::start(&mut app, &[]);
+    sign_up_many(server.port, "early", 502);
+    assert_eq!(sink.wait_for(2, Duration::from_secs(20)), 2);
+    signups_once(&app, "confirmations_waiting", 500);
+    std::thread::sleep(Duration::from_millis(600));
+    sign_up_many(server.port, "late", 10);
+    signups_once(&app, "held_in_inbox", 10);
+    let purged = app.ok(&["signups", "purge", "--pending-older-than", "0s"]);
+    assert!(
+        purged.contains(
+            "dropped 500 waiting confirmation mails; deleted 502 sign-ups never confirmed"
+        ) && purged.contains("dropped 10 sign-ups held in the inbox, never stored"),
+        "{purged}"
+    );
+    signups_once(&app, "held_in_inbox", 0);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(sink.count(), 2, "nothing purged is mailed");
+}

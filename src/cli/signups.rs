@@ -49,6 +49,12 @@ pub async fn run(settings: &Settings, cmd: SignupsCommand) -> anyhow::Result<Exi
                 r.confirmations_dropped,
                 r.subscribers_deleted
             )?;
+            if r.held_dropped > 0 {
+                outln!(
+                    "dropped {} sign-ups held in the inbox, never stored",
+                    r.held_dropped
+                )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -58,7 +64,7 @@ pub async fn run(settings: &Settings, cmd: SignupsCommand) -> anyhow::Result<Exi
 /// budget is not exhausted.
 pub(super) fn describe(b: &ConfirmationBacklog, now: i64) -> Vec<String> {
     let mut lines = Vec::new();
-    if b.waiting == 0 && b.exhausted_since.is_none() {
+    if b.waiting == 0 && b.held == 0 && b.exhausted_since.is_none() {
         return lines;
     }
     let oldest = b
@@ -69,6 +75,16 @@ pub(super) fn describe(b: &ConfirmationBacklog, now: i64) -> Vec<String> {
         "confirmation mail waiting: {} ({} sign-ups pending{oldest})",
         b.waiting, b.pending
     ));
+    if b.held > 0 {
+        let oldest = b
+            .oldest_held_since
+            .map(|t| format!(", the oldest received {} ago", ago(now - t)))
+            .unwrap_or_default();
+        lines.push(format!(
+            "sign-ups held in the inbox: {}{oldest}; stored and mailed as the queue drains",
+            b.held
+        ));
+    }
     match (b.per_hour, b.exhausted_since) {
         (Some(per_hour), Some(since)) => lines.push(format!(
             "budget of {per_hour}/hour exhausted since {} ({} ago): the rest waits, oldest first; \
@@ -125,6 +141,8 @@ mod tests {
             per_hour: Some(200),
             exhausted_since: Some(61_000),
             looked_at: Some(62_000),
+            held: 0,
+            oldest_held_since: None,
         };
         let lines = describe(&b, 3_661_000);
         assert_eq!(
@@ -139,6 +157,21 @@ mod tests {
             lines[1]
         );
         assert!(describe(&ConfirmationBacklog::default(), 0).is_empty());
+    }
+
+    #[test]
+    fn sign_ups_held_in_the_inbox_are_said_even_with_no_mail_waiting() {
+        let b = ConfirmationBacklog {
+            held: 7,
+            oldest_held_since: Some(1_000),
+            per_hour: Some(200),
+            ..ConfirmationBacklog::default()
+        };
+        let lines = describe(&b, 181_000);
+        assert_eq!(
+            lines[1],
+            "sign-ups held in the inbox: 7, the oldest received 3 min ago; stored and mailed as the queue drains"
+        );
     }
 
     #[test]

@@ -152,6 +152,8 @@ pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Res
             json!({
                 "pending": b.pending,
                 "confirmations_waiting": b.waiting,
+                "held_in_inbox": b.held,
+                "oldest_held_since": b.oldest_held_since.map(rfc3339),
                 "oldest_waiting_since": b.oldest_waiting_since.map(rfc3339),
                 "budget_per_hour": b.per_hour,
                 "budget_exhausted_since": b.exhausted_since.map(rfc3339),

@@ -20,8 +20,21 @@ fn when(t: Option<i64>) -> String {
 
 pub async fn show(store: &Store, email: &str) -> anyhow::Result<ExitCode> {
     let email = address(email)?;
+    let held = store.held_for(&email.normalized()).await?;
+    let held_line = (!held.is_empty()).then(|| {
+        let times: Vec<String> = held.iter().map(|&t| rfc3339(t)).collect();
+        format!(
+            "  held sign-ups {} (in the inbox: stored and mailed when the queue has room)",
+            times.join(", ")
+        )
+    });
     let Some(r) = store.subscriber_record(&email.normalized()).await? else {
-        anyhow::bail!("no subscriber has the address {email}");
+        let Some(line) = held_line else {
+            anyhow::bail!("no subscriber has the address {email}");
+        };
+        outln!("no subscriber has the address {email} yet")?;
+        outln!("{line}")?;
+        return Ok(ExitCode::SUCCESS);
     };
     let b = &r.subscriber;
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
@@ -58,6 +71,9 @@ pub async fn show(store: &Store, email: &str) -> anyhow::Result<ExitCode> {
         when(b.unsubscribed_at),
         b.left_via.map(|v| format!(" (by {v})")).unwrap_or_default()
     )?;
+    if let Some(line) = held_line {
+        outln!("{line}")?;
+    }
     outln!(
         "  bounced       {}{}",
         when(b.bounced_at),
@@ -187,8 +203,16 @@ pub async fn erase(store: &Store, key: &TokenKey, email: &str) -> anyhow::Result
             "  the address and diagnostics of {} bounce or complaint reports (kept, anonymous)",
             erased.reports_detached
         )?;
-    } else {
+    } else if erased.held_signups == 0 {
         outln!("no subscriber has the address {email}; nothing else held it")?;
+    } else {
+        outln!("erased {email}:")?;
+    }
+    if erased.held_signups > 0 {
+        outln!(
+            "  {} sign-ups held in the inbox, never stored",
+            erased.held_signups
+        )?;
     }
     if let Some(reason) = erased.suppression {
         outln!(

@@ -19,7 +19,6 @@ mod router;
 mod same_site;
 mod security;
 mod server;
-mod signups;
 mod slots;
 mod subscribe;
 mod unsubscribe;
@@ -48,7 +47,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
-    signups: signups::SignupQueue,
+    signups: crate::subscribers::intake::Intake,
     key: TokenKey,
     newsletter: Arc<Newsletter>,
     /// The public addresses, for the feed's absolute links.
@@ -102,7 +101,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 ses,
                 metrics: MetricsEndpoint::new(settings, store.clone()),
-                signups: signups::SignupQueue::spawn(store.clone()),
+                signups: crate::subscribers::intake::Intake::spawn(store.clone()),
                 store,
                 key: key.clone(),
                 newsletter: Arc::new(settings.newsletter.clone()),

@@ -15,6 +15,8 @@ pub const RELAY_RATE_LIMIT: &str = "morningpost_relay_rate_limit_per_second";
 pub const RELAY_THROTTLED: &str = "morningpost_relay_throttled_total";
 pub const FEEDBACK: &str = "morningpost_feedback_total";
 pub const SIGNUPS: &str = "morningpost_signups_total";
+pub const SIGNUPS_RELEASED: &str = "morningpost_signups_released_total";
+pub const SIGNUPS_HELD: &str = "morningpost_signups_held";
 pub const CONFIRMATIONS: &str = "morningpost_confirmations_total";
 pub const UNSUBSCRIBES: &str = "morningpost_unsubscribes_total";
 pub const HTTP_REQUESTS: &str = "morningpost_http_requests_total";
@@ -147,6 +149,11 @@ pub fn signup(result: &'static str) {
     counter!(SIGNUPS, "result" => result).increment(1);
 }
 
+/// A sign-up held in the inbox, stored now, by what came of it.
+pub fn signup_released(result: &'static str) {
+    counter!(SIGNUPS_RELEASED, "result" => result).increment(1);
+}
+
 pub fn confirmation() {
     counter!(CONFIRMATIONS).increment(1);
 }
@@ -182,8 +189,14 @@ pub fn paused_sends(sends: i64) {
 
 /// The sign-up backlog: confirmation mail waiting, the hourly budget, and since when (Unix
 /// seconds) it has been exhausted, 0 when it is not.
-pub fn confirmation_backlog(waiting: i64, per_hour: Option<i64>, exhausted_since: Option<i64>) {
+pub fn confirmation_backlog(
+    waiting: i64,
+    held: i64,
+    per_hour: Option<i64>,
+    exhausted_since: Option<i64>,
+) {
     gauge!(CONFIRMATIONS_WAITING).set(waiting as f64);
+    gauge!(SIGNUPS_HELD).set(held as f64);
     if let Some(per_hour) = per_hour {
         gauge!(CONFIRMATION_BUDGET).set(per_hour as f64);
     }

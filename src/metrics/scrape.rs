@@ -95,7 +95,12 @@ impl Scraper {
                     .confirmation_backlog(crate::clock::now_ms())
                     .await
                 {
-                    Ok(b) => record::confirmation_backlog(b.waiting, b.per_hour, b.exhausted_since),
+                    Ok(b) => record::confirmation_backlog(
+                        b.waiting,
+                        b.held,
+                        b.per_hour,
+                        b.exhausted_since,
+                    ),
                     Err(e) => {
                         tracing::warn!(error = %crate::report::Chain(&e), "metrics: cannot read the sign-up backlog");
                     }

@@ -61,6 +61,7 @@ macro_rules! mailable {
 }
 
 mod error;
+mod held;
 mod options;
 mod postgres;
 mod rules;
@@ -333,6 +334,36 @@ impl Store {
         requests: &[SubscribeRequest],
     ) -> Result<Vec<SubscribeOutcome>> {
         dispatch!(self, "storing sign-ups", s => s.subscribe_batch(requests).await)
+    }
+
+    /// Stores sign-ups in the inbox as received (docs/architecture.md decision 40).
+    pub async fn hold_signups(&self, requests: &[SubscribeRequest]) -> Result<()> {
+        dispatch!(self, "holding sign-ups in the inbox", s => s.hold_signups(requests).await)
+    }
+
+    /// Whether the inbox holds any sign-up.
+    pub async fn any_held(&self) -> Result<bool> {
+        dispatch!(self, "reading the sign-up inbox", s => s.any_held().await)
+    }
+
+    /// The oldest `limit` sign-ups held in the inbox.
+    pub async fn held_signups(&self, limit: i64) -> Result<Vec<HeldSignup>> {
+        dispatch!(self, "reading the sign-up inbox", s => s.held_signups(limit).await)
+    }
+
+    /// Removes the held sign-ups up to `through` (their `seq`) once they are applied.
+    pub async fn release_held(&self, through: i64) -> Result<u64> {
+        dispatch!(self, "releasing held sign-ups", s => s.release_held(through).await)
+    }
+
+    /// When each sign-up held for this normalised address was received.
+    pub async fn held_for(&self, email_key: &str) -> Result<Vec<i64>> {
+        dispatch!(self, "reading the sign-up inbox", s => s.held_for(email_key).await)
+    }
+
+    /// Confirmation mails due at `now`, counted up to `cap`.
+    pub async fn confirmations_due_up_to(&self, now: i64, cap: i64) -> Result<i64> {
+        dispatch!(self, "counting the confirmation mail due", s => s.confirmations_due_up_to(now, cap).await)
     }
 
     pub async fn subscribe(&self, request: &SubscribeRequest) -> Result<SubscribeOutcome> {

@@ -122,6 +122,8 @@ pub struct Erased {
     pub reports_detached: u64,
     /// The suppression entry now holds only the hash, with this reason.
     pub suppression: Option<SuppressionReason>,
+    /// Sign-ups of the address dropped from the inbox before they were stored.
+    pub held_signups: u64,
 }
 
 /// A subscriber row to write whole (an import's new address, a restored one).

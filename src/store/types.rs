@@ -591,6 +591,18 @@ pub struct ConfirmationBacklog {
     pub exhausted_since: Option<i64>,
     /// When a worker last looked at the budget.
     pub looked_at: Option<i64>,
+    /// Sign-ups held in the inbox, not yet stored as subscribers (decision 40).
+    pub held: i64,
+    /// When the oldest of them was received.
+    pub oldest_held_since: Option<i64>,
+}
+
+/// A sign-up held in the inbox: `None` when its row no longer reads as one (logged; it is
+/// removed with the batch it was read in).
+#[derive(Debug, Clone)]
+pub struct HeldSignup {
+    pub seq: i64,
+    pub request: Option<SubscribeRequest>,
 }
 
 /// What `signups purge` removed.
@@ -598,6 +610,8 @@ pub struct ConfirmationBacklog {
 pub struct PurgeReport {
     pub confirmations_dropped: u64,
     pub subscribers_deleted: u64,
+    /// Sign-ups dropped from the inbox before they were stored.
+    pub held_dropped: u64,
 }
 
 /// How the secret key in use compares with the one recorded for the database

@@ -8,6 +8,7 @@ pub mod cells;
 pub mod confirmations;
 pub mod import;
 mod input;
+pub mod intake;
 pub mod sources;
 pub mod times;
 

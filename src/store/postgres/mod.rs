@@ -64,6 +64,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "installation",
         include_str!("../../../migrations/postgres/0008_installation.sql"),
     ),
+    (
+        10,
+        "signup inbox",
+        include_str!("../../../migrations/postgres/0010_signup_inbox.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -179,6 +184,11 @@ impl PgStore {
 
     fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The sign-up inbox is a table of the database.
+    async fn inbox(&self, _create: bool) -> Result<Option<&PgPool>> {
+        Ok(Some(&self.pool))
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>> {

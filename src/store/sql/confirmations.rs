@@ -25,6 +25,13 @@ macro_rules! unanswered {
     };
 }
 
+/// Confirmation mail due and not yet sent at `$1`: what the claim's confirmation half takes.
+macro_rules! confirmation_due {
+    () => {
+        "state IN ('queued', 'sending') AND priority > 0 AND due_at <= $1"
+    };
+}
+
 impl Handle {
     /// Confirmations sent at or after `since` (the last hour): from an index that holds
     /// confirmation mail only.
@@ -39,15 +46,30 @@ impl Handle {
 
     /// Whether a confirmation is due and waiting at `now`: the first row of the claim's index.
     pub async fn confirmation_waiting(&self, now: i64) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT id FROM deliveries
-             WHERE state IN ('queued', 'sending') AND due_at <= $1 AND priority > 0
-             ORDER BY priority DESC, due_at LIMIT 1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT id FROM deliveries WHERE ",
+            confirmation_due!(),
+            " ORDER BY priority DESC, due_at LIMIT 1"
+        ))
         .bind(now)
         .fetch_optional(self.reader())
         .await?;
         Ok(row.is_some())
+    }
+
+    /// How many confirmation mails are due at `now`, counted up to `cap` (the sign-up
+    /// inbox's gate, decision 40: it reads at most `cap` index entries, however long the
+    /// backlog).
+    pub async fn confirmations_due_up_to(&self, now: i64, cap: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE ",
+            confirmation_due!(),
+            " LIMIT $2) AS due"
+        ))
+        .bind(now)
+        .bind(cap)
+        .fetch_one(self.reader())
+        .await?)
     }
 
     /// Notes what a worker saw of the budget: the limit, and whether it is exhausted (the
@@ -77,12 +99,12 @@ impl Handle {
 
     /// The sign-ups waiting for their confirmation mail, and the budget as last noted.
     pub async fn confirmation_backlog(&self, now: i64) -> Result<ConfirmationBacklog> {
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "SELECT count(*) AS waiting, min(queued_at) AS oldest,
                     (SELECT count(*) FROM subscribers WHERE status = 'pending') AS pending
-             FROM deliveries
-             WHERE state IN ('queued', 'sending') AND priority > 0 AND due_at <= $1",
-        )
+             FROM deliveries WHERE ",
+            confirmation_due!()
+        ))
         .bind(now)
         .fetch_one(self.reader())
         .await?;
@@ -92,7 +114,10 @@ impl Handle {
         .fetch_optional(self.reader())
         .await?;
         let waiting: i64 = row.try_get("waiting")?;
+        let (held, oldest_held_since) = self.held_summary().await?;
         Ok(ConfirmationBacklog {
+            held,
+            oldest_held_since,
             waiting,
             oldest_waiting_since: row.try_get("oldest")?,
             pending: row.try_get("pending")?,
@@ -100,7 +125,7 @@ impl Handle {
             // Nothing waits (a purge, or the hour moved on): the budget holds nothing back,
             // whatever a worker noted last.
             exhausted_since: match &budget {
-                Some(b) if waiting > 0 => b.try_get("exhausted_since")?,
+                Some(b) if waiting + held > 0 => b.try_get("exhausted_since")?,
                 _ => None,
             },
             looked_at: budget
@@ -113,7 +138,8 @@ impl Handle {
     /// `signups purge`: drops the confirmation mail still waiting for sign-ups last made
     /// before `cutoff`, and deletes the subscribers among them who never confirmed and have
     /// nothing else on record, with their tokens (their links stop working). Readers who were
-    /// subscribed before keep their row and history; only their waiting mail goes.
+    /// subscribed before keep their row and history; only their waiting mail goes. Sign-ups
+    /// held in the inbox since before `cutoff` are dropped too (after the database's own).
     pub async fn purge_pending(&self, cutoff: i64) -> Result<PurgeReport> {
         let mut tx = self.begin_write().await?;
         let dropped = sqlx::query(concat!(
@@ -156,6 +182,7 @@ impl Handle {
         Ok(PurgeReport {
             confirmations_dropped: dropped,
             subscribers_deleted: deleted,
+            held_dropped: self.purge_held(cutoff).await?,
         })
     }
 }

@@ -22,6 +22,7 @@ macro_rules! requeue_state {
 
 mod bounces;
 mod confirmations;
+mod inbox;
 mod installation;
 mod messages;
 mod queue;

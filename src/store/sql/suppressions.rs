@@ -62,12 +62,14 @@ impl Handle {
         reason.as_deref().map(reason_of).transpose()
     }
 
-    /// Deletes what is held about an address (`subscribers erase`): the subscriber row and
-    /// their confirmation tokens and mails; their issue deliveries and reports stay for the
+    /// Deletes what is held about an address (`subscribers erase`): its sign-ups held in the
+    /// inbox, the subscriber row and their confirmation tokens and mails; their issue deliveries and reports stay for the
     /// issues' counts, without the subscriber and without reply texts (which may quote the
     /// address). What is queued for them is cancelled first. The suppression entry keeps only
     /// the keyed hash: a later import or sign-up of the address is recognised.
     pub async fn erase(&self, email_key: &str, email_hash: &[u8; 32], now: i64) -> Result<Erased> {
+        // The inbox first: should the rest fail, erasing again finds the subscriber still there.
+        let held_signups = self.erase_held(email_key).await?;
         let mut tx = self.begin_write().await?;
         let mut erased = Erased::default();
         if let Some(id) = subscriber_id(&mut tx, email_key).await? {
@@ -107,6 +109,7 @@ impl Handle {
             }
         });
         tx.commit().await?;
+        erased.held_signups = held_signups;
         Ok(erased)
     }
 }
@@ -173,6 +176,7 @@ async fn erase_subscriber(tx: &mut Conn, id: Uuid, now: i64) -> Result<Erased> {
         deliveries_cancelled: cancelled,
         reports_detached: reports,
         suppression: None,
+        held_signups: 0,
     })
 }
 

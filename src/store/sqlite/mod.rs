@@ -14,6 +14,7 @@ use super::{Result, StoreError};
 mod checkpointer;
 mod claims;
 mod dialect;
+mod inbox;
 mod opened_file;
 /// The shared queries, compiled for SQLite. Loading one file as two modules is the point:
 /// each copy is checked against its backend's concrete types (see `store/mod.rs`).
@@ -84,6 +85,8 @@ pub struct SqliteStore {
     /// The file written to, checked before each write transaction.
     file: Option<opened_file::OpenedFile>,
     checkpointer: std::sync::Arc<checkpointer::Checkpointer>,
+    /// The sign-up inbox, a file of its own ([`inbox`]).
+    inbox: std::sync::Arc<inbox::Inbox>,
 }
 
 impl SqliteStore {
@@ -135,6 +138,9 @@ impl SqliteStore {
             });
         }
         let opened = opened_file::OpenedFile::of(file);
+        // (sqlx names an in-memory database `file:sqlx-in-memory-N`.)
+        let on_disk = (!url.contains(":memory:")).then_some(file);
+        let inbox = std::sync::Arc::new(inbox::Inbox::beside(on_disk, &options)?);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // A connection handed back inside a transaction is closed, and the next write opens
@@ -155,6 +161,7 @@ impl SqliteStore {
             .await
             .map_err(refused)?;
         Ok(Self {
+            inbox,
             file: opened,
             checkpointer: checkpointer::Checkpointer::spawn(pool.clone()),
             pool,
@@ -218,6 +225,16 @@ impl SqliteStore {
         self.file
             .as_ref()
             .map_or(Ok(()), opened_file::OpenedFile::check)
+    }
+
+    /// The sign-up inbox's pool, its file created when `create`; `None` when it does not
+    /// exist and is not to be created.
+    async fn inbox(&self, create: bool) -> Result<Option<&SqlitePool>> {
+        if create {
+            self.inbox.open().await.map(Some)
+        } else {
+            self.inbox.if_exists().await
+        }
     }
 
     /// The one writer connection already serialises sign-up batches.
