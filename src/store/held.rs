@@ -107,7 +107,7 @@ mod tests {
         let back = decode(&encode(&r).to_string()).expect("reads back");
         // Every field is encoded: equal encodings are equal requests.
         assert_eq!(encode(&back), encode(&r));
-        assert_eq!(back.email.as_str(), "Ada@Example.com");
+        assert_eq!(back.email.as_str(), "Ada@example.com");
         assert_eq!(back.confirmation.hash.0, [3; 32]);
     }
 
