@@ -6,6 +6,7 @@ pub mod message;
 pub mod outbox;
 pub mod pem;
 pub mod send_failure;
+mod smtp_data;
 mod smtp_session;
 pub mod smtp_target;
 pub mod transport;

@@ -10,6 +10,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::transport::smtp::response::Response;
 
 use super::send_failure::{Cause, SendFailure, Stage};
+use super::smtp_data::DataLines;
 use super::smtp_target::{Security, SmtpTarget};
 
 impl SmtpTarget {
@@ -145,5 +146,9 @@ pub(super) async fn transaction(
             .map_err(at(Stage::RcptTo))?;
     }
     conn.command(Data).await.map_err(at(Stage::Data))?;
-    conn.message(bytes).await.map_err(at(Stage::Message))
+    match DataLines::of(bytes) {
+        // `command` writes its text as it is, then reads the reply: to the final dot, here.
+        Some(lines) => conn.command(lines).await.map_err(at(Stage::Message)),
+        None => conn.message(bytes).await.map_err(at(Stage::Message)),
+    }
 }
