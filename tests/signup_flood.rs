@@ -246,13 +246,9 @@ fn signups_once(app: &App, field: &str, want: i64) -> serde_json::Value {
     }
 }
 
-/// 500 sign-ups past the budget wait in the queue as confirmation mail; later ones are
-/// answered the same but held in the inbox as received, not stored as subscribers
-/// (docs/architecture.md decision 40). `subscribers show` and `erase` see them; once the
-/// queue drains (here: restarted with a budget that lets it), the held ones are stored and
-/// mailed oldest first, each once, and the erased one never.
-#[test]
-fn sign_ups_past_the_queued_mail_are_held_in_the_inbox_and_stored_as_it_drains() {
+/// A server whose queue holds 500 confirmation mails past a budget of 2 (both mailed), and
+/// whose inbox's mover has seen it full: from now on sign-ups are held.
+fn queue_full_of_confirmations() -> (App, SmtpSink, Server) {
     let mut app = App::new();
     let sink = SmtpSink::start(&app.path("sink"), &[]);
     app.set("MORNINGPOST_SMTP_URL", &sink.url());
@@ -262,8 +258,18 @@ fn sign_ups_past_the_queued_mail_are_held_in_the_inbox_and_stored_as_it_drains()
     sign_up_many(server.port, "early", 502);
     assert_eq!(sink.wait_for(2, Duration::from_secs(20)), 2);
     signups_once(&app, "confirmations_waiting", 500);
-    // The mover has seen the queue full: from now on sign-ups are held.
     std::thread::sleep(Duration::from_millis(600));
+    (app, sink, server)
+}
+
+/// 500 sign-ups past the budget wait in the queue as confirmation mail; later ones are
+/// answered the same but held in the inbox as received, not stored as subscribers
+/// (docs/architecture.md decision 40). `subscribers show` and `erase` see them; once the
+/// queue drains (here: restarted with a budget that lets it), the held ones are stored and
+/// mailed oldest first, each once, and the erased one never.
+#[test]
+fn sign_ups_past_the_queued_mail_are_held_in_the_inbox_and_stored_as_it_drains() {
+    let (mut app, sink, server) = queue_full_of_confirmations();
     sign_up_many(server.port, "late", 30);
     let signups = signups_once(&app, "held_in_inbox", 30);
     assert_eq!(signups["confirmations_waiting"], 500, "{signups}");
@@ -321,16 +327,7 @@ fn sign_ups_past_the_queued_mail_are_held_in_the_inbox_and_stored_as_it_drains()
 /// `signups purge` drops held sign-ups as well as the waiting mail.
 #[test]
 fn signups_purge_drops_held_sign_ups_too() {
-    let mut app = App::new();
-    let sink = SmtpSink::start(&app.path("sink"), &[]);
-    app.set("MORNINGPOST_SMTP_URL", &sink.url());
-    app.set("MORNINGPOST_CONFIRMATION_MAIL_PER_HOUR", "2");
-    app.set("MORNINGPOST_SUBSCRIBE_RATE_PER_MINUTE", "0");
-    let server = Server::start(&mut app, &[]);
-    sign_up_many(server.port, "early", 502);
-    assert_eq!(sink.wait_for(2, Duration::from_secs(20)), 2);
-    signups_once(&app, "confirmations_waiting", 500);
-    std::thread::sleep(Duration::from_millis(600));
+    let (app, sink, server) = queue_full_of_confirmations();
     sign_up_many(server.port, "late", 10);
     signups_once(&app, "held_in_inbox", 10);
     let purged = app.ok(&["signups", "purge", "--pending-older-than", "0s"]);
