@@ -67,22 +67,23 @@ pub(super) fn describe(b: &ConfirmationBacklog, now: i64) -> Vec<String> {
     if b.waiting == 0 && b.held == 0 && b.exhausted_since.is_none() {
         return lines;
     }
-    let oldest = b
-        .oldest_waiting_since
-        .map(|t| format!(", the oldest queued {} ago", ago(now - t)))
-        .unwrap_or_default();
+    // ", the oldest queued 3 min ago", or nothing when there is no oldest.
+    let oldest = |what: &str, since: Option<i64>| {
+        since
+            .map(|t| format!(", the oldest {what} {} ago", ago(now - t)))
+            .unwrap_or_default()
+    };
     lines.push(format!(
-        "confirmation mail waiting: {} ({} sign-ups pending{oldest})",
-        b.waiting, b.pending
+        "confirmation mail waiting: {} ({} sign-ups pending{})",
+        b.waiting,
+        b.pending,
+        oldest("queued", b.oldest_waiting_since)
     ));
     if b.held > 0 {
-        let oldest = b
-            .oldest_held_since
-            .map(|t| format!(", the oldest received {} ago", ago(now - t)))
-            .unwrap_or_default();
         lines.push(format!(
-            "sign-ups held in the inbox: {}{oldest}; stored and mailed as the queue drains",
-            b.held
+            "sign-ups held in the inbox: {}{}; stored and mailed as the queue drains",
+            b.held,
+            oldest("received", b.oldest_held_since)
         ));
     }
     match (b.per_hour, b.exhausted_since) {

@@ -604,7 +604,7 @@ impl Store {
 
     /// Whether a confirmation mail is due and waiting.
     pub async fn confirmation_waiting(&self, now: i64) -> Result<bool> {
-        dispatch!(self, "looking for waiting confirmations", s => s.confirmation_waiting(now).await)
+        Ok(self.confirmations_due_up_to(now, 1).await? > 0)
     }
 
     /// Notes the budget's limit and whether it is exhausted, for `status` and the metrics.

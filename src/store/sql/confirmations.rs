@@ -44,22 +44,9 @@ impl Handle {
         .await?)
     }
 
-    /// Whether a confirmation is due and waiting at `now`: the first row of the claim's index.
-    pub async fn confirmation_waiting(&self, now: i64) -> Result<bool> {
-        let row = sqlx::query(concat!(
-            "SELECT id FROM deliveries WHERE ",
-            confirmation_due!(),
-            " ORDER BY priority DESC, due_at LIMIT 1"
-        ))
-        .bind(now)
-        .fetch_optional(self.reader())
-        .await?;
-        Ok(row.is_some())
-    }
-
-    /// How many confirmation mails are due at `now`, counted up to `cap` (the sign-up
-    /// inbox's gate, decision 40: it reads at most `cap` index entries, however long the
-    /// backlog).
+    /// How many confirmation mails are due at `now`, counted up to `cap`: at most `cap` entries
+    /// of the claim's index are read, however long the backlog (the sign-up inbox's gate,
+    /// decision 40, and with a cap of 1 whether any is waiting).
     pub async fn confirmations_due_up_to(&self, now: i64, cap: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(concat!(
             "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE ",

@@ -63,9 +63,9 @@ impl Handle {
     }
 
     /// Deletes what is held about an address (`subscribers erase`): its sign-ups held in the
-    /// inbox, the subscriber row and their confirmation tokens and mails; their issue deliveries and reports stay for the
-    /// issues' counts, without the subscriber and without reply texts (which may quote the
-    /// address). What is queued for them is cancelled first. The suppression entry keeps only
+    /// inbox, the subscriber row and their confirmation tokens and mails; their issue
+    /// deliveries and reports stay for the issues' counts, without the subscriber and without
+    /// reply texts (which may quote the address). What is queued for them is cancelled first. The suppression entry keeps only
     /// the keyed hash: a later import or sign-up of the address is recognised.
     pub async fn erase(&self, email_key: &str, email_hash: &[u8; 32], now: i64) -> Result<Erased> {
         // The inbox first: should the rest fail, erasing again finds the subscriber still there.
