@@ -160,6 +160,20 @@ async fn run(backend: &str, url: &str, n: i64) {
         ZONES.len(),
         hours.len()
     );
+    let mut ms = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        morningpost::send::read_status(&store, Some("2026-11-28"))
+            .await
+            .expect("status of the local-morning send");
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "{backend:>8}: status ISSUE of the local-morning send ({enqueued} to come over {} hours) {:.1} ms (median of 5; target < 50 ms)",
+        hours.len(),
+        ms[2]
+    );
 }
 
 /// What `status ISSUE`, `status` (all mail) and one poll of `send --wait` (its progress

@@ -48,6 +48,12 @@ fn four_workers(kill_one: bool) -> (usize, usize) {
     let duplicates = copies.values().map(|c| c - 1).sum();
     let status = app.ok(&["status"]);
     assert!(status.contains(&format!("sent       {n:>9}")), "{status}");
+    // The counts `status` read, kept by four processes' connections at once (decision 41),
+    // are the rows' count.
+    let (kept, counted) = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(support::rows::kept_and_counted(&app.database_url()));
+    assert_eq!(kept, counted, "kept counts (left) and rows (right)");
     (copies.len(), duplicates)
 }
 

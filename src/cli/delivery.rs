@@ -387,7 +387,8 @@ async fn show_progress(store: Store, id: Uuid, shutdown: watch::Receiver<bool>) 
     loop {
         let asked = Instant::now();
         let counts = store.queue_counts(Some(id)).await;
-        // Counting a million rows takes a while: never spend more than a tenth of the time on it.
+        // The counts are kept, a few rows to read (decision 41); should the database be slow
+        // anyway, no more than a tenth of the time goes on them.
         let pause = (asked.elapsed() * 10).max(Duration::from_millis(500));
         if let Ok(c) = counts {
             let line = progress_line(&c, start.elapsed());

@@ -85,7 +85,7 @@ async fn print_status(
     }
     outln!(
         "  send rate  {:>9.1} messages/s over the last minute",
-        r.sent_last_minute as f64 / 60.0
+        r.send_rate
     )?;
     if !r.top_failures.is_empty() {
         outln!("  most frequent failures, by reply code:")?;
@@ -141,7 +141,7 @@ pub async fn status_json(settings: &Settings, slug: Option<&str>) -> anyhow::Res
             "cancelled": c.cancelled,
             "paused": c.paused,
         },
-        "send_rate_per_second": r.sent_last_minute as f64 / 60.0,
+        "send_rate_per_second": r.send_rate,
         "failures": failures,
     });
     if let Some(b) = &view.backlog

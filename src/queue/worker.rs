@@ -28,6 +28,10 @@ use crate::store::{
 /// How often the list's largest domains (the metrics' domain label) are counted again.
 const DOMAINS_REFRESH: Duration = Duration::from_secs(600);
 
+/// How often a worker folds the delivery counts of database connections that are gone
+/// (`Store::fold_delivery_counts`, decision 41); the first time at its start.
+const COUNTS_FOLD: Duration = Duration::from_secs(3600);
+
 /// When a worker stops by itself (besides SIGINT/SIGTERM).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopWhen {
@@ -236,6 +240,7 @@ impl Worker {
         let mut db_failures = 0u32;
         let mut next_look = std::time::Instant::now();
         let mut next_domains = std::time::Instant::now() + DOMAINS_REFRESH;
+        let mut next_fold = std::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -245,6 +250,15 @@ impl Worker {
                 let labels = self.domain_labels().await;
                 *domains.write().unwrap_or_else(|p| p.into_inner()) = labels;
                 next_domains = std::time::Instant::now() + DOMAINS_REFRESH;
+            }
+            // A few rows per connection that ever changed a delivery: merged now and then,
+            // so that reading the counts stays a few rows per message. Not urgent: a
+            // failure waits for the next time.
+            if std::time::Instant::now() >= next_fold {
+                if let Err(e) = store.fold_delivery_counts().await {
+                    tracing::warn!(error = %Chain(&e), "cannot fold the delivery counts; trying again in an hour");
+                }
+                next_fold = std::time::Instant::now() + COUNTS_FOLD;
             }
             // Before the first claim and then every HOLD_REFRESH: start scheduled sends (or
             // pause late ones) and learn the holds, so nothing of a held send goes out.

@@ -636,6 +636,13 @@ impl Store {
         dispatch!(self, "counting deliveries", s => s.queue_counts(message_id).await)
     }
 
+    /// Folds the delivery counts written by database connections that are gone into one
+    /// row per (message, state) (PostgreSQL; nothing to do on SQLite). The worker calls it
+    /// now and then; the counts read the same before and after (decision 41).
+    pub async fn fold_delivery_counts(&self) -> Result<u64> {
+        dispatch!(self, "folding the delivery counts", s => s.fold_delivery_counts().await)
+    }
+
     /// The queue's depth for the metrics (cheap at any size: read from an index).
     pub async fn queue_depth(&self, now: i64) -> Result<QueueDepth> {
         dispatch!(self, "reading the queue's depth", s => s.queue_depth(now).await)

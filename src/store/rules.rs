@@ -125,7 +125,7 @@ pub(super) fn confirm_step(used: bool, status: SubscriberStatus, expired: bool) 
     }
 }
 
-/// Adds one `(state, retrying, count)` row of a status query to the counts.
+/// Adds one `(state, retrying, count)` row of `kept_counts!` to the counts.
 pub(super) fn tally(counts: &mut QueueCounts, state: &str, retrying: bool, n: i64) -> Result<()> {
     match state {
         "queued" => {
@@ -134,7 +134,15 @@ pub(super) fn tally(counts: &mut QueueCounts, state: &str, retrying: bool, n: i6
                 counts.retrying += n;
             }
         }
-        "sending" => counts.sending += n,
+        // In flight, counted from the rows (`kept_counts!`): the kept counts hold these
+        // under queued, and retrying when they failed before.
+        "sending" => {
+            counts.sending += n;
+            counts.queued -= n;
+            if retrying {
+                counts.retrying -= n;
+            }
+        }
         "sent" => counts.sent += n,
         "failed" => counts.failed += n,
         "cancelled" => counts.cancelled += n,

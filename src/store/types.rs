@@ -338,16 +338,19 @@ pub struct ReplyGroup {
     /// One of the group's replies, and one of its addresses (none once erased).
     pub example: String,
     pub example_address: Option<String>,
-    /// The earliest next attempt among them (ms since the epoch); `None` when final.
+    /// The earliest next attempt among them (ms since the epoch); `None` when final, and
+    /// in `StatusReport::top_failures` (not shown there; `Store::reply_groups` reads it).
     pub next_attempt: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct StatusReport {
     pub counts: QueueCounts,
-    pub sent_last_minute: i64,
-    /// The most frequent replies of failed or retrying deliveries, with their counts.
-    /// The largest groups of failed and retrying deliveries, by reply code.
+    /// Messages sent per second lately: over the last minute, or over the last few
+    /// thousand sends when more went out in that minute.
+    pub send_rate: f64,
+    /// The largest groups of failed and retrying deliveries, by reply code, with their
+    /// counts.
     pub top_failures: Vec<ReplyGroup>,
 }
 

@@ -94,3 +94,78 @@ pub fn assert_sqlite_intact(database_url: &str, context: &str) {
         "{context}: the database is intact"
     );
 }
+
+/// Deliveries by "message state retrying|- due_minute" two ways: as kept in
+/// `delivery_counts` by the triggers (docs/architecture.md decision 41, summed over
+/// PostgreSQL's shards) and as counted from the rows; counts of zero are left out of both.
+pub async fn kept_and_counted(
+    url: &str,
+) -> (
+    std::collections::BTreeMap<String, i64>,
+    std::collections::BTreeMap<String, i64>,
+) {
+    let id = if url.starts_with("postgres") {
+        "message_id::text"
+    } else {
+        "hex(message_id)"
+    };
+    let kept = format!(
+        "SELECT {id} || ' ' || state || CASE WHEN retrying THEN ' retrying ' ELSE ' - ' END
+                || CAST(due_minute AS TEXT),
+                CAST(SUM(n) AS BIGINT)
+         FROM delivery_counts GROUP BY 1 HAVING SUM(n) <> 0"
+    );
+    // The key as the migration defines it: a row in flight counts as queued, and a first
+    // attempt by the minute it was due (queued_at).
+    let counted = format!(
+        "SELECT {id} || ' ' || CASE WHEN state = 'sending' THEN 'queued' ELSE state END
+                || CASE WHEN state IN ('queued', 'sending') AND failures > 0 THEN ' retrying ' ELSE ' - ' END
+                || CAST(CASE WHEN state IN ('queued', 'sending', 'paused') AND failures = 0
+                             THEN COALESCE(queued_at / 60000, 0) ELSE 0 END AS TEXT),
+                CAST(COUNT(*) AS BIGINT)
+         FROM deliveries GROUP BY 1"
+    );
+    (
+        text_and_number(url, &kept).await.into_iter().collect(),
+        text_and_number(url, &counted).await.into_iter().collect(),
+    )
+}
+
+/// Deliveries by "message state retrying|-", counted from the rows: what `status` reports
+/// (a row in flight is `sending`; retrying is queued after a failure).
+pub async fn deliveries_by_state(url: &str) -> std::collections::BTreeMap<String, i64> {
+    let id = if url.starts_with("postgres") {
+        "message_id::text"
+    } else {
+        "hex(message_id)"
+    };
+    let counted = format!(
+        "SELECT {id} || ' ' || state
+                || CASE WHEN state = 'queued' AND failures > 0 THEN ' retrying' ELSE ' -' END,
+                CAST(COUNT(*) AS BIGINT)
+         FROM deliveries GROUP BY 1"
+    );
+    text_and_number(url, &counted).await.into_iter().collect()
+}
+
+/// Whether a message id as [`kept_and_counted`] writes it is this one.
+pub fn same_id(text: &str, id: uuid::Uuid) -> bool {
+    text.replace('-', "")
+        .eq_ignore_ascii_case(&id.simple().to_string())
+}
+
+/// PostgreSQL: the sent deliveries counted in the folded shard 0, and how many count rows
+/// belong to connections that are gone (a fold leaves none).
+pub async fn folded_sent_and_dead_rows(url: &str) -> (i64, i64) {
+    let rows = text_and_number(
+        url,
+        "SELECT 'folded', CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM delivery_counts
+         WHERE shard = 0 AND state = 'sent'
+         UNION ALL
+         SELECT 'dead', COUNT(*) FROM delivery_counts c
+         WHERE shard <> 0 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.shard)",
+    )
+    .await;
+    let get = |name: &str| rows.iter().find(|(n, _)| n == name).map_or(0, |(_, n)| *n);
+    (get("folded"), get("dead"))
+}

@@ -69,6 +69,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signup inbox",
         include_str!("../../../migrations/postgres/0010_signup_inbox.sql"),
     ),
+    (
+        11,
+        "delivery counts",
+        include_str!("../../../migrations/postgres/0011_delivery_counts.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -241,6 +246,70 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         Ok(())
+    }
+
+    /// `ENQUEUE_ISSUE`, which counts its rows itself; returns how many it inserted.
+    async fn insert_issue_deliveries(
+        tx: &mut Conn,
+        message_id: uuid::Uuid,
+        now: i64,
+        default_due: i64,
+        zones: &str,
+    ) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(dialect::ENQUEUE_ISSUE)
+            .bind(message_id)
+            .bind(now)
+            .bind(default_due)
+            .bind(zones)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Moves the counts that connections now gone wrote into shard 0 (docs/architecture.md
+    /// decision 41), one row per key again; returns how many counts of shard 0
+    /// it added to or made.
+    /// Rows that a live transaction holds are skipped, never waited for (a new backend may
+    /// have been given a dead one's pid); one fold at a time (an advisory lock), so shard 0
+    /// is only ever written by one transaction. Counts of zero are dropped (first attempts
+    /// are counted by the minute they are due: each minute's count comes to zero).
+    pub async fn fold_delivery_counts(&self) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(7243003)")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !ours {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let moved = sqlx::query(
+            "WITH gone AS (
+                 SELECT message_id, state, retrying, due_minute, shard FROM delivery_counts c
+                 WHERE shard <> 0
+                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.shard)
+                 FOR UPDATE SKIP LOCKED),
+             moved AS (
+                 DELETE FROM delivery_counts c USING gone g
+                 WHERE c.message_id = g.message_id AND c.state = g.state
+                   AND c.retrying = g.retrying AND c.due_minute = g.due_minute AND c.shard = g.shard
+                 RETURNING c.message_id, c.state, c.retrying, c.due_minute, c.n)
+             INSERT INTO delivery_counts AS c (message_id, state, retrying, due_minute, shard, n)
+             SELECT message_id, state, retrying, due_minute, 0, sum(n) FROM moved GROUP BY 1, 2, 3, 4
+             ON CONFLICT (message_id, state, retrying, due_minute, shard) DO UPDATE SET n = c.n + excluded.n",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // A count of zero says nothing, whoever wrote it; a row its connection holds now is
+        // left to it (it may be adding to it).
+        sqlx::query(
+            "DELETE FROM delivery_counts WHERE ctid IN
+                 (SELECT ctid FROM delivery_counts WHERE n = 0 FOR UPDATE SKIP LOCKED)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(moved)
     }
 
     async fn open_dedicated(&self, plans: Plans) -> Result<PgConnection> {

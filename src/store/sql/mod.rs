@@ -6,7 +6,8 @@
 //! - `Db` and `Conn`: its sqlx database and connection types;
 //! - `Handle`: its store type, with `reader()` (a pool for reads), `writer()` (a pool for
 //!   single-statement writes), `begin_write()` (a write transaction), and the hooks
-//!   `lock_signups`, `lock_subscriber` and `prepare_enqueue`;
+//!   `lock_signups`, `lock_subscriber`, `prepare_enqueue` and `insert_issue_deliveries`
+//!   (the enqueue's insert, which counts its rows itself);
 //! - `dialect`: the few statements whose text differs (JSON row sources, row locks, the
 //!   enqueue anti-join).
 
@@ -17,6 +18,29 @@ macro_rules! requeue_state {
     () => {
         "CASE (SELECT hold FROM messages m WHERE m.id = deliveries.message_id) \
          WHEN 'paused' THEN 'paused' WHEN 'cancelled' THEN 'cancelled' ELSE 'queued' END"
+    };
+}
+
+/// Deliveries as (message_id, state, retrying, n) rows, for `rules::tally` (decision 41): the
+/// counts the triggers keep, where `queued` holds the rows in flight too (so that a claim
+/// changes no count), then the rows in flight counted from the (message_id, state, …) index,
+/// a few, in the same statement so that the two agree. Of the message `$1` (`one`) or of
+/// every message (`all`, one index range per message).
+macro_rules! kept_counts {
+    (one) => {
+        kept_counts!(@ "message_id = $1")
+    };
+    (all) => {
+        kept_counts!(@ "message_id IN (SELECT id FROM messages)")
+    };
+    (@ $of:literal) => {
+        concat!(
+            "SELECT message_id, state, retrying, CAST(sum(n) AS BIGINT) AS n FROM delivery_counts
+             WHERE ", $of, " GROUP BY 1, 2, 3
+             UNION ALL
+             SELECT message_id, 'sending', failures > 0, count(*) FROM deliveries
+             WHERE ", $of, " AND state = 'sending' GROUP BY 1, 3"
+        )
     };
 }
 

@@ -19,14 +19,7 @@ impl Handle {
         let mut tx = self.begin_write().await?;
         Handle::prepare_enqueue(&mut tx, message_id).await?;
         let (default, zones) = due_params(due);
-        let n = sqlx::query(dialect::ENQUEUE_ISSUE)
-            .bind(message_id)
-            .bind(now)
-            .bind(default)
-            .bind(zones)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = Handle::insert_issue_deliveries(&mut tx, message_id, now, default, &zones).await?;
         mark_enqueued(&mut tx, message_id, due, now).await?;
         tx.commit().await?;
         Ok(n)
@@ -98,18 +91,12 @@ impl Handle {
         .await?)
     }
 
+    /// A message's deliveries (or all) by state, from the counts the triggers keep
+    /// (`kept_counts!`, decision 41): a few rows per message however many deliveries it has.
     pub async fn queue_counts(&self, message_id: Option<Uuid>) -> Result<QueueCounts> {
-        // Two statements, not `$1 IS NULL OR …`: only a plain equality lets the planner
-        // count from the (message_id, state, failures) index.
         let rows = match message_id {
-            Some(id) => sqlx::query(
-                "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries
-                 WHERE message_id = $1 GROUP BY 1, 2",
-            )
-            .bind(id),
-            None => sqlx::query(
-                "SELECT state, failures > 0 AS retrying, count(*) AS n FROM deliveries GROUP BY 1, 2",
-            ),
+            Some(id) => sqlx::query(kept_counts!(one)).bind(id),
+            None => sqlx::query(kept_counts!(all)),
         }
         .fetch_all(self.reader())
         .await?;
@@ -163,11 +150,31 @@ impl Handle {
     }
 
     /// Whether a delivery of this message is in flight or queued with an attempt due before
-    /// `horizon`.
+    /// `horizon` (`send --wait` polls it). The kept counts answer for first attempts, queued
+    /// or in flight (counted by the minute they were due: one due in the horizon's minute
+    /// counts as due); only retries need the rows, read from the index entries of this
+    /// message's retrying rows until one is in flight or due (decision 41).
     pub async fn has_due_before(&self, message_id: Uuid, horizon: i64) -> Result<bool> {
+        let (first_due, retrying): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(sum(CASE WHEN state = 'queued' AND NOT retrying AND due_minute <= $2
+                                           THEN n ELSE 0 END), 0) AS BIGINT),
+                    CAST(COALESCE(sum(CASE WHEN retrying THEN n ELSE 0 END), 0) AS BIGINT)
+             FROM delivery_counts WHERE message_id = $1",
+        )
+        .bind(message_id)
+        .bind(horizon.div_euclid(60_000))
+        .fetch_one(self.reader())
+        .await?;
+        if first_due > 0 {
+            return Ok(true);
+        }
+        if retrying <= 0 {
+            return Ok(false);
+        }
         Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $1
-                            AND (state = 'sending' OR (state = 'queued' AND due_at < $2)))",
+            "SELECT EXISTS (SELECT 1 FROM deliveries
+                            WHERE message_id = $1 AND state IN ('queued', 'sending') AND failures > 0
+                              AND (state = 'sending' OR due_at < $2))",
         )
         .bind(message_id)
         .bind(horizon)
@@ -195,42 +202,170 @@ impl Handle {
         rows.iter().map(reply_group).collect()
     }
 
+    /// What `status` shows of the queue, cheap at any size (decision 41): the kept counts,
+    /// the send rate from the most recent sends only, the largest failure groups.
     pub async fn status_report(&self, message_id: Option<Uuid>, now: i64) -> Result<StatusReport> {
         let counts = self.queue_counts(message_id).await?;
-        let since = now - 60_000;
-        let sent_last_minute: i64 = match message_id {
-            Some(id) => sqlx::query_scalar(
-                "SELECT count(*) FROM deliveries WHERE sent_at IS NOT NULL AND sent_at >= $1 AND message_id = $2",
-            )
-            .bind(since)
-            .bind(id),
-            None => sqlx::query_scalar(
-                "SELECT count(*) FROM deliveries WHERE sent_at IS NOT NULL AND sent_at >= $1",
-            )
-            .bind(since),
+        Ok(StatusReport {
+            counts,
+            send_rate: self.send_rate(message_id, now).await?,
+            top_failures: self
+                .failure_groups(message_id, counts.failed + counts.retrying)
+                .await?,
+        })
+    }
+
+    /// The five largest groups of failed and retrying deliveries (`failing` of them, of this
+    /// message or all), by reply code, each with one of its replies and the address it came
+    /// for. Counted from the (message_id, state, failures, reply_code) index; the rows are
+    /// read only when some have no code (their reply is their group). For all mail, message
+    /// by message.
+    async fn failure_groups(
+        &self,
+        message_id: Option<Uuid>,
+        failing: i64,
+    ) -> Result<Vec<ReplyGroup>> {
+        if failing <= 0 {
+            return Ok(Vec::new());
         }
-        .fetch_one(self.reader())
-        .await?;
-        let failing = "(d.state = 'failed' OR (d.state = 'queued' AND d.failures > 0))";
+        let of = match message_id {
+            Some(_) => "d.message_id = $1",
+            None => "d.message_id IN (SELECT id FROM messages)",
+        };
+        let [failed, retrying] = FAILING;
+        let coded = sqlx::AssertSqlSafe(format!(
+            "SELECT code, count(*) AS n FROM (
+                 SELECT d.reply_code AS code FROM deliveries d
+                 WHERE {of} AND {failed} AND d.reply_code IS NOT NULL
+                 UNION ALL
+                 SELECT d.reply_code FROM deliveries d
+                 WHERE {of} AND {retrying} AND d.reply_code IS NOT NULL) AS f
+             GROUP BY code"
+        ));
+        let mut groups = self.code_counts(coded, message_id, true).await?;
+        if groups.iter().map(|g| g.1).sum::<i64>() < failing {
+            let uncoded = sqlx::AssertSqlSafe(format!(
+                "SELECT code, count(*) AS n FROM (
+                     SELECT COALESCE(d.last_reply, '') AS code FROM deliveries d
+                     WHERE {of} AND {failed} AND d.reply_code IS NULL
+                     UNION ALL
+                     SELECT COALESCE(d.last_reply, '') FROM deliveries d
+                     WHERE {of} AND {retrying} AND d.reply_code IS NULL) AS f
+                 GROUP BY code"
+            ));
+            groups.extend(self.code_counts(uncoded, message_id, false).await?);
+        }
+        groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        groups.truncate(5);
+        let mut top = Vec::with_capacity(groups.len());
+        for (code, count, coded) in groups {
+            let (example, example_address) = self.failure_example(message_id, &code, coded).await?;
+            top.push(ReplyGroup {
+                code,
+                count,
+                example,
+                example_address,
+                next_attempt: None,
+            });
+        }
+        Ok(top)
+    }
+
+    /// (code, count, `coded`) rows of a failure-group count.
+    async fn code_counts(
+        &self,
+        q: sqlx::AssertSqlSafe<String>,
+        message_id: Option<Uuid>,
+        coded: bool,
+    ) -> Result<Vec<(String, i64, bool)>> {
         let rows = match message_id {
-            Some(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{FAILURE_GROUPS} WHERE d.message_id = $1 AND {failing} {GROUPED}"
-            )))
-            .bind(id),
-            None => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{FAILURE_GROUPS} WHERE {failing} {GROUPED}"
-            ))),
+            Some(id) => sqlx::query(q).bind(id),
+            None => sqlx::query(q),
         }
         .fetch_all(self.reader())
         .await?;
-        let top_failures = rows.iter().map(reply_group).collect::<Result<_>>()?;
-        Ok(StatusReport {
-            counts,
-            sent_last_minute,
-            top_failures,
-        })
+        rows.iter()
+            .map(|r| Ok((r.try_get("code")?, r.try_get("n")?, coded)))
+            .collect()
+    }
+
+    /// One delivery of a failure group (failed first, else retrying): its reply and address.
+    async fn failure_example(
+        &self,
+        message_id: Option<Uuid>,
+        code: &str,
+        coded: bool,
+    ) -> Result<(String, Option<String>)> {
+        // The code is the last parameter: `$2` after the message's id, else `$1`.
+        let (of, param) = match message_id {
+            Some(_) => ("d.message_id = $1", "$2"),
+            None => ("d.message_id IN (SELECT id FROM messages)", "$1"),
+        };
+        let is_code = if coded {
+            format!("d.reply_code = {param}")
+        } else {
+            format!("d.reply_code IS NULL AND COALESCE(d.last_reply, '') = {param}")
+        };
+        for state in FAILING {
+            let q = sqlx::AssertSqlSafe(format!(
+                "SELECT d.last_reply, s.email FROM deliveries d
+                 LEFT JOIN subscribers s ON s.id = d.subscriber_id
+                 WHERE {of} AND {state} AND {is_code} LIMIT 1"
+            ));
+            let q = match message_id {
+                Some(id) => sqlx::query_as(q).bind(id),
+                None => sqlx::query_as(q),
+            };
+            let row: Option<(Option<String>, Option<String>)> =
+                q.bind(code).fetch_optional(self.reader()).await?;
+            if let Some((reply, address)) = row {
+                return Ok((reply.unwrap_or_default(), address));
+            }
+        }
+        Ok((String::new(), None))
+    }
+
+    /// Messages sent per second (of this message, or all) over the last minute, or over
+    /// the last [`RATE_SAMPLE`] sends when more went out in that minute: the rate stays a
+    /// walk of a few thousand entries of the `sent_at` index at any speed or size.
+    async fn send_rate(&self, message_id: Option<Uuid>, now: i64) -> Result<f64> {
+        let since = now - 60_000;
+        let (recent, oldest, ours): (i64, Option<i64>, i64) = sqlx::query_as(
+            "SELECT count(*), min(sent_at),
+                    CAST(COALESCE(sum(CASE WHEN $3 OR message_id = $4 THEN 1 ELSE 0 END), 0) AS BIGINT)
+             FROM (SELECT sent_at, message_id FROM deliveries
+                   WHERE sent_at IS NOT NULL AND sent_at >= $1
+                   ORDER BY sent_at DESC LIMIT $2) AS r",
+        )
+        .bind(since)
+        .bind(RATE_SAMPLE)
+        .bind(message_id.is_none())
+        .bind(message_id.unwrap_or_default())
+        .fetch_one(self.reader())
+        .await?;
+        Ok(rate_over(recent, oldest, ours, now))
     }
 }
+
+/// How many of the most recent sends [`Handle::send_rate`] looks at, at most.
+const RATE_SAMPLE: i64 = 5_000;
+
+/// Sends per second: `ours` of the `recent` sends of the last minute; when the sample was
+/// full, over the time it spans (from its oldest send to `now`) instead of the minute.
+fn rate_over(recent: i64, oldest: Option<i64>, ours: i64, now: i64) -> f64 {
+    let span_ms = match oldest {
+        Some(t) if recent >= RATE_SAMPLE => (now - t).clamp(1_000, 60_000),
+        _ => 60_000,
+    };
+    ours as f64 * 1000.0 / span_ms as f64
+}
+
+/// The failure groups' two kinds of row, each one range of the (message_id, state,
+/// failures, reply_code) index: failed for good, and queued again after a failure.
+const FAILING: [&str; 2] = [
+    "d.state = 'failed'",
+    "d.state = 'queued' AND d.failures > 0",
+];
 
 /// Failed or retrying deliveries grouped by their reply code (`550 5.1.1`; the reply itself
 /// when it has none), so that one reply per address makes one group: the count, an example

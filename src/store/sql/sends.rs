@@ -218,13 +218,10 @@ impl Handle {
         )
         .fetch_all(self.reader())
         .await?;
-        // One pass over the (message_id, state, failures) index for every message's counts
-        // (confirmation templates' too: no filter on a column the index does not hold).
-        let count_rows = sqlx::query(
-            "SELECT message_id, state, failures > 0 AS retrying, count(*) AS n FROM deliveries
-             GROUP BY 1, 2, 3",
-        )
-        .fetch_all(self.reader())
+        // Every message's counts as the triggers keep them (decision 41), confirmation
+        // templates' too: a few rows per message.
+        let count_rows = sqlx::query(kept_counts!(all))
+            .fetch_all(self.reader())
         .await?;
         let mut counts: HashMap<Uuid, QueueCounts> = HashMap::new();
         for r in &count_rows {
@@ -278,19 +275,25 @@ impl Handle {
     }
 
     /// How many of an issue's first attempts come due in each coming hour (a scheduled or
-    /// local-morning send), as (start of the hour, count), at most two days ahead.
+    /// local-morning send), as (start of the hour, count), at most two days ahead: from the
+    /// kept counts, which hold each first attempt under the minute it is due (decision 41),
+    /// so "after `now`" is to the minute.
     pub async fn due_by_hour(&self, message_id: Uuid, now: i64) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query(
-            "SELECT (due_at / 3600000) * 3600000 AS hour, count(*) AS n FROM deliveries
-             WHERE message_id = $1 AND state IN ('queued', 'paused') AND failures = 0 AND due_at > $2
-             GROUP BY 1 ORDER BY 1 LIMIT 48",
+            "SELECT due_minute / 60 AS hour, CAST(sum(n) AS BIGINT) AS n FROM delivery_counts
+             WHERE message_id = $1 AND state IN ('queued', 'paused') AND NOT retrying
+               AND due_minute > $2
+             GROUP BY 1 HAVING sum(n) > 0 ORDER BY 1 LIMIT 48",
         )
         .bind(message_id)
-        .bind(now)
+        .bind(now.div_euclid(60_000))
         .fetch_all(self.reader())
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("hour")?, r.try_get("n")?)))
+            .map(|r| {
+                let hour: i64 = r.try_get("hour")?;
+                Ok((hour.saturating_mul(3_600_000), r.try_get("n")?))
+            })
             .collect()
     }
 }

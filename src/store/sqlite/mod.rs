@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "clock floor",
         include_str!("../../../migrations/sqlite/0009_clock_floor.sql"),
     ),
+    (
+        10,
+        "delivery counts",
+        include_str!("../../../migrations/sqlite/0010_delivery_counts.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -199,6 +204,15 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// One writer, one row per key already: nothing to fold; counts that came to zero (a
+    /// past minute's first attempts, say) are dropped (decision 41).
+    pub async fn fold_delivery_counts(&self) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM delivery_counts WHERE n = 0")
+            .execute(self.writer())
+            .await?
+            .rows_affected())
+    }
+
     /// `BEGIN IMMEDIATE`: the transaction takes the write lock at once, so it never fails
     /// halfway with SQLITE_BUSY when it first writes.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>> {
@@ -253,6 +267,36 @@ impl SqliteStore {
     /// Rows about to be queued at "now": the floor goes up to it ([`claims`]).
     async fn prepare_enqueue(tx: &mut Conn, _message_id: uuid::Uuid) -> Result<()> {
         claims::record_clock_floor(tx, crate::clock::now_ms()).await
+    }
+
+    /// `ENQUEUE_ISSUE`, then `COUNT_ENQUEUED` over the rows above the largest id before it;
+    /// returns how many rows were inserted.
+    async fn insert_issue_deliveries(
+        tx: &mut Conn,
+        message_id: uuid::Uuid,
+        now: i64,
+        default_due: i64,
+        zones: &str,
+    ) -> Result<u64> {
+        let before: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM deliveries")
+            .fetch_one(&mut *tx)
+            .await?;
+        let n = sqlx::query(dialect::ENQUEUE_ISSUE)
+            .bind(message_id)
+            .bind(now)
+            .bind(default_due)
+            .bind(zones)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            sqlx::query(dialect::COUNT_ENQUEUED)
+                .bind(message_id)
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(n)
     }
 }
 
