@@ -410,3 +410,37 @@ async fn the_settled_check_sees_rows_in_flight_first_attempts_and_retries_due_so
         "the retry is due within the minute"
     );
 }
+
+/// `status`'s send rate: the sends of the last minute, this issue's of them, per second.
+#[tokio::test]
+async fn the_send_rate_counts_the_last_minute_of_sends() {
+    let f = fixture(6).await;
+    f.store.enqueue_now(f.issue, 0).await.unwrap();
+    f.store.enqueue_now(f.other, 0).await.unwrap();
+    let now = 10 * 60_000;
+    let claimed = f.store.claim(12, now + LEASE, now - 1).await.unwrap();
+    assert_eq!(claimed.len(), 12);
+    // Six sent just now (four of this issue's, two of the other's), six a while ago.
+    let (mut recent, mut old) = (Vec::new(), Vec::new());
+    let (mut of_issue, mut of_other) = (0, 0);
+    for c in &claimed {
+        let take = if c.message_id == f.issue {
+            of_issue += 1;
+            of_issue <= 4
+        } else {
+            of_other += 1;
+            of_other <= 2
+        };
+        if take { &mut recent } else { &mut old }.push(record(c, sent()));
+    }
+    assert_eq!((recent.len(), old.len()), (6, 6));
+    f.store.record(&old, now - 5 * 60_000).await.unwrap();
+    f.store.record(&recent, now - 1_000).await.unwrap();
+    let rate = |id| {
+        let store = f.store.clone();
+        async move { store.status_report(id, now).await.unwrap().send_rate }
+    };
+    assert_eq!(rate(Some(f.issue)).await, 4.0 / 60.0);
+    assert_eq!(rate(Some(f.other)).await, 2.0 / 60.0);
+    assert_eq!(rate(None).await, 6.0 / 60.0);
+}

@@ -58,8 +58,16 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The worker's two statements, its claim and its recording of sent mail, say so in
+-- `morningpost.counted` (the statement's own timestamp, so no later statement of the
+-- transaction matches): the claim changes no count, the recording counts its rows itself.
+-- This trigger then leaves them: it cost four workers 14% of their rate and 120 us of the
+-- database's CPU per message (decision 41).
 CREATE FUNCTION delivery_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('morningpost.counted', true) = statement_timestamp()::text THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO delivery_counts AS c (message_id, state, retrying, due_minute, shard, n)
     SELECT message_id, state, retrying, due_minute, pg_backend_pid(), sum(n)
     FROM (SELECT message_id, delivery_count_state(state) AS state,

@@ -156,9 +156,36 @@ pub(super) fn tally(counts: &mut QueueCounts, state: &str, retrying: bool, n: i6
     Ok(())
 }
 
+/// How many of the most recent sends `status`'s send rate looks at, at most: a walk of a few
+/// thousand entries of the `sent_at` index at any speed or size (decision 41).
+pub(super) const RATE_SAMPLE: i64 = 5_000;
+
+/// Sends per second: `ours` of the `recent` sends of the last minute (the most recent
+/// [`RATE_SAMPLE`] at most); when the sample was full, over the time it spans (from its
+/// oldest send to `now`, at least a second) instead of the minute.
+pub(super) fn rate_over(recent: i64, oldest: Option<i64>, ours: i64, now: i64) -> f64 {
+    let span_ms = match oldest {
+        Some(t) if recent >= RATE_SAMPLE => (now - t).clamp(1_000, 60_000),
+        _ => 60_000,
+    };
+    ours as f64 * 1000.0 / span_ms as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_send_rate_is_over_the_minute_or_over_a_full_sample() {
+        // Fewer than a sample in the last minute: over the minute.
+        assert_eq!(rate_over(600, Some(1_000), 600, 60_000), 10.0);
+        assert_eq!(rate_over(600, Some(1_000), 150, 60_000), 2.5, "a quarter ours");
+        assert_eq!(rate_over(0, None, 0, 60_000), 0.0);
+        // A full sample spanning 2 s: 2,500 a second, whatever the minute held.
+        assert_eq!(rate_over(RATE_SAMPLE, Some(98_000), RATE_SAMPLE, 100_000), 2_500.0);
+        // All at once (or a clock step): at least a second.
+        assert_eq!(rate_over(RATE_SAMPLE, Some(100_000), RATE_SAMPLE, 100_000), 5_000.0);
+    }
     use crate::domain::{SubscriberEmail, TimeZoneName, TokenHash};
     use crate::store::types::NewConfirmation;
 

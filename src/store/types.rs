@@ -235,7 +235,7 @@ pub enum QueueClass {
 /// A claim's SQL, for all classes or one: `$before`, the class's condition on `priority`,
 /// `$after`, as one literal (sqlx takes literal SQL). The one place a class is defined in SQL.
 macro_rules! claim_sql_for {
-    ($class:expr, $before:literal, $after:literal) => {
+    ($class:expr, $before:literal, $after:expr) => {
         match $class {
             None => concat!($before, $after),
             Some($crate::store::QueueClass::Confirmations) => {

@@ -9,9 +9,19 @@ use super::sql::{claimed_from_row, record_fenced};
 use crate::store::Result;
 use crate::store::types::*;
 
+/// What a statement that keeps `delivery_counts` itself evaluates, so that the count trigger
+/// leaves it (migration 0011 reads `morningpost.counted`; decision 41): the statement's own
+/// timestamp, which no later statement of the transaction has.
+macro_rules! counted_itself {
+    () => {
+        "set_config('morningpost.counted', statement_timestamp()::text, true)"
+    };
+}
+
 impl PgStore {
     /// One statement: pick due rows nobody holds (`SKIP LOCKED`), lease them, return them
-    /// with their subscriber. It commits at once, before any SMTP conversation.
+    /// with their subscriber. It commits at once, before any SMTP conversation. A claim
+    /// changes no kept count (decision 41): it tells the count trigger so.
     pub async fn claim(
         &self,
         class: Option<QueueClass>,
@@ -24,16 +34,21 @@ impl PgStore {
             "WITH due AS (
                  SELECT id FROM deliveries
                  WHERE state IN ('queued', 'sending') AND due_at <= $2",
-            "
+            concat!(
+                "
                  ORDER BY priority DESC, due_at
                  LIMIT $3
-                 FOR UPDATE SKIP LOCKED)
+                 FOR UPDATE SKIP LOCKED),
+             counted AS (SELECT ",
+                counted_itself!(),
+                ")
              UPDATE deliveries d
              SET state = 'sending', attempts = d.attempts + 1, due_at = $1, updated_at = $2
-             FROM due, subscribers s
+             FROM due, subscribers s, counted
              WHERE d.id = due.id AND s.id = d.subscriber_id
              RETURNING d.id, d.attempts, d.failures, d.message_id, d.token_id, d.queued_at,
                        s.id AS subscriber_id, s.email, s.name, s.status, s.consent"
+            )
         );
         let rows = self
             .on_conn(async |c| {
@@ -74,6 +89,33 @@ impl PgStore {
     }
 }
 
+/// The statement of sent outcomes: fenced like every outcome (`record_one`), and counting
+/// its rows itself (from in flight, kept as queued, to sent; decision 41), cheaper than
+/// the count trigger, which it tells so. Returns how many rows it changed.
+const RECORD_SENT: &str = concat!(
+    "WITH applied AS (
+         UPDATE deliveries d
+         SET state = 'sent', sent_at = $4, due_at = NULL, last_reply = u.reply, updated_at = $4
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, attempt, reply)
+         WHERE d.id = u.id AND d.attempts = u.attempt AND d.state = 'sending'
+         RETURNING d.message_id, d.failures, d.queued_at),
+     counted AS (
+         INSERT INTO delivery_counts AS c (message_id, state, retrying, due_minute, shard, n)
+         SELECT message_id, state, retrying, due_minute, pg_backend_pid(), sum(n) FROM (
+             SELECT message_id, delivery_count_state('sending') AS state,
+                    delivery_count_retrying('sending', failures) AS retrying,
+                    delivery_count_due_minute('sending', failures, queued_at) AS due_minute, -1 AS n
+             FROM applied
+             UNION ALL
+             SELECT message_id, 'sent', false, 0, 1 FROM applied) AS k
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+         ON CONFLICT (message_id, state, retrying, due_minute, shard) DO UPDATE SET n = c.n + excluded.n),
+     flag AS (SELECT ",
+    counted_itself!(),
+    ")
+     SELECT count(*) FROM applied, flag"
+);
+
 async fn record_on(c: &mut PgConnection, outcomes: &[OutcomeRecord], now: i64) -> Result<usize> {
     let mut ids = Vec::new();
     let mut attempts = Vec::new();
@@ -91,19 +133,13 @@ async fn record_on(c: &mut PgConnection, outcomes: &[OutcomeRecord], now: i64) -
     }
     let mut fenced = 0;
     if !ids.is_empty() {
-        let applied = sqlx::query(
-            "UPDATE deliveries d
-             SET state = 'sent', sent_at = $4, due_at = NULL, last_reply = u.reply, updated_at = $4
-             FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, attempt, reply)
-             WHERE d.id = u.id AND d.attempts = u.attempt AND d.state = 'sending'",
-        )
-        .bind(&ids)
-        .bind(&attempts)
-        .bind(&replies)
-        .bind(now)
-        .execute(&mut *c)
-        .await?
-        .rows_affected();
+        let applied: i64 = sqlx::query_scalar(RECORD_SENT)
+            .bind(&ids)
+            .bind(&attempts)
+            .bind(&replies)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
         fenced += ids.len() - usize::try_from(applied).unwrap_or(ids.len()).min(ids.len());
     }
     if others.is_empty() {

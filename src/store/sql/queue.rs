@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::suppressions::suppress_subscriber;
 use super::{Conn, Handle, dialect};
 use crate::store::Result;
-use crate::store::rules::tally;
+use crate::store::rules::{RATE_SAMPLE, rate_over, tally};
 use crate::store::subscriber_data::SuppressionReason;
 use crate::store::types::*;
 
@@ -326,7 +326,7 @@ impl Handle {
     }
 
     /// Messages sent per second (of this message, or all) over the last minute, or over
-    /// the last [`RATE_SAMPLE`] sends when more went out in that minute: the rate stays a
+    /// the last `RATE_SAMPLE` sends when more went out in that minute: the rate stays a
     /// walk of a few thousand entries of the `sent_at` index at any speed or size.
     async fn send_rate(&self, message_id: Option<Uuid>, now: i64) -> Result<f64> {
         let since = now - 60_000;
@@ -345,19 +345,6 @@ impl Handle {
         .await?;
         Ok(rate_over(recent, oldest, ours, now))
     }
-}
-
-/// How many of the most recent sends [`Handle::send_rate`] looks at, at most.
-const RATE_SAMPLE: i64 = 5_000;
-
-/// Sends per second: `ours` of the `recent` sends of the last minute; when the sample was
-/// full, over the time it spans (from its oldest send to `now`) instead of the minute.
-fn rate_over(recent: i64, oldest: Option<i64>, ours: i64, now: i64) -> f64 {
-    let span_ms = match oldest {
-        Some(t) if recent >= RATE_SAMPLE => (now - t).clamp(1_000, 60_000),
-        _ => 60_000,
-    };
-    ours as f64 * 1000.0 / span_ms as f64
 }
 
 /// The failure groups' two kinds of row, each one range of the (message_id, state,
