@@ -179,12 +179,22 @@ mod tests {
     fn the_send_rate_is_over_the_minute_or_over_a_full_sample() {
         // Fewer than a sample in the last minute: over the minute.
         assert_eq!(rate_over(600, Some(1_000), 600, 60_000), 10.0);
-        assert_eq!(rate_over(600, Some(1_000), 150, 60_000), 2.5, "a quarter ours");
+        assert_eq!(
+            rate_over(600, Some(1_000), 150, 60_000),
+            2.5,
+            "a quarter ours"
+        );
         assert_eq!(rate_over(0, None, 0, 60_000), 0.0);
         // A full sample spanning 2 s: 2,500 a second, whatever the minute held.
-        assert_eq!(rate_over(RATE_SAMPLE, Some(98_000), RATE_SAMPLE, 100_000), 2_500.0);
+        assert_eq!(
+            rate_over(RATE_SAMPLE, Some(98_000), RATE_SAMPLE, 100_000),
+            2_500.0
+        );
         // All at once (or a clock step): at least a second.
-        assert_eq!(rate_over(RATE_SAMPLE, Some(100_000), RATE_SAMPLE, 100_000), 5_000.0);
+        assert_eq!(
+            rate_over(RATE_SAMPLE, Some(100_000), RATE_SAMPLE, 100_000),
+            5_000.0
+        );
     }
     use crate::domain::{SubscriberEmail, TimeZoneName, TokenHash};
     use crate::store::types::NewConfirmation;

@@ -222,7 +222,7 @@ impl Handle {
         // templates' too: a few rows per message.
         let count_rows = sqlx::query(kept_counts!(all))
             .fetch_all(self.reader())
-        .await?;
+            .await?;
         let mut counts: HashMap<Uuid, QueueCounts> = HashMap::new();
         for r in &count_rows {
             let id: Uuid = r.try_get("message_id")?;

@@ -51,7 +51,8 @@ pub(super) const ENQUEUE_ISSUE: &str = concat!("INSERT INTO deliveries (message_
 /// 4 s more). They are this message's rows above `$2`, the largest id before it: the one
 /// writer gives new rows ids above every other. (`+message_id`: read the id range, not the
 /// message's index entries, which may be a million older rows.)
-pub(super) const COUNT_ENQUEUED: &str = "INSERT INTO delivery_counts (message_id, state, retrying, due_minute, n)
+pub(super) const COUNT_ENQUEUED: &str =
+    "INSERT INTO delivery_counts (message_id, state, retrying, due_minute, n)
  SELECT message_id, 'queued', 0, COALESCE(queued_at / 60000, 0), count(*) FROM deliveries
  WHERE id > $2 AND +message_id = $1 GROUP BY 1, 2, 3, 4
  ON CONFLICT (message_id, state, retrying, due_minute) DO UPDATE SET n = n + excluded.n";
