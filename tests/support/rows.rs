@@ -104,11 +104,7 @@ pub async fn kept_and_counted(
     std::collections::BTreeMap<String, i64>,
     std::collections::BTreeMap<String, i64>,
 ) {
-    let id = if url.starts_with("postgres") {
-        "message_id::text"
-    } else {
-        "hex(message_id)"
-    };
+    let id = message_id_text(url);
     let kept = format!(
         "SELECT {id} || ' ' || state || CASE WHEN retrying THEN ' retrying ' ELSE ' - ' END
                 || CAST(due_minute AS TEXT),
@@ -134,11 +130,7 @@ pub async fn kept_and_counted(
 /// Deliveries by "message state retrying|-", counted from the rows: what `status` reports
 /// (a row in flight is `sending`; retrying is queued after a failure).
 pub async fn deliveries_by_state(url: &str) -> std::collections::BTreeMap<String, i64> {
-    let id = if url.starts_with("postgres") {
-        "message_id::text"
-    } else {
-        "hex(message_id)"
-    };
+    let id = message_id_text(url);
     let counted = format!(
         "SELECT {id} || ' ' || state
                 || CASE WHEN state = 'queued' AND failures > 0 THEN ' retrying' ELSE ' -' END,
@@ -146,6 +138,15 @@ pub async fn deliveries_by_state(url: &str) -> std::collections::BTreeMap<String
          FROM deliveries GROUP BY 1"
     );
     text_and_number(url, &counted).await.into_iter().collect()
+}
+
+/// A delivery's message id as text, as each backend writes it.
+fn message_id_text(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        "message_id::text"
+    } else {
+        "hex(message_id)"
+    }
 }
 
 /// Whether a message id as [`kept_and_counted`] writes it is this one.

@@ -54,7 +54,8 @@ pub(super) const ENQUEUE_ISSUE: &str = concat!("WITH inserted AS (
  RETURNING queued_at),
  counted AS (
  INSERT INTO delivery_counts AS c (message_id, state, retrying, due_minute, shard, n)
- SELECT $1, 'queued', false, delivery_count_due_minute('queued', 0, queued_at), pg_backend_pid(), count(*)
+ SELECT $1, delivery_count_state('queued'), delivery_count_retrying('queued', 0),
+        delivery_count_due_minute('queued', 0, queued_at), pg_backend_pid(), count(*)
  FROM inserted GROUP BY 4 ORDER BY 4
  ON CONFLICT (message_id, state, retrying, due_minute, shard) DO UPDATE SET n = c.n + excluded.n)
  SELECT count(*) FROM inserted");
