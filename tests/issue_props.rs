@@ -239,10 +239,10 @@ fn hrefs(inlines: &[Inline], out: &mut Vec<String>) {
     }
 }
 
-/// A line that is one link, after the indent and list or quote markers.
+/// A line that is one link, after the indent and the list, quote, card or group markers.
 fn is_one_link(line: &str) -> bool {
     let mut words = line.split_whitespace().skip_while(|w| {
-        matches!(*w, ">" | "-" | "*") || w.trim_end_matches('.').parse::<u32>().is_ok()
+        matches!(*w, ">" | "-" | "*" | "##") || w.trim_end_matches('.').parse::<u32>().is_ok()
     });
     matches!(
         (words.next(), words.next()),
@@ -337,6 +337,26 @@ fn the_oracles_see_what_they_look_for() {
     assert!(attributes("&lt;img onerror=x&gt;").is_empty());
     assert!(is_one_link(&format!("> <{LONG_URL}>,")));
     assert!(is_one_link(&format!("  12. {LONG_URL}")));
+    assert!(is_one_link(&format!("## {LONG_URL}##")));
+    assert!(!is_one_link(&format!("## see {LONG_URL}")));
     assert!(!is_one_link(&format!("see <{LONG_URL}>")));
     assert!(!is_one_link(&"a".repeat(90)));
+}
+
+/// Found by the property above: a group heading (`####`) that is a link longer than a line,
+/// glued to text (`<…>##`), then a C1 control. Its text line ran to 99 columns with the
+/// group's `##` taken for a word of the heading; the marker is now an indent, as a list's.
+#[test]
+fn a_group_heading_that_is_a_long_link_keeps_its_promises() {
+    let ctx = RenderContext::from_settings(&support::settings(&[("MORNINGPOST_BASE_URL", BASE)]));
+    let src = format!("+++\ntitle = \"T\"\ndate = 2026-11-27\n+++\n#### <{LONG_URL}>## ## \u{80}");
+    let issue = parse_issue("p.md", src.as_bytes()).expect("the issue parses");
+    let r = render_issue(&issue, &ctx).expect("the issue renders");
+    keeps_its_promises(&r).expect("the promises hold");
+    let text = r.text.fill_text(&VALUES);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("## https://example.com/") && is_one_link(l)),
+        "{text}"
+    );
 }

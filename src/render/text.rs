@@ -74,7 +74,9 @@ fn blocks(out: &mut Out, items: &[Block], base: &PublicUrls) {
             Block::Kicker(k) => out.line(&format!("[{}]", k.to_uppercase())),
             Block::Headline(h) => out.heading(h, '-'),
             Block::Group(g) => {
-                out.wrap(&format!("## {g}"), "", "   ");
+                // The marker is an indent, like a list's: a link longer than a line stays
+                // beside it, whole, on a line of its own.
+                out.wrap(g, "## ", "   ");
                 out.blank();
             }
             Block::Cards(cards) => {
