@@ -4,8 +4,13 @@
 //! It serves the worker's outcomes (each slot waits until its outcome is durable, so at most
 //! `concurrency` messages can be sent again after a crash) and the subscribe endpoint's
 //! sign-ups. On SQLite's single writer it turns one commit per item into one per burst.
+//!
+//! A burst can be short: a worker's slots finish their messages milliseconds apart, so a
+//! committer that starts at the first item commits alone most of the time. Where commits
+//! are dear it may therefore *linger* ([`Linger`]): wait a little for the rest of a batch.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -22,6 +27,29 @@ pub enum GroupCommitError<E: std::error::Error + 'static> {
     /// The committer is gone (the process is stopping).
     #[error("the committer has stopped")]
     Stopped,
+}
+
+/// Whether the committer waits for more items after the first of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linger {
+    /// Commits what has arrived at once: the next batch is what arrives meanwhile.
+    No,
+    /// Waits for more as long as the last commit took, but not at all when that was shorter
+    /// than `from`, and never longer than `max`. The wait follows the price of a commit: a
+    /// busy database answers slowly, and gets fewer, larger commits; a quick one is not kept
+    /// waiting for company it does not need (a timer's tick, about a millisecond, is the
+    /// shortest wait there is, and would cost more than such a commit).
+    AsLongAsTheLastCommit { from: Duration, max: Duration },
+}
+
+impl Linger {
+    fn after(self, last_commit: Duration) -> Duration {
+        match self {
+            Linger::No => Duration::ZERO,
+            Linger::AsLongAsTheLastCommit { from, .. } if last_commit < from => Duration::ZERO,
+            Linger::AsLongAsTheLastCommit { max, .. } => last_commit.min(max),
+        }
+    }
 }
 
 type Reply<R, E> = oneshot::Sender<Result<R, GroupCommitError<E>>>;
@@ -45,8 +73,14 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     /// Starts the committer. `commit` stores up to `max_batch` items and returns one result
-    /// per item, in order; it runs again as soon as it returns if more items wait.
-    pub fn spawn<F, Fut>(max_batch: usize, mut commit: F) -> (Self, tokio::task::JoinHandle<()>)
+    /// per item, in order; it runs again as soon as it returns if more items wait. A batch
+    /// that fills up commits at once, lingering or not: a caller that knows how many items
+    /// can wait at most (a worker's slots) makes that `max_batch`.
+    pub fn spawn<F, Fut>(
+        max_batch: usize,
+        linger: Linger,
+        mut commit: F,
+    ) -> (Self, tokio::task::JoinHandle<()>)
     where
         F: FnMut(Vec<T>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Vec<R>, E>> + Send,
@@ -55,10 +89,24 @@ where
         let (tx, mut rx) = mpsc::channel::<(T, Reply<R, E>)>(max_batch * 2);
         let handle = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(max_batch);
+            let mut last_commit = Duration::ZERO;
             while rx.recv_many(&mut batch, max_batch).await > 0 {
+                let wait = linger.after(last_commit);
+                let deadline = tokio::time::Instant::now() + wait;
+                while batch.len() < max_batch && !wait.is_zero() {
+                    let room = max_batch - batch.len();
+                    match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
+                        Ok(n) if n > 0 => {}
+                        // The linger is over, or every sender is gone: commit what is here.
+                        _ => break,
+                    }
+                }
                 let (items, replies): (Vec<T>, Vec<Reply<R, E>>) = batch.drain(..).unzip();
                 let batch = replies.len();
-                match commit(items).await {
+                let began = tokio::time::Instant::now();
+                let committed = commit(items).await;
+                last_commit = began.elapsed();
+                match committed {
                     Ok(results) if results.len() == batch => {
                         for (reply, result) in replies.into_iter().zip(results) {
                             let _ = reply.send(Ok(result));
@@ -111,7 +159,7 @@ mod tests {
     async fn items_that_arrive_together_share_a_commit_and_get_their_own_answer() {
         let commits = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
         let seen = commits.clone();
-        let (group, _task) = GroupCommit::spawn(64, move |items: Vec<u32>| {
+        let (group, _task) = GroupCommit::spawn(64, Linger::No, move |items: Vec<u32>| {
             seen.lock().unwrap().push(items.len());
             async move {
                 if items.contains(&13) {
@@ -140,5 +188,90 @@ mod tests {
             std::error::Error::source(&failed).map(|s| s.to_string()),
             Some("disk full".into())
         );
+    }
+
+    /// A committer that lingers: after a slow commit, items that arrive a little apart share
+    /// the next one, and a batch that fills up commits without waiting out the linger.
+    #[tokio::test]
+    async fn after_a_slow_commit_items_arriving_apart_share_the_next_and_a_full_batch_goes_at_once()
+    {
+        let slow = Duration::from_millis(400);
+        let commits = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+        let seen = commits.clone();
+        let linger = Linger::AsLongAsTheLastCommit {
+            from: Duration::from_millis(1),
+            max: Duration::from_secs(30),
+        };
+        let (group, _task) = GroupCommit::spawn(3, linger, move |items: Vec<u32>| {
+            let first = {
+                let mut c = seen.lock().unwrap();
+                c.push(items.len());
+                c.len() == 1
+            };
+            async move {
+                if first {
+                    tokio::time::sleep(slow).await;
+                }
+                Ok::<_, Full>(items)
+            }
+        });
+        group.submit(0).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 1..=3u32 {
+            let group = group.clone();
+            tasks.spawn(async move { group.submit(i).await.map_err(|e| e.to_string()) });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.unwrap().unwrap();
+        }
+        assert_eq!(
+            *commits.lock().unwrap(),
+            vec![1, 3],
+            "the three share one commit"
+        );
+        // Full at the third item, 100 ms in: it did not wait the 400 ms the last commit took.
+        assert!(started.elapsed() < slow, "{:?}", started.elapsed());
+    }
+
+    /// After a quick commit there is no lingering; after a slow one, a batch that does not
+    /// fill up waits as long as that commit took, and no longer than `max`.
+    #[test]
+    fn the_linger_follows_the_last_commit_within_its_bounds() {
+        let linger = Linger::AsLongAsTheLastCommit {
+            from: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(linger.after(Duration::from_micros(900)), Duration::ZERO);
+        assert_eq!(linger.after(ms(2)), ms(2));
+        assert_eq!(linger.after(ms(80)), ms(5));
+        assert_eq!(Linger::No.after(ms(80)), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_does_not_fill_up_commits_when_the_linger_is_over() {
+        let slow = Duration::from_millis(100);
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = calls.clone();
+        let linger = Linger::AsLongAsTheLastCommit {
+            from: Duration::from_millis(1),
+            max: Duration::from_secs(30),
+        };
+        let (group, _task) = GroupCommit::spawn(8, linger, move |items: Vec<u32>| {
+            let first = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    tokio::time::sleep(slow).await;
+                }
+                Ok::<_, Full>(items)
+            }
+        });
+        group.submit(0).await.unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(group.submit(7).await.unwrap(), 7);
+        let waited = started.elapsed();
+        assert!(waited >= slow && waited < slow * 20, "{waited:?}");
     }
 }

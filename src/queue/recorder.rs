@@ -1,25 +1,48 @@
 //! The worker's outcomes go through a group commit ([`crate::group_commit`]): every slot
 //! waits until its outcome is durable before it takes the next message, so at most
 //! `concurrency` messages can be sent again after a crash.
+//!
+//! On PostgreSQL the committer lingers for the other slots' outcomes ([`linger`]).
+//! Without it, slots that finish a few milliseconds apart found the last commit done and
+//! each paid for one of its own: four workers of 8 slots averaged 1.4 outcomes per commit,
+//! and those commits were half of the database's time per message.
+
+use std::time::Duration;
 
 use crate::clock::now_ms;
-use crate::group_commit::GroupCommit;
+use crate::group_commit::{GroupCommit, Linger};
 use crate::store::{OutcomeRecord, Store, StoreError};
 
-const MAX_BATCH: usize = 512;
+/// How the outcomes are gathered. Where a commit is a round trip to a database that every
+/// worker shares, an outcome waits as long as the last commit took (from 1 ms, at most
+/// 5 ms) for the others: a busy database gets fewer, larger commits. SQLite commits in this
+/// process, in a fraction of the shortest wait there is (a timer's millisecond): there it
+/// would only slow the slots (by 7% on a send of 20,000, measured).
+fn linger(store: &Store) -> Linger {
+    if store.commits_are_round_trips() {
+        Linger::AsLongAsTheLastCommit {
+            from: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+        }
+    } else {
+        Linger::No
+    }
+}
 
 #[derive(Clone)]
 pub(super) struct Recorder(GroupCommit<OutcomeRecord, (), StoreError>);
 
 impl Recorder {
-    pub fn spawn(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
-        let (group, task) = GroupCommit::spawn(MAX_BATCH, move |records: Vec<OutcomeRecord>| {
-            let store = store.clone();
-            async move {
-                commit(&store, &records).await?;
-                Ok(vec![(); records.len()])
-            }
-        });
+    /// `slots`: how many outcomes can wait at once (each slot waits on its own), a full batch.
+    pub fn spawn(store: Store, slots: usize) -> (Self, tokio::task::JoinHandle<()>) {
+        let (group, task) =
+            GroupCommit::spawn(slots, linger(&store), move |records: Vec<OutcomeRecord>| {
+                let store = store.clone();
+                async move {
+                    commit(&store, &records).await?;
+                    Ok(vec![(); records.len()])
+                }
+            });
         (Self(group), task)
     }
 

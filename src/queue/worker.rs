@@ -143,7 +143,7 @@ impl Worker {
         let o = &self.options;
         let capacity = o.batch_size.max(o.concurrency);
         let (jobs_tx, jobs_rx) = async_channel::bounded::<Job>(capacity);
-        let (recorder, recorder_task) = Recorder::spawn(self.store.for_recording());
+        let (recorder, recorder_task) = Recorder::spawn(self.store.for_recording(), o.concurrency);
         let counters = Arc::new(Counters::default());
         let relays = Arc::new(Relays::new(
             &self.transport,

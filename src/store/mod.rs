@@ -574,6 +574,12 @@ impl Store {
         }
     }
 
+    /// Whether a commit is a round trip to a server that other processes share (PostgreSQL),
+    /// rather than a write in this process (SQLite).
+    pub fn commits_are_round_trips(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
     /// The clock leases are timed by: the database's on PostgreSQL (shared by every host),
     /// the local one on SQLite.
     pub async fn now_ms(&self) -> Result<i64> {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::clock::now_ms;
-use crate::group_commit::{GroupCommit, GroupCommitError};
+use crate::group_commit::{GroupCommit, GroupCommitError, Linger};
 use crate::metrics::record;
 use crate::store::{Store, StoreError, SubscribeOutcome, SubscribeRequest};
 
@@ -67,18 +67,19 @@ impl Intake {
     /// Starts both committers and the mover.
     pub fn spawn(store: Store) -> Self {
         let direct = store.clone();
-        let (stored, _task) = GroupCommit::spawn(MAX_BATCH, move |requests: Vec<_>| {
+        let (stored, _task) = GroupCommit::spawn(MAX_BATCH, Linger::No, move |requests: Vec<_>| {
             let store = direct.clone();
             async move { store.subscribe_batch(&requests).await }
         });
         let inbox = store.clone();
-        let (held, _task) = GroupCommit::spawn(MAX_HELD_BATCH, move |requests: Vec<_>| {
-            let store = inbox.clone();
-            async move {
-                let n = requests.len();
-                store.hold_signups(&requests).await.map(|()| vec![(); n])
-            }
-        });
+        let (held, _task) =
+            GroupCommit::spawn(MAX_HELD_BATCH, Linger::No, move |requests: Vec<_>| {
+                let store = inbox.clone();
+                async move {
+                    let n = requests.len();
+                    store.hold_signups(&requests).await.map(|()| vec![(); n])
+                }
+            });
         let holding = Arc::new(AtomicBool::new(false));
         tokio::spawn(mover(store, Arc::clone(&holding)));
         Self {
