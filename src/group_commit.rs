@@ -34,20 +34,17 @@ pub enum GroupCommitError<E: std::error::Error + 'static> {
 pub enum Linger {
     /// Commits what has arrived at once: the next batch is what arrives meanwhile.
     No,
-    /// Waits for more as long as the last commit took, but not at all when that was shorter
-    /// than `from`, and never longer than `max`. The wait follows the price of a commit: a
-    /// busy database answers slowly, and gets fewer, larger commits; a quick one is not kept
-    /// waiting for company it does not need (a timer's tick, about a millisecond, is the
-    /// shortest wait there is, and would cost more than such a commit).
-    AsLongAsTheLastCommit { from: Duration, max: Duration },
+    /// Waits for more as long as the last commit took, and never longer than `max`: a busy
+    /// database, which answers slowly, gets fewer and larger commits. (A wait shorter than
+    /// a timer's tick, about a millisecond, lasts a tick.)
+    AsLongAsTheLastCommit { max: Duration },
 }
 
 impl Linger {
     fn after(self, last_commit: Duration) -> Duration {
         match self {
             Linger::No => Duration::ZERO,
-            Linger::AsLongAsTheLastCommit { from, .. } if last_commit < from => Duration::ZERO,
-            Linger::AsLongAsTheLastCommit { max, .. } => last_commit.min(max),
+            Linger::AsLongAsTheLastCommit { max } => last_commit.min(max),
         }
     }
 }
@@ -199,7 +196,6 @@ mod tests {
         let commits = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
         let seen = commits.clone();
         let linger = Linger::AsLongAsTheLastCommit {
-            from: Duration::from_millis(1),
             max: Duration::from_secs(30),
         };
         let (group, _task) = GroupCommit::spawn(3, linger, move |items: Vec<u32>| {
@@ -235,16 +231,14 @@ mod tests {
         assert!(started.elapsed() < slow, "{:?}", started.elapsed());
     }
 
-    /// After a quick commit there is no lingering; after a slow one, a batch that does not
-    /// fill up waits as long as that commit took, and no longer than `max`.
+    /// A batch that does not fill up waits as long as the last commit took, up to `max`.
     #[test]
-    fn the_linger_follows_the_last_commit_within_its_bounds() {
+    fn the_linger_follows_the_last_commit_up_to_its_bound() {
         let linger = Linger::AsLongAsTheLastCommit {
-            from: Duration::from_millis(1),
             max: Duration::from_millis(5),
         };
         let ms = Duration::from_millis;
-        assert_eq!(linger.after(Duration::from_micros(900)), Duration::ZERO);
+        assert_eq!(linger.after(Duration::ZERO), Duration::ZERO);
         assert_eq!(linger.after(ms(2)), ms(2));
         assert_eq!(linger.after(ms(80)), ms(5));
         assert_eq!(Linger::No.after(ms(80)), Duration::ZERO);
@@ -256,7 +250,6 @@ mod tests {
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let seen = calls.clone();
         let linger = Linger::AsLongAsTheLastCommit {
-            from: Duration::from_millis(1),
             max: Duration::from_secs(30),
         };
         let (group, _task) = GroupCommit::spawn(8, linger, move |items: Vec<u32>| {
