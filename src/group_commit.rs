@@ -187,18 +187,17 @@ mod tests {
         );
     }
 
-    /// A committer that lingers: after a slow commit, items that arrive a little apart share
-    /// the next one, and a batch that fills up commits without waiting out the linger.
-    #[tokio::test]
-    async fn after_a_slow_commit_items_arriving_apart_share_the_next_and_a_full_batch_goes_at_once()
-    {
-        let slow = Duration::from_millis(400);
-        let commits = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+    /// The size of each commit, in order.
+    type Sizes = Arc<std::sync::Mutex<Vec<usize>>>;
+
+    /// A committer that lingers (up to 30 s) and whose first commit takes `slow`.
+    fn slow_first_commit(max_batch: usize, slow: Duration) -> (GroupCommit<u32, u32, Full>, Sizes) {
+        let commits = Sizes::default();
         let seen = commits.clone();
         let linger = Linger::AsLongAsTheLastCommit {
             max: Duration::from_secs(30),
         };
-        let (group, _task) = GroupCommit::spawn(3, linger, move |items: Vec<u32>| {
+        let (group, _task) = GroupCommit::spawn(max_batch, linger, move |items: Vec<u32>| {
             let first = {
                 let mut c = seen.lock().unwrap();
                 c.push(items.len());
@@ -211,6 +210,16 @@ mod tests {
                 Ok::<_, Full>(items)
             }
         });
+        (group, commits)
+    }
+
+    /// A committer that lingers: after a slow commit, items that arrive a little apart share
+    /// the next one, and a batch that fills up commits without waiting out the linger.
+    #[tokio::test]
+    async fn after_a_slow_commit_items_arriving_apart_share_the_next_and_a_full_batch_goes_at_once()
+    {
+        let slow = Duration::from_millis(400);
+        let (group, commits) = slow_first_commit(3, slow);
         group.submit(0).await.unwrap();
         let started = std::time::Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
@@ -247,20 +256,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_that_does_not_fill_up_commits_when_the_linger_is_over() {
         let slow = Duration::from_millis(100);
-        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let seen = calls.clone();
-        let linger = Linger::AsLongAsTheLastCommit {
-            max: Duration::from_secs(30),
-        };
-        let (group, _task) = GroupCommit::spawn(8, linger, move |items: Vec<u32>| {
-            let first = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
-            async move {
-                if first {
-                    tokio::time::sleep(slow).await;
-                }
-                Ok::<_, Full>(items)
-            }
-        });
+        let (group, _) = slow_first_commit(8, slow);
         group.submit(0).await.unwrap();
         let started = std::time::Instant::now();
         assert_eq!(group.submit(7).await.unwrap(), 7);
