@@ -2,7 +2,7 @@
 //! and unsubscribe link, so the folder is the owner's alone (0700) and so is each file (0600).
 
 use std::os::unix::fs::DirBuilderExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Creates the folder (and its missing parents) readable by its owner only. A folder that
 /// already exists keeps the permissions its owner gave it.
@@ -33,9 +33,58 @@ pub fn probe(dir: &Path) -> std::io::Result<()> {
     written.and(removed)
 }
 
-/// Writes `<message-id>.eml` atomically: a re-sent copy replaces the first one. Returns the
-/// reply recorded for the delivery.
-pub async fn write(dir: &Path, message_id: &str, bytes: &[u8]) -> std::io::Result<String> {
+/// One sender's hand on the folder. It remembers the temporary files it could not remove
+/// when a write failed (the folder turned read-only between the file's creation and its
+/// rename) and removes them after its next write that succeeds, so a fault leaves nothing
+/// half-written behind once it is over.
+#[derive(Debug)]
+pub struct Folder {
+    dir: PathBuf,
+    left_behind: Vec<PathBuf>,
+}
+
+impl Folder {
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            left_behind: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `<message-id>.eml` atomically: a re-sent copy replaces the first one. Returns
+    /// the reply recorded for the delivery.
+    pub async fn write(&mut self, message_id: &str, bytes: &[u8]) -> std::io::Result<String> {
+        let written = write(&self.dir, message_id, bytes).await;
+        match &written {
+            Ok(_) => self.left_behind.retain(|tmp| !removed(tmp)),
+            Err(Failed { tmp: Some(tmp), .. }) if !removed(tmp) => {
+                self.left_behind.push(tmp.clone())
+            }
+            Err(_) => {}
+        }
+        written.map_err(|f| f.error)
+    }
+}
+
+/// Whether `path` is gone now.
+fn removed(path: &Path) -> bool {
+    match std::fs::remove_file(path) {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+struct Failed {
+    error: std::io::Error,
+    /// The temporary file, once it was created.
+    tmp: Option<PathBuf>,
+}
+
+async fn write(dir: &Path, message_id: &str, bytes: &[u8]) -> Result<String, Failed> {
     use tokio::io::AsyncWriteExt;
 
     let name: String = message_id
@@ -56,17 +105,48 @@ pub async fn write(dir: &Path, message_id: &str, bytes: &[u8]) -> std::io::Resul
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .await?;
+        .await
+        .map_err(|error| Failed { error, tmp: None })?;
     let written = async {
         file.write_all(bytes).await?;
-        file.flush().await
+        file.flush().await?;
+        drop(file);
+        tokio::fs::rename(&tmp, &path).await
     }
     .await;
-    drop(file);
-    if let Err(e) = written {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(e);
+    match written {
+        Ok(()) => Ok(format!("250 written to {}", path.display())),
+        Err(error) => Err(Failed {
+            error,
+            tmp: Some(tmp),
+        }),
     }
-    tokio::fs::rename(&tmp, &path).await?;
-    Ok(format!("250 written to {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A temporary file that could not be removed when its write failed is removed after
+    /// the sender's next write that succeeds.
+    #[tokio::test]
+    async fn a_temporary_file_left_by_a_failed_write_goes_with_the_next_good_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut folder = Folder::new(dir.path().to_owned());
+        let stale = dir.path().join(".m1@example.com.0123.tmp");
+        std::fs::write(&stale, b"half").unwrap();
+        folder.left_behind.push(stale.clone());
+        folder
+            .left_behind
+            .push(dir.path().join(".already-gone.tmp"));
+        let reply = folder.write("<m2@example.com>", b"whole").await.unwrap();
+        assert!(reply.starts_with("250 written to "), "{reply}");
+        assert!(!stale.exists());
+        assert!(folder.left_behind.is_empty(), "{:?}", folder.left_behind);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["m2@example.com.eml"]);
+    }
 }

@@ -140,7 +140,7 @@ impl Transport {
                 conn: None,
                 connected_in: None,
             },
-            Transport::Outbox(dir) => Sender::Outbox(dir.clone()),
+            Transport::Outbox(dir) => Sender::Outbox(super::outbox::Folder::new(dir.clone())),
         }
     }
 }
@@ -182,7 +182,7 @@ pub enum Sender {
         /// How long opening the last session took, until the caller takes it.
         connected_in: Option<std::time::Duration>,
     },
-    Outbox(PathBuf),
+    Outbox(super::outbox::Folder),
 }
 
 impl Sender {
@@ -195,11 +195,15 @@ impl Sender {
     ) -> Result<String, SendFailure> {
         match self {
             // A folder that cannot be written to fails every message alike: a relay problem.
-            Sender::Outbox(dir) => {
-                super::outbox::write(dir, message_id, bytes)
+            Sender::Outbox(folder) => {
+                folder
+                    .write(message_id, bytes)
                     .await
                     .map_err(|source| SendFailure::Relay {
-                        reply: format!("cannot write to the outbox folder {}", dir.display()),
+                        reply: format!(
+                            "cannot write to the outbox folder {}",
+                            folder.path().display()
+                        ),
                         source: Some(Box::new(source) as Cause),
                     })
             }
