@@ -35,22 +35,22 @@ pub(super) async fn check(settings: &Settings, checks: &mut Vec<Check>) {
         }
     };
     match transport {
-        Transport::Outbox(dir) => checks.push(match crate::mail::outbox::probe(&dir) {
+        Transport::Outbox(folder) => checks.push(match crate::mail::outbox::probe(folder.path()) {
             Ok(()) => Check::pass(
                 "outbox folder",
                 format!(
                     "{} takes files (no smtp_url: mail is written there)",
-                    dir.display()
+                    folder.path().display()
                 ),
             ),
             Err(e) => Check::fail(
                 "outbox folder",
-                format!("cannot write to {}: {e}", dir.display()),
+                format!("cannot write to {}: {e}", folder.path().display()),
                 format!(
                     "make {} writable by the user morningpost runs as (keep it 0700: it holds \
                      every reader's address), or set outbox_dir; or set smtp_url to send \
                      through a relay",
-                    dir.display()
+                    folder.path().display()
                 ),
             ),
         }),

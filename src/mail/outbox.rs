@@ -33,21 +33,22 @@ pub fn probe(dir: &Path) -> std::io::Result<()> {
     written.and(removed)
 }
 
-/// One sender's hand on the folder. It remembers the temporary files it could not remove
-/// when a write failed (the folder turned read-only between the file's creation and its
-/// rename) and removes them after its next write that succeeds, so a fault leaves nothing
-/// half-written behind once it is over.
+/// The folder as the worker's slots share it. It remembers the temporary files it could
+/// not remove when a write failed (the folder turned read-only between a file's creation
+/// and its rename) and removes them after the next write that succeeds, so that a fault
+/// leaves nothing half-written behind once it is over. (A slot drops its sender when the
+/// folder fails, hence the list is the folder's.)
 #[derive(Debug)]
 pub struct Folder {
     dir: PathBuf,
-    left_behind: Vec<PathBuf>,
+    left_behind: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 impl Folder {
     pub fn new(dir: PathBuf) -> Self {
         Self {
             dir,
-            left_behind: Vec::new(),
+            left_behind: std::sync::Mutex::default(),
         }
     }
 
@@ -57,13 +58,12 @@ impl Folder {
 
     /// Writes `<message-id>.eml` atomically: a re-sent copy replaces the first one. Returns
     /// the reply recorded for the delivery.
-    pub async fn write(&mut self, message_id: &str, bytes: &[u8]) -> std::io::Result<String> {
+    pub async fn write(&self, message_id: &str, bytes: &[u8]) -> std::io::Result<String> {
         let written = write(&self.dir, message_id, bytes).await;
+        let mut left_behind = self.left_behind.lock().unwrap_or_else(|p| p.into_inner());
         match &written {
-            Ok(_) => self.left_behind.retain(|tmp| !removed(tmp)),
-            Err(Failed { tmp: Some(tmp), .. }) if !removed(tmp) => {
-                self.left_behind.push(tmp.clone())
-            }
+            Ok(_) => left_behind.retain(|tmp| !removed(tmp)),
+            Err(Failed { tmp: Some(tmp), .. }) if !removed(tmp) => left_behind.push(tmp.clone()),
             Err(_) => {}
         }
         written.map_err(|f| f.error)
@@ -128,21 +128,25 @@ mod tests {
     use super::*;
 
     /// A temporary file that could not be removed when its write failed is removed after
-    /// the sender's next write that succeeds.
+    /// the folder's next write that succeeds.
     #[tokio::test]
     async fn a_temporary_file_left_by_a_failed_write_goes_with_the_next_good_one() {
         let dir = tempfile::tempdir().unwrap();
-        let mut folder = Folder::new(dir.path().to_owned());
+        let folder = Folder::new(dir.path().to_owned());
         let stale = dir.path().join(".m1@example.com.0123.tmp");
         std::fs::write(&stale, b"half").unwrap();
-        folder.left_behind.push(stale.clone());
+        let gone = dir.path().join(".already-gone.tmp");
         folder
             .left_behind
-            .push(dir.path().join(".already-gone.tmp"));
+            .lock()
+            .unwrap()
+            .extend([stale.clone(), gone]);
         let reply = folder.write("<m2@example.com>", b"whole").await.unwrap();
         assert!(reply.starts_with("250 written to "), "{reply}");
         assert!(!stale.exists());
-        assert!(folder.left_behind.is_empty(), "{:?}", folder.left_behind);
+        let left = folder.left_behind.lock().unwrap();
+        assert!(left.is_empty(), "{left:?}");
+        drop(left);
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use lettre::address::Envelope;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 
+use super::outbox::Folder;
 use super::send_failure::{Cause, one_line};
 pub use super::send_failure::{SendFailure, Stage};
 pub use super::smtp_target::{CaProblem, RelayLimits, Security, SmtpTarget};
@@ -49,14 +50,16 @@ pub enum TransportError {
 #[derive(Debug, Clone)]
 pub enum Transport {
     Smtp(SmtpRelays),
-    Outbox(PathBuf),
+    Outbox(Arc<Folder>),
 }
 
 impl Transport {
     /// The transport the settings name, without touching anything (for `--dry-run`).
     pub fn named_by(settings: &crate::config::Settings) -> Result<Self, TransportError> {
         let Some(urls) = &settings.smtp_url else {
-            return Ok(Transport::Outbox(settings.outbox_dir.clone()));
+            return Ok(Transport::Outbox(Arc::new(Folder::new(
+                settings.outbox_dir.clone(),
+            ))));
         };
         let urls: Vec<&str> = urls.expose().split_whitespace().collect();
         let targets = urls
@@ -98,12 +101,14 @@ impl Transport {
                     .map(Transport::Smtp)
                     .ok_or_else(|| TransportError::BadUrl("no relay is named".into()))
             }
-            (Transport::Outbox(dir), _) => {
-                super::outbox::create_folder(&dir).map_err(|source| TransportError::Outbox {
-                    path: dir.clone(),
-                    source,
+            (Transport::Outbox(folder), _) => {
+                super::outbox::create_folder(folder.path()).map_err(|source| {
+                    TransportError::Outbox {
+                        path: folder.path().to_owned(),
+                        source,
+                    }
                 })?;
-                Ok(Transport::Outbox(dir))
+                Ok(Transport::Outbox(folder))
             }
             (transport, None) => Ok(transport),
         }
@@ -115,7 +120,7 @@ impl Transport {
                 let names: Vec<&str> = relays.iter().map(|t| t.peer()).collect();
                 format!("SMTP {}", names.join(", "))
             }
-            Transport::Outbox(dir) => format!("outbox folder {}", dir.display()),
+            Transport::Outbox(folder) => format!("outbox folder {}", folder.path().display()),
         }
     }
 
@@ -140,7 +145,7 @@ impl Transport {
                 conn: None,
                 connected_in: None,
             },
-            Transport::Outbox(dir) => Sender::Outbox(super::outbox::Folder::new(dir.clone())),
+            Transport::Outbox(folder) => Sender::Outbox(folder.clone()),
         }
     }
 }
@@ -182,7 +187,7 @@ pub enum Sender {
         /// How long opening the last session took, until the caller takes it.
         connected_in: Option<std::time::Duration>,
     },
-    Outbox(super::outbox::Folder),
+    Outbox(Arc<Folder>),
 }
 
 impl Sender {
