@@ -174,6 +174,8 @@ pub(super) fn rate_over(recent: i64, oldest: Option<i64>, ours: i64, now: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{SubscriberEmail, TimeZoneName, TokenHash};
+    use crate::store::types::NewConfirmation;
 
     #[test]
     fn the_send_rate_is_over_the_minute_or_over_a_full_sample() {
@@ -196,8 +198,6 @@ mod tests {
             5_000.0
         );
     }
-    use crate::domain::{SubscriberEmail, TimeZoneName, TokenHash};
-    use crate::store::types::NewConfirmation;
 
     const MINUTE: i64 = 60_000;
 

@@ -326,7 +326,7 @@ impl Handle {
     }
 
     /// Messages sent per second (of this message, or all) over the last minute, or over
-    /// the last `RATE_SAMPLE` sends when more went out in that minute: the rate stays a
+    /// the last [`RATE_SAMPLE`] sends when more went out in that minute: the rate stays a
     /// walk of a few thousand entries of the `sent_at` index at any speed or size.
     async fn send_rate(&self, message_id: Option<Uuid>, now: i64) -> Result<f64> {
         let since = now - 60_000;
